@@ -1,0 +1,16 @@
+#include "base/bytes.h"
+
+namespace kmx {
+
+std::string hex(ByteView v) {
+  static const char digits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(v.size() * 2);
+  for (u8 b : v) {
+    s.push_back(digits[b >> 4]);
+    s.push_back(digits[b & 15]);
+  }
+  return s;
+}
+
+}  // namespace kmx

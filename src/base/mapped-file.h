@@ -1,0 +1,38 @@
+// A read-only view of a whole file: mmap for regular files, a read() buffer otherwise
+// (pipes, /proc, empty files), so callers always see one contiguous ByteView.
+#pragma once
+
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace kmx {
+
+class MappedFile {
+public:
+  static Result<MappedFile> open(const std::string &path);
+
+  MappedFile(MappedFile &&o) noexcept;
+  MappedFile &operator=(MappedFile &&o) noexcept;
+  MappedFile(const MappedFile &) = delete;
+  MappedFile &operator=(const MappedFile &) = delete;
+  ~MappedFile();
+
+  ByteView view() const { return map_ ? ByteView(static_cast<const u8 *>(map_), size_) : ByteView(buf_); }
+  const std::string &path() const { return path_; }
+
+private:
+  MappedFile() = default;
+  void reset();
+
+  std::string path_;
+  void *map_ = nullptr;
+  size_t size_ = 0;
+  Bytes buf_;
+};
+
+// Read a whole (small) file into a string; for config and text index files.
+Result<std::string> read_file(const std::string &path);
+
+}  // namespace kmx
