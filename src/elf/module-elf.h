@@ -1,0 +1,49 @@
+// Reading a kernel module file into ModuleInfo.
+//
+// What a .ko holds that kmx uses (all sections optional unless noted):
+//   .modinfo                    "key=value\0" strings, NUL padding between them
+//   __versions                  struct modversion_info[]: crc (unsigned long, file byte
+//                               order) + name (char[64 - sizeof(long)], NUL-terminated)
+//   __version_ext_crcs/_names   extended modversions (6.14+): u32 CRCs and NUL-separated
+//                               names, pairwise, for names too long for __versions
+//   .symtab / .strtab           undefined symbols = imports; export labels (below)
+//   __ksymtab{,_gpl,_gpl_future} struct kernel_symbol[] of the exports; each export NAME has
+//                               a label __ksymtab_NAME in the section that gives its licence,
+//                               __kstrtabns_NAME pointing at its namespace string in
+//                               __ksymtab_strings, and __crc_NAME at its CRC in
+//                               __kcrctab* (or an absolute value on old kernels).
+//                               Up to 6.4 each object emits these itself (one
+//                               ___ksymtab+NAME section per export, merged by module.lds);
+//                               since 6.5 EXPORT_SYMBOL only records `.export_symbol` data
+//                               and modpost generates the same entries and labels in the
+//                               .mod.c, so reading by label covers both layouts.
+//   __ksymtab_strings           the export names and namespace strings
+//   .gnu.linkonce.this_module   the module's struct module; its size must match the kernel's
+//   .note.gnu.build-id          NT_GNU_BUILD_ID
+// and after the ELF image, the signature trailer (module-signature.h).
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "elf/module-info.h"
+
+namespace kmx {
+
+struct ReadLimits {
+  u64 max_module_size = default_decompress_limit;
+};
+
+// Read, decompress (by magic) and parse the module at `path`. Errors name the file.
+Result<ModuleInfo> read_module(const std::string &path, const ReadLimits &limits = {});
+
+// Parse an in-memory module image (possibly compressed, possibly signed).
+Result<ModuleInfo> parse_module(ByteView file, const ReadLimits &limits = {});
+
+// The module name kmod derives from a path: the basename up to its first '.', with '-' -> '_'.
+std::string module_name_from_path(std::string_view path);
+
+// Normalise a module name as kmod does ('-' -> '_').
+std::string normalize_module_name(std::string_view name);
+
+}  // namespace kmx

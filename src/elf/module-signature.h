@@ -1,0 +1,41 @@
+// The module signature trailer, as scripts/sign-file appends it:
+//
+//   [ signature blob: sig_len bytes ]
+//   [ struct module_signature, 12 bytes:
+//       u8 algo; u8 hash; u8 id_type; u8 signer_len; u8 key_id_len; u8 pad[3]; __be32 sig_len ]
+//   [ "~Module signature appended~\n", 28 bytes ]
+//
+// id_type 2 (PKCS#7) is what every kernel since 4.3 produces: the blob is a DER PKCS#7
+// SignedData whose first SignerInfo gives the issuer (signer = its commonName), the serial
+// number (the key id, as kmod prints it), the digest algorithm and the signature bytes; it is
+// parsed with OpenSSL. For the legacy id types (0 PGP, 1 X.509) the blob is
+// [signer_len bytes signer][key_id_len bytes key id][signature] and the hash comes from the
+// `hash` field (kernel's hash_algo_name[] order).
+#pragma once
+
+#include <optional>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "elf/module-info.h"
+
+namespace kmx {
+
+constexpr std::string_view module_sig_magic = "~Module signature appended~\n";
+
+struct SplitModule {
+  ByteView elf;                          // the module without the trailer
+  bool has_signature = false;
+  ByteView sig_blob;                     // signature (and legacy signer/key id) bytes
+  u8 algo = 0, hash = 0, id_type = 0, signer_len = 0, key_id_len = 0;
+  u32 sig_len = 0;
+};
+
+// Split off the signature trailer. A file without the magic is returned whole; a file with
+// the magic but an impossible header or length is an error.
+Result<SplitModule> split_signature(ByteView file);
+
+// Decode the trailer found by split_signature(): signer, key id, hash algorithm, signature.
+Result<ModuleSignature> parse_signature(const SplitModule &m);
+
+}  // namespace kmx
