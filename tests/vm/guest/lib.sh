@@ -1,0 +1,57 @@
+# Helpers for scenario scripts inside the VM (busybox sh). $SCEN is the scenario's name.
+#
+#   run NAME CMD...      run CMD, print its stdout, stderr and exit code as KMX-OUT/ERR/RC
+#   result KEY VALUE...  print a KMX-RESULT line
+#   same KEY FILE FILE   result KEY yes|no: are the two files byte for byte equal
+#   kmx TOOL ARGS...     kmx's tool by its link name (as a user of the drop-in would call it)
+#   kmod TOOL ARGS...    kmod's tool by its link name
+# /lab/mods holds the test modules built for this kernel, /lab/other those of the other one.
+
+emit() {
+  while IFS= read -r line || [ -n "$line" ]; do
+    echo "KMX-$1 $SCEN $2|$line"
+  done <"$3"
+}
+
+run() {
+  _name=$1
+  shift
+  "$@" >/tmp/run.out 2>/tmp/run.err
+  _rc=$?
+  emit OUT "$_name" /tmp/run.out
+  emit ERR "$_name" /tmp/run.err
+  echo "KMX-RC $SCEN $_name $_rc"
+  cp /tmp/run.out "/tmp/$_name.out"
+  cp /tmp/run.err "/tmp/$_name.err"
+  return $_rc
+}
+
+result() {
+  _key=$1
+  shift
+  echo "KMX-RESULT $SCEN $_key $*"
+}
+
+same() {
+  if cmp -s "$2" "$3"; then result "$1" yes; else result "$1" no; fi
+}
+
+kmx() {
+  _t=$1
+  shift
+  "/lab/kmx/$_t" "$@"
+}
+
+kmod() {
+  _t=$1
+  shift
+  "/lab/kmod/$_t" "$@"
+}
+
+# Unload whatever test modules are loaded, so that each scenario starts clean.
+lab_clean() {
+  for m in kmx_lab_b kmx_lab_a; do
+    [ -d "/sys/module/$m" ] && /lab/kmod/rmmod "$m" >/dev/null 2>&1
+  done
+  return 0
+}
