@@ -18,6 +18,9 @@ struct Tool {
 
 // One row per tool; argv[0] names and `kmx <tool>` both look here.
 const std::vector<Tool> tools = {
+    {"insmod", kmx::insmod_main, "insert a module file into the kernel"},
+    {"rmmod", kmx::rmmod_main, "remove modules from the kernel"},
+    {"lsmod", kmx::lsmod_main, "list the loaded modules"},
 };
 
 const Tool *find_tool(std::string_view name) {

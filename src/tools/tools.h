@@ -4,6 +4,9 @@
 
 namespace kmx {
 
+int insmod_main(int argc, char **argv);
+int rmmod_main(int argc, char **argv);
+int lsmod_main(int argc, char **argv);
 
 
 }  // namespace kmx

@@ -1,0 +1,123 @@
+// kmx insmod: kmod 30's insmod (tools/insmod.c): same options ("psfVh"), messages and exit
+// codes. When the kernel refuses the module, it also prints the kernel-log lines this load
+// produced for the module and a one-line hint (kmod only says "Invalid module format").
+#include <getopt.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "kernel/kmsg.h"
+#include "kernel/module-load.h"
+#include "kernel/module-name.h"
+#include "tools/tools.h"
+
+namespace kmx {
+namespace {
+
+// kmod's insmod maps the errnos that init_module gives modules a special meaning to.
+const char *mod_strerror(int err) {
+  switch (err) {
+  case ENOEXEC: return "Invalid module format";
+  case ENOENT: return "Unknown symbol in module";
+  case ESRCH: return "Module has wrong symbol version";
+  case EINVAL: return "Invalid parameters";
+  default: return std::strerror(err);
+  }
+}
+
+const char *base_name(const char *p) {
+  const char *s = std::strrchr(p, '/');
+  return s ? s + 1 : p;
+}
+
+}  // namespace
+
+int insmod_main(int argc, char **argv) {
+  const char *prog = base_name(argv[0]);
+  static const option longopts[] = {
+      {"version", no_argument, nullptr, 'V'},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+  LoadOptions opt;
+  optind = 1;
+  for (;;) {
+    int c = getopt_long(argc, argv, "psfVh", longopts, nullptr);
+    if (c == -1) break;
+    switch (c) {
+    case 'p':
+    case 's':
+      break;  // accepted and ignored, as kmod does
+    case 'f':
+      opt.ignore_vermagic = opt.ignore_modversions = true;
+      break;
+    case 'h':
+      std::printf("Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help\n", prog);
+      return 0;
+    case 'V':
+      std::printf("kmx version %s\n", KMX_VERSION);
+      return 0;
+    case '?':
+      return 1;
+    default:
+      std::fprintf(stderr, "%s: ERROR: unexpected getopt_long() value '%c'.\n", prog, c);
+      return 1;
+    }
+  }
+  if (optind >= argc) {
+    std::fprintf(stderr, "%s: ERROR: missing filename.\n", prog);
+    return 1;
+  }
+  std::string filename = argv[optind];
+  if (filename == "-") {
+    std::fprintf(stderr, "%s: ERROR: this tool does not support loading from stdin!\n", prog);
+    return 1;
+  }
+  std::string args;
+  for (int i = optind + 1; i < argc; ++i) {
+    if (!args.empty()) args += ' ';
+    args += argv[i];
+  }
+  struct stat st;
+  if (::stat(filename.c_str(), &st) != 0) {
+    std::fprintf(stderr, "%s: ERROR: could not load module %s: %s\n", prog, filename.c_str(), std::strerror(errno));
+    return 1;
+  }
+
+  KernelRoots roots;
+  // Watch the kernel log from before the load, so that its lines can be told from older ones.
+  auto watch = KmsgWatch::open();
+  LoadResult tried;
+  auto res = load_module_file(roots, filename, args, opt, &tried);
+  if (res) return 0;
+
+  int err = res.error().to_errno();
+  std::fprintf(stderr, "%s: ERROR: could not insert module %s: %s\n", prog, filename.c_str(), mod_strerror(err));
+  if (err == EEXIST) return 1;
+  if (res.error().code == Errc::invalid_format || res.error().code == Errc::too_large) {
+    // Our own decompression failed: the kernel never saw the module.
+    std::fprintf(stderr, "%s: ERROR: %s\n", prog, res.error().msg.c_str());
+    return 1;
+  }
+  std::string name = module_name_from_path(filename);
+  if (!watch) {
+    std::fprintf(stderr, "%s: note: cannot read the kernel log (%s), so the kernel's reason is not shown\n", prog,
+                 watch.error().msg.c_str());
+    return 1;
+  }
+  auto records = watch->read_new();
+  if (!records) {
+    std::fprintf(stderr, "%s: note: cannot read the kernel log (%s), so the kernel's reason is not shown\n", prog,
+                 records.error().msg.c_str());
+    return 1;
+  }
+  LoadExplanation ex = explain_load_failure(*records, name, err);
+  for (const std::string &l : ex.lines) std::fprintf(stderr, "%s: kernel: %s\n", prog, l.c_str());
+  if (!ex.hint.empty()) std::fprintf(stderr, "%s: hint: %s\n", prog, ex.hint.c_str());
+  return 1;
+}
+
+}  // namespace kmx

@@ -1,0 +1,51 @@
+// kmx lsmod: kmod 30's lsmod (tools/lsmod.c): /proc/modules order, size from
+// /sys/module/NAME/coresize, use count from refcnt and holders in readdir order, printed with
+// kmod's "%-19s %8ld  %d" layout.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "kernel/sysfs-module.h"
+#include "tools/tools.h"
+
+namespace kmx {
+
+int lsmod_main(int argc, char **argv) {
+  if (argc != 1) {
+    std::fprintf(stderr, "Usage: %s\n", argv[0]);
+    return 1;
+  }
+  KernelRoots roots;
+  auto mods = loaded_modules(roots);
+  if (!mods) {
+    int err = mods.error().to_errno();
+    std::fprintf(stderr, "libkmod: ERROR ../libkmod/libkmod-module.c:1725 kmod_module_new_from_loaded: could not open /proc/modules: %s\n", std::strerror(err));
+    std::fprintf(stderr, "Error: could not get list of modules: %s\n", std::strerror(err));
+    return 1;
+  }
+  std::string out = "Module                  Size  Used by\n";
+  char buf[512];
+  for (const LoadedModule &m : *mods) {
+    // kmod reads size and use count from sysfs; /proc/modules is the fallback it also has.
+    auto size = module_coresize(roots, m.name);
+    auto refcnt = module_refcnt(roots, m.name);
+    long sz = size ? static_cast<long>(*size) : (module_sysfs_dir_exists(roots, m.name) ? static_cast<long>(m.size) : -2L);
+    int rc = refcnt ? static_cast<int>(*refcnt) : -refcnt.error().to_errno();
+    std::snprintf(buf, sizeof buf, "%-19s %8ld  %d", m.name.c_str(), sz, rc);
+    out += buf;
+    auto holders = module_holders(roots, m.name);
+    if (holders) {
+      bool first = true;
+      for (const std::string &h : *holders) {
+        out += first ? ' ' : ',';
+        first = false;
+        out += h;
+      }
+    }
+    out += '\n';
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace kmx

@@ -1,0 +1,151 @@
+// kmx rmmod: kmod 30's rmmod (tools/rmmod.c): options "fsvVwh", the in-use checks done before
+// delete_module(2) (builtin, not loaded, holders, refcount), messages and exit codes; -s sends
+// the messages to syslog instead of stderr.
+#include <fcntl.h>
+#include <getopt.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "kernel/module-load.h"
+#include "kernel/module-name.h"
+#include "kernel/sysfs-module.h"
+#include "tools/tools.h"
+
+namespace kmx {
+namespace {
+
+struct Log {
+  const char *prog;
+  bool use_syslog = false;
+  int priority = LOG_ERR;  // raised by each -v
+
+  // One message of priority `prio` ("ERROR", ...), printed only if -v allows it.
+  __attribute__((format(printf, 3, 4))) void say(int prio, const char *fmt, ...) const {
+    if (prio > priority) return;
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    const char *pn = prio == LOG_ERR ? "ERROR" : prio == LOG_WARNING ? "WARNING" : prio == LOG_NOTICE ? "NOTICE" : prio == LOG_INFO ? "INFO" : "DEBUG";
+    if (use_syslog)
+      syslog(prio, "%s: %s", pn, buf);
+    else
+      std::fprintf(stderr, "%s: %s: %s", prog, pn, buf);
+  }
+};
+
+const char *base_name(const char *p) {
+  const char *s = std::strrchr(p, '/');
+  return s ? s + 1 : p;
+}
+
+// kmod's check_module_inuse(): negative when the module must not be removed.
+int check_in_use(const Log &log, const KernelRoots &roots, const std::string &name) {
+  if (module_is_builtin(roots, name)) {
+    log.say(LOG_ERR, "Module %s is builtin.\n", name.c_str());
+    return -ENOENT;
+  }
+  auto state = module_initstate(roots, name);
+  if (!state) {
+    log.say(LOG_ERR, "Module %s is not currently loaded\n", name.c_str());
+    return -ENOENT;
+  }
+  auto holders = module_holders(roots, name);
+  if (!holders) {
+    log.say(LOG_ERR, "%s\n", holders.error().msg.c_str());
+  } else if (!holders->empty()) {
+    std::string list;
+    for (const std::string &h : *holders) list += " " + h;
+    if (log.use_syslog) {
+      log.say(LOG_ERR, "Module %s is in use by:%s\n", name.c_str(), list.c_str());
+    } else {
+      log.say(LOG_ERR, "Module %s is in use by:", name.c_str());
+      std::fprintf(stderr, "%s\n", list.c_str());
+    }
+    return -EBUSY;
+  }
+  auto refcnt = module_refcnt(roots, name);
+  if (refcnt && *refcnt > 0) {
+    log.say(LOG_ERR, "Module %s is in use\n", name.c_str());
+    return -EBUSY;
+  }
+  if (!refcnt && refcnt.error().to_errno() == ENOENT) {
+    log.say(LOG_ERR, "Module unloading is not supported\n");
+    return -ENOENT;
+  }
+  return refcnt ? static_cast<int>(*refcnt) : -refcnt.error().to_errno();
+}
+
+}  // namespace
+
+int rmmod_main(int argc, char **argv) {
+  Log log{base_name(argv[0])};
+  static const option longopts[] = {
+      {"force", no_argument, nullptr, 'f'},   {"syslog", no_argument, nullptr, 's'},
+      {"verbose", no_argument, nullptr, 'v'}, {"version", no_argument, nullptr, 'V'},
+      {"help", no_argument, nullptr, 'h'},    {nullptr, 0, nullptr, 0},
+  };
+  bool force = false;
+  optind = 1;
+  for (;;) {
+    int c = getopt_long(argc, argv, "fsvVwh", longopts, nullptr);
+    if (c == -1) break;
+    switch (c) {
+    case 'f': force = true; break;
+    case 's': log.use_syslog = true; break;
+    case 'v': ++log.priority; break;
+    case 'h':
+      std::printf("Usage:\n\t%s [options] modulename ...\nOptions:\n"
+                  "\t-f, --force       forces a module unload and may crash your\n"
+                  "\t                  machine. This requires Forced Module Removal\n"
+                  "\t                  option in your kernel. DANGEROUS\n"
+                  "\t-s, --syslog      print to syslog, not stderr\n"
+                  "\t-v, --verbose     enables more messages\n"
+                  "\t-V, --version     show version\n"
+                  "\t-h, --help        show this help\n",
+                  log.prog);
+      return 0;
+    case 'V': std::printf("kmx version %s\n", KMX_VERSION); return 0;
+    case '?': return 1;
+    default:
+      // kmod lists 'w' in its option string without handling it.
+      log.say(LOG_ERR, "unexpected getopt_long() value '%c'.\n", c);
+      return 1;
+    }
+  }
+  if (log.use_syslog) openlog(log.prog, LOG_CONS, LOG_DAEMON);
+  int failures = 0;
+  if (optind >= argc) {
+    log.say(LOG_ERR, "missing module name.\n");
+    failures = 1;
+  }
+  KernelRoots roots;
+  for (int i = optind; i < argc; ++i) {
+    const char *arg = argv[i];
+    struct stat st;
+    std::string name = ::stat(arg, &st) == 0 ? module_name_from_path(arg) : normalize_module_name(arg);
+    if (!force && check_in_use(log, roots, name) < 0) {
+      ++failures;
+      continue;
+    }
+    unsigned flags = O_NONBLOCK | (force ? O_TRUNC : 0);
+    Status st2 = unload_module(name, flags);
+    if (!st2) {
+      const char *why = std::strerror(st2.error().to_errno());
+      log.say(LOG_ERR, "could not remove '%s': %s\n", name.c_str(), why);
+      log.say(LOG_ERR, "could not remove module %s: %s\n", arg, why);
+      ++failures;
+    }
+  }
+  if (log.use_syslog) closelog();
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace kmx
