@@ -13,6 +13,10 @@ namespace {
 
 std::string num(u64 v) { return std::to_string(v); }
 
+// A problem inside the section or symbol tables. kmod reports these as EINVAL (and only a
+// bad header as ENOEXEC); keep its errno so that tools print the same strerror().
+Failure corrupt(std::string msg) { return Failure{Error{Errc::invalid_format, std::move(msg), EINVAL}}; }
+
 std::string hexnum(u64 v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
@@ -57,13 +61,12 @@ Result<ElfFile> ElfFile::parse_as(ByteView data) {
   if (data.size() < sizeof(Ehdr))
     return fail(Errc::invalid_format, "file too small for an ELF header (" + num(data.size()) + " bytes)");
   Ehdr eh = copy_out<Ehdr>(data, 0);
-  if (eh.e_type != ET_REL) return fail(Errc::invalid_format, "not a relocatable ELF object (e_type " + num(eh.e_type) + ")");
   if (eh.e_shentsize != sizeof(Shdr))
-    return fail(Errc::invalid_format, "e_shentsize " + num(eh.e_shentsize) + " is not " + num(sizeof(Shdr)));
+    return corrupt("e_shentsize " + num(eh.e_shentsize) + " is not " + num(sizeof(Shdr)));
   u64 shoff = eh.e_shoff;
-  if (shoff == 0) return fail(Errc::invalid_format, "no section header table");
+  if (shoff == 0) return corrupt("no section header table");
   if (!data.contains(shoff, sizeof(Shdr)))
-    return fail(Errc::invalid_format, "e_shoff " + hexnum(shoff) + " past end of file (" + hexnum(data.size()) + ")");
+    return corrupt("e_shoff " + hexnum(shoff) + " past end of file (" + hexnum(data.size()) + ")");
 
   // Extended numbering: section 0 holds the real count and name-table index when the header
   // fields overflow (e_shnum == 0, e_shstrndx == SHN_XINDEX).
@@ -75,10 +78,10 @@ Result<ElfFile> ElfFile::parse_as(ByteView data) {
 
   auto table = checked_mul<u64>(shnum, sizeof(Shdr));
   if (shnum == 0 || !table || !data.contains(shoff, *table))
-    return fail(Errc::invalid_format, "section header table (" + num(shnum) + " entries at " + hexnum(shoff) +
+    return corrupt("section header table (" + num(shnum) + " entries at " + hexnum(shoff) +
                                           ") past end of file (" + hexnum(data.size()) + ")");
   if (shstrndx >= shnum)
-    return fail(Errc::invalid_format, "e_shstrndx " + num(shstrndx) + " out of range (" + num(shnum) + " sections)");
+    return corrupt("e_shstrndx " + num(shstrndx) + " out of range (" + num(shnum) + " sections)");
 
   ElfFile f;
   f.data_ = data;
@@ -99,20 +102,20 @@ Result<ElfFile> ElfFile::parse_as(ByteView data) {
     s.entsize = sh.sh_entsize;
     name_offs[i] = sh.sh_name;
     if (i != 0 && s.type != SHT_NOBITS && s.type != SHT_NULL && !data.contains(s.offset, s.size))
-      return fail(Errc::invalid_format, "section [" + num(i) + "] sh_offset " + hexnum(s.offset) + " + sh_size " +
+      return corrupt("section [" + num(i) + "] sh_offset " + hexnum(s.offset) + " + sh_size " +
                                             hexnum(s.size) + " past end of file (" + hexnum(data.size()) + ")");
   }
 
   const ElfSection &names = f.sections_[shstrndx];
   if (names.type == SHT_NOBITS || !data.contains(names.offset, names.size))
-    return fail(Errc::invalid_format, "section name table [" + num(shstrndx) + "] is not in the file");
+    return corrupt("section name table [" + num(shstrndx) + "] is not in the file");
   ByteView strtab = *data.sub(names.offset, names.size);
   if (strtab.empty() || strtab[strtab.size() - 1] != 0)
-    return fail(Errc::invalid_format, "section name table [" + num(shstrndx) + "] is empty or not NUL-terminated");
+    return corrupt("section name table [" + num(shstrndx) + "] is empty or not NUL-terminated");
   for (u64 i = 0; i < shnum; i++) {
     auto n = string_at(strtab, name_offs[i]);
     if (!n)
-      return fail(Errc::invalid_format, "section [" + num(i) + "] sh_name " + hexnum(name_offs[i]) +
+      return corrupt("section [" + num(i) + "] sh_name " + hexnum(name_offs[i]) +
                                             " past end of section name table (" + hexnum(strtab.size()) + ")");
     f.sections_[i].name = *n;
   }
@@ -127,11 +130,11 @@ std::optional<u32> ElfFile::find_section(std::string_view name) const {
 
 Result<ByteView> ElfFile::section_data(u32 i) const {
   if (i >= sections_.size())
-    return fail(Errc::invalid_format, "section index " + num(i) + " out of range (" + num(sections_.size()) + " sections)");
+    return corrupt("section index " + num(i) + " out of range (" + num(sections_.size()) + " sections)");
   const ElfSection &s = sections_[i];
   if (s.type == SHT_NOBITS) return ByteView();
   auto v = data_.sub(s.offset, s.size);
-  if (!v) return fail(Errc::invalid_format, "section [" + num(i) + "] past end of file");
+  if (!v) return corrupt("section [" + num(i) + "] past end of file");
   return *v;
 }
 
@@ -161,18 +164,18 @@ Result<std::vector<ElfSymbol>> ElfFile::symbols_as() const {
 
   const ElfSection &st = sections_[*symtab_idx];
   if (st.entsize != sizeof(Sym))
-    return fail(Errc::invalid_format, "section [" + num(*symtab_idx) + "] .symtab sh_entsize " + num(st.entsize) +
+    return corrupt("section [" + num(*symtab_idx) + "] .symtab sh_entsize " + num(st.entsize) +
                                           " is not " + num(sizeof(Sym)));
   if (st.size % sizeof(Sym) != 0)
-    return fail(Errc::invalid_format, "section [" + num(*symtab_idx) + "] .symtab size " + hexnum(st.size) +
+    return corrupt("section [" + num(*symtab_idx) + "] .symtab size " + hexnum(st.size) +
                                           " is not a multiple of " + num(sizeof(Sym)));
   TRY_ASSIGN(ByteView syms, section_data(*symtab_idx));
   if (st.link == 0 || st.link >= sections_.size() || sections_[st.link].type != SHT_STRTAB)
-    return fail(Errc::invalid_format, "section [" + num(*symtab_idx) + "] .symtab sh_link " + num(st.link) +
+    return corrupt("section [" + num(*symtab_idx) + "] .symtab sh_link " + num(st.link) +
                                           " is not a string table");
   TRY_ASSIGN(ByteView strtab, section_data(st.link));
   if (strtab.empty() || strtab[strtab.size() - 1] != 0)
-    return fail(Errc::invalid_format, "section [" + num(st.link) + "] symbol string table is empty or not NUL-terminated");
+    return corrupt("section [" + num(st.link) + "] symbol string table is empty or not NUL-terminated");
   ByteView xindex;
   if (xindex_idx) {
     TRY_ASSIGN(ByteView x, section_data(*xindex_idx));
@@ -186,7 +189,7 @@ Result<std::vector<ElfSymbol>> ElfFile::symbols_as() const {
     ElfSymbol e;
     auto name = string_at(strtab, s.st_name);
     if (!name)
-      return fail(Errc::invalid_format, "symbol " + num(i) + " st_name " + hexnum(static_cast<u32>(s.st_name)) +
+      return corrupt("symbol " + num(i) + " st_name " + hexnum(static_cast<u32>(s.st_name)) +
                                             " past end of string table (" + hexnum(strtab.size()) + ")");
     e.name = *name;
     e.value = s.st_value;
@@ -194,7 +197,7 @@ Result<std::vector<ElfSymbol>> ElfFile::symbols_as() const {
     e.shndx = s.st_shndx;
     if (e.shndx == SHN_XINDEX) {
       auto x = xindex.read<u32, IsLE>(i * 4);
-      if (!x) return fail(Errc::invalid_format, "symbol " + num(i) + " uses SHN_XINDEX but SHT_SYMTAB_SHNDX has no entry");
+      if (!x) return corrupt("symbol " + num(i) + " uses SHN_XINDEX but SHT_SYMTAB_SHNDX has no entry");
       e.shndx = *x;
     }
     e.bind = s.st_info >> 4;

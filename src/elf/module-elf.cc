@@ -52,7 +52,8 @@ void read_modinfo(ByteView sec, ModuleInfo &mi) {
     i = end + 1;
     if (s.empty()) continue;
     size_t eq = s.find('=');
-    if (eq == std::string_view::npos) mi.modinfo.push_back({std::string(s), ""});
+    // A string without '=' is its own key and value, as kmod_module_get_info() reads it.
+    if (eq == std::string_view::npos) mi.modinfo.push_back({std::string(s), std::string(s)});
     else mi.modinfo.push_back({std::string(s.substr(0, eq)), std::string(s.substr(eq + 1))});
   }
 }
@@ -219,19 +220,12 @@ Result<ModuleInfo> parse_module(ByteView file, const ReadLimits &limits) {
     image = owned;
   }
 
-  TRY_ASSIGN(SplitModule split, split_signature(image));
+  SplitModule split = split_signature(image);
+  mi.signature_problem = split.problem;
   if (split.has_signature) {
     auto sig = parse_signature(split);
-    // A signature kmx cannot decode is still a signature: keep the raw header fields.
     if (sig) mi.signature = std::move(*sig);
-    else {
-      ModuleSignature raw;
-      raw.algo = split.algo;
-      raw.hash = split.hash;
-      raw.id_type = split.id_type;
-      raw.sig_len = split.sig_len;
-      mi.signature = std::move(raw);
-    }
+    else mi.signature_problem = sig.error().msg;
   }
   mi.elf_size = split.elf.size();
 

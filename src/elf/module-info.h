@@ -75,7 +75,10 @@ struct ModuleInfo {
   std::vector<std::string> ksymtab_strings;
 
   std::optional<u64> this_module_size;     // sh_size of .gnu.linkonce.this_module
+  // The signature as kmod's modinfo shows it: set only when the trailer is well-formed and,
+  // for PKCS#7, decodes. signature_problem says why a present trailer was not usable.
   std::optional<ModuleSignature> signature;
+  std::string signature_problem;
   Bytes build_id;                          // NT_GNU_BUILD_ID, if present
 
   // All values of a .modinfo key, in file order.

@@ -61,10 +61,15 @@ Status parse_pkcs7(ByteView blob, ModuleSignature &sig) {
       }
     }
     if (X509_NAME *issuer = si->issuer_and_serial->issuer) {
+      // The commonName; failing that, kmod shows the issuer's last entry, and so do we.
+      int n = X509_NAME_entry_count(issuer);
       int idx = X509_NAME_get_index_by_NID(issuer, NID_commonName, -1);
+      if (idx < 0) idx = n - 1;
       if (idx >= 0) {
-        ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, idx));
-        sig.signer.assign(reinterpret_cast<const char *>(ASN1_STRING_get0_data(cn)), static_cast<size_t>(ASN1_STRING_length(cn)));
+        ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(issuer, idx));
+        // kmod treats the value as a C string.
+        std::string v(reinterpret_cast<const char *>(ASN1_STRING_get0_data(d)), static_cast<size_t>(ASN1_STRING_length(d)));
+        sig.signer = v.substr(0, v.find('\0'));
       }
     }
   }
@@ -73,13 +78,15 @@ Status parse_pkcs7(ByteView blob, ModuleSignature &sig) {
 
 }  // namespace
 
-Result<SplitModule> split_signature(ByteView file) {
+SplitModule split_signature(ByteView file) {
   SplitModule out;
   out.elf = file;
   if (!file.ends_with(module_sig_magic)) return out;
   u64 end = file.size() - module_sig_magic.size();
-  if (end < sig_header_size)
-    return fail(Errc::invalid_format, "signature trailer: file too small for struct module_signature");
+  if (end < sig_header_size) {
+    out.problem = "signature trailer: file too small for struct module_signature";
+    return out;
+  }
   ByteView h = *file.sub(end - sig_header_size, sig_header_size);
   out.algo = h[0];
   out.hash = h[1];
@@ -88,11 +95,17 @@ Result<SplitModule> split_signature(ByteView file) {
   out.key_id_len = h[4];
   out.sig_len = *h.read<u32, false>(8);
   u64 body_end = end - sig_header_size;
-  u64 blob_len = u64(out.sig_len);
-  if (out.id_type != PKEY_ID_PKCS7) blob_len += u64(out.signer_len) + out.key_id_len;
-  if (blob_len > body_end)
-    return fail(Errc::invalid_format, "signature trailer: signature of " + std::to_string(blob_len) +
-                                          " bytes exceeds the " + std::to_string(body_end) + " bytes before it");
+  u64 blob_len = u64(out.sig_len) + out.signer_len + out.key_id_len;
+  if (out.algo >= 2 || out.hash >= std::size(legacy_hash_names) || out.id_type >= std::size(id_type_names)) {
+    out.problem = "signature trailer: unknown algo " + std::to_string(out.algo) + ", hash " + std::to_string(out.hash) +
+                  " or id_type " + std::to_string(out.id_type);
+    return out;
+  }
+  if (out.sig_len == 0 || blob_len > body_end) {
+    out.problem = "signature trailer: signature of " + std::to_string(blob_len) + " bytes does not fit the " +
+                  std::to_string(body_end) + " bytes before it";
+    return out;
+  }
   out.has_signature = true;
   out.elf = *file.sub(0, body_end - blob_len);
   out.sig_blob = *file.sub(body_end - blob_len, blob_len);
@@ -107,7 +120,7 @@ Result<ModuleSignature> parse_signature(const SplitModule &m) {
   sig.sig_len = m.sig_len;
   if (m.id_type < std::size(id_type_names)) sig.id_type_name = id_type_names[m.id_type];
   if (m.id_type == PKEY_ID_PKCS7) {
-    TRY(parse_pkcs7(m.sig_blob, sig));
+    TRY(parse_pkcs7(*m.sig_blob.from(m.sig_blob.size() - m.sig_len), sig));
     return sig;
   }
   if (m.hash < std::size(legacy_hash_names)) sig.hash_algo = legacy_hash_names[m.hash];

@@ -29,11 +29,14 @@ struct SplitModule {
   ByteView sig_blob;                     // signature (and legacy signer/key id) bytes
   u8 algo = 0, hash = 0, id_type = 0, signer_len = 0, key_id_len = 0;
   u32 sig_len = 0;
+  std::string problem;
 };
 
-// Split off the signature trailer. A file without the magic is returned whole; a file with
-// the magic but an impossible header or length is an error.
-Result<SplitModule> split_signature(ByteView file);
+// Split off the signature trailer. A file without the magic, or whose header is out of
+// range (algo >= 2, hash >= 9, id_type >= 3, sig_len 0, lengths past the start of the file:
+// the conditions under which kmod shows no signature), is returned whole with
+// has_signature false and, in the latter case, `problem` saying what is wrong.
+SplitModule split_signature(ByteView file);
 
 // Decode the trailer found by split_signature(): signer, key id, hash algorithm, signature.
 Result<ModuleSignature> parse_signature(const SplitModule &m);

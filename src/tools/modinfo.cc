@@ -1,0 +1,291 @@
+// kmx modinfo: kmod 30's modinfo, byte for byte.
+//
+// Output rules reproduced from kmod (tools/modinfo.c, libkmod-module.c):
+// - "filename:" first (a builtin module gets "name:" before it and "(builtin)" as filename);
+// - every .modinfo string in file order as "key:<pad>value", the key padded to 16 columns
+//   (printf "%s:%-*s" with 15 - keylen, so a key longer than 15 gets |15 - keylen| spaces);
+// - parm/parmtype pairs folded into "parm:" lines after all other keys, in the reverse order
+//   of each parameter's first appearance (kmod prepends to a list);
+// - then, for a decodable signature trailer, sig_id, signer, sig_key, sig_hashalgo and
+//   signature, the hex values as "XX:XX:..." with a "\n\t\t" after every 20 bytes;
+// - -0 ends each record with NUL instead of newline (and prints key=value);
+// - -F prints only the values of one key; -F parm uses "name:desc (type)".
+#include <getopt.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "elf/module-elf.h"
+#include "lookup/module-lookup.h"
+#include "tools/common.h"
+#include "tools/tools.h"
+
+namespace kmx {
+
+namespace {
+
+const char *const prog = "modinfo";
+
+struct Options {
+  char sep = '\n';
+  std::optional<std::string> field;
+};
+
+struct Param {
+  std::string name;
+  std::optional<std::string> desc, type;
+};
+
+std::string hex_colon(const Bytes &b) {
+  std::string s;
+  for (size_t i = 0; i < b.size(); i++) {
+    char buf[4];
+    std::snprintf(buf, sizeof buf, "%02X", b[i]);
+    s += buf;
+    if (i + 1 < b.size()) {
+      s += ':';
+      if ((i + 1) % 20 == 0) s += "\n\t\t";
+    }
+  }
+  return s;
+}
+
+// The info list kmod_module_get_info() returns: .modinfo strings, then signature fields.
+std::vector<ModinfoEntry> info_list(const ModuleInfo &mi) {
+  std::vector<ModinfoEntry> out = mi.modinfo;
+  if (mi.signature) {
+    const ModuleSignature &s = *mi.signature;
+    out.push_back({"sig_id", s.id_type_name});
+    out.push_back({"signer", s.signer});
+    out.push_back({"sig_key", s.key_id.empty() ? "(null)" : hex_colon(s.key_id)});
+    out.push_back({"sig_hashalgo", s.hash_algo});
+    out.push_back({"signature", s.signature.empty() ? "(null)" : hex_colon(s.signature)});
+  }
+  return out;
+}
+
+// Fold parm/parmtype into the parameter list; false (after kmod's message) on a value
+// without ':'.
+void add_param(std::vector<Param> &params, const ModinfoEntry &e) {
+  size_t colon = e.value.find(':');
+  if (colon == std::string::npos) {
+    log_error(prog, "Found invalid \"{}={}\": missing ':'\n", e.key, e.value);
+    return;
+  }
+  std::string name = e.value.substr(0, colon);
+  Param *p = nullptr;
+  for (Param &q : params)
+    if (q.name == name) p = &q;
+  if (!p) {
+    params.push_back({name, std::nullopt, std::nullopt});
+    p = &params.back();
+  }
+  if (e.key == "parm") p->desc = e.value.substr(colon + 1);
+  else p->type = e.value.substr(colon + 1);
+}
+
+void print_params(const std::vector<Param> &params, const Options &o, bool with_key) {
+  for (auto it = params.rbegin(); it != params.rend(); ++it) {
+    const Param &p = *it;
+    std::string line;
+    if (!p.desc) line = with_key ? p.name + ":" + p.type.value_or("") : p.name + ": (" + p.type.value_or("") + ")";
+    else if (p.type) line = p.name + ":" + *p.desc + " (" + *p.type + ")";
+    else line = p.name + ":" + *p.desc;
+    if (with_key) std::printf("%-16s%s%c", "parm:", line.c_str(), o.sep);
+    else std::printf("%s%c", line.c_str(), o.sep);
+  }
+}
+
+void print_entries(const std::vector<ModinfoEntry> &list, const Options &o) {
+  if (o.field && *o.field == "parm") {
+    std::vector<Param> params;
+    for (const ModinfoEntry &e : list)
+      if (e.key == "parm" || e.key == "parmtype") add_param(params, e);
+    print_params(params, o, false);
+    return;
+  }
+  std::vector<Param> params;
+  for (const ModinfoEntry &e : list) {
+    if (o.field) {
+      if (e.key == *o.field) std::printf("%s%c", e.value.c_str(), o.sep);
+      continue;
+    }
+    if (e.key == "parm" || e.key == "parmtype") {
+      add_param(params, e);
+      continue;
+    }
+    if (o.sep == '\0') {
+      std::printf("%s=%s%c", e.key.c_str(), e.value.c_str(), o.sep);
+      continue;
+    }
+    int pad = 15 - static_cast<int>(e.key.size());
+    std::printf("%s:%*s%s%c", e.key.c_str(), pad < 0 ? -pad : pad, "", e.value.c_str(), o.sep);
+  }
+  if (!o.field) print_params(params, o, true);
+}
+
+// modinfo_do() for a module file.
+int show_file(const std::string &path, const std::string &name, const Options &o) {
+  if (o.field && *o.field == "filename") {
+    std::printf("%s%c", path.c_str(), o.sep);
+    return 0;
+  }
+  if (!o.field) std::printf("%-16s%s%c", "filename:", path.c_str(), o.sep);
+  auto mi = read_module(path);
+  if (!mi) {
+    std::fflush(stdout);
+    log_error(prog, "could not get modinfo from '{}': {}\n", name, error_string(mi.error()));
+    log_error(prog, "{}\n", mi.error().msg);
+    return -mi.error().to_errno();
+  }
+  print_entries(info_list(*mi), o);
+  return 0;
+}
+
+int show_builtin(const ModuleDir &dir, const std::string &name, const Options &o) {
+  if (!o.field) std::printf("%-16s%s%c", "name:", name.c_str(), o.sep);
+  else if (*o.field == "name") std::printf("%s%c", name.c_str(), o.sep);
+  if (o.field && *o.field == "filename") {
+    std::printf("%s%c", "(builtin)", o.sep);
+    return 0;
+  }
+  if (!o.field) std::printf("%-16s%s%c", "filename:", "(builtin)", o.sep);
+  auto strings = dir.builtin_modinfo(name);
+  if (!strings) {
+    // An old kernel without modules.builtin.modinfo: nothing more to show, as kmod.
+    if (strings.error().code == Errc::not_found) return 0;
+    log_error(prog, "could not get modinfo from '{}': {}\n", name, error_string(strings.error()));
+    return -strings.error().to_errno();
+  }
+  std::vector<ModinfoEntry> list;
+  for (const std::string &s : *strings) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos) list.push_back({s, s});
+    else list.push_back({s.substr(0, eq), s.substr(eq + 1)});
+  }
+  print_entries(list, o);
+  return 0;
+}
+
+int show_found(const ModuleDir &dir, const FoundModule &m, const Options &o) {
+  if (m.builtin) return show_builtin(dir, m.name, o);
+  return show_file(m.path, m.name, o);
+}
+
+bool is_module_filename(const std::string &name) {
+  struct stat st;
+  if (stat(name.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  for (const char *ext : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"}) {
+    size_t n = std::strlen(ext);
+    if (name.size() >= n && name.compare(name.size() - n, n, ext) == 0) return true;
+  }
+  return false;
+}
+
+std::string make_absolute(const std::string &path) {
+  if (path.starts_with("/")) return path;
+  char cwd[4096];
+  if (!getcwd(cwd, sizeof cwd)) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+void help() {
+  std::printf("Usage:\n"
+              "\t%s [options] <modulename|filename> [args]\n"
+              "Options:\n"
+              "\t-a, --author                Print only 'author'\n"
+              "\t-d, --description           Print only 'description'\n"
+              "\t-l, --license               Print only 'license'\n"
+              "\t-p, --parameters            Print only 'parm'\n"
+              "\t-n, --filename              Print only 'filename'\n"
+              "\t-0, --null                  Use \\0 instead of \\n\n"
+              "\t-m, --modname               Handle argument as module name instead of alias or filename\n"
+              "\t-F, --field=FIELD           Print only provided FIELD\n"
+              "\t-k, --set-version=VERSION   Use VERSION instead of `uname -r`\n"
+              "\t-b, --basedir=DIR           Use DIR as filesystem root for /lib/modules\n"
+              "\t-V, --version               Show version\n"
+              "\t-h, --help                  Show this help\n",
+              prog);
+}
+
+}  // namespace
+
+int modinfo_main(int argc, char **argv) {
+  static const option longopts[] = {
+      {"author", no_argument, nullptr, 'a'},        {"description", no_argument, nullptr, 'd'},
+      {"license", no_argument, nullptr, 'l'},       {"parameters", no_argument, nullptr, 'p'},
+      {"filename", no_argument, nullptr, 'n'},      {"null", no_argument, nullptr, '0'},
+      {"modname", no_argument, nullptr, 'm'},       {"field", required_argument, nullptr, 'F'},
+      {"set-version", required_argument, nullptr, 'k'}, {"basedir", required_argument, nullptr, 'b'},
+      {"version", no_argument, nullptr, 'V'},       {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  Options o;
+  bool by_name = false;
+  std::string root, kversion;
+  bool have_root = false, have_kversion = false;
+  optind = 0;
+  for (;;) {
+    int c = getopt_long(argc, argv, "adlpn0mF:k:b:Vh", longopts, nullptr);
+    if (c == -1) break;
+    switch (c) {
+    case 'a': o.field = "author"; break;
+    case 'd': o.field = "description"; break;
+    case 'l': o.field = "license"; break;
+    case 'p': o.field = "parm"; break;
+    case 'n': o.field = "filename"; break;
+    case '0': o.sep = '\0'; break;
+    case 'm': by_name = true; break;
+    case 'F': o.field = optarg; break;
+    case 'k': kversion = optarg; have_kversion = true; break;
+    case 'b': root = optarg; have_root = true; break;
+    case 'h': help(); return 0;
+    case 'V':
+      std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
+      return 0;
+    default: return 1;
+    }
+  }
+  if (optind >= argc) {
+    log_error(prog, "missing module or filename.\n");
+    return 1;
+  }
+  (void)have_root;
+  (void)have_kversion;
+  ModuleDir dir(module_dir(root, kversion));
+
+  int err = 0;
+  for (int i = optind; i < argc; i++) {
+    std::string arg = argv[i];
+    int r = 0;
+    if (by_name) {
+      auto m = dir.lookup_name(arg);
+      if (!m) {
+        log_error(prog, "Module name {} not found.\n", arg);
+        r = -ENOENT;
+      } else {
+        r = show_found(dir, *m, o);
+      }
+    } else if (is_module_filename(arg)) {
+      r = show_file(make_absolute(arg), module_name_from_path(arg), o);
+    } else {
+      auto found = dir.lookup(arg);
+      if (found.empty()) {
+        log_error(prog, "Module {} not found.\n", arg);
+        r = -ENOENT;
+      }
+      for (const FoundModule &m : found) {
+        int x = show_found(dir, m, o);
+        if (x < 0) r = x;
+      }
+    }
+    if (r < 0) err = r;
+  }
+  return err < 0 ? 1 : 0;
+}
+
+}  // namespace kmx
