@@ -21,6 +21,7 @@ const std::vector<Tool> tools = {
     {"insmod", kmx::insmod_main, "insert a module file into the kernel"},
     {"rmmod", kmx::rmmod_main, "remove modules from the kernel"},
     {"lsmod", kmx::lsmod_main, "list the loaded modules"},
+    {"modinfo", kmx::modinfo_main, "show information about a kernel module"},
 };
 
 const Tool *find_tool(std::string_view name) {

@@ -7,6 +7,7 @@ namespace kmx {
 int insmod_main(int argc, char **argv);
 int rmmod_main(int argc, char **argv);
 int lsmod_main(int argc, char **argv);
+int modinfo_main(int argc, char **argv);
 
 
 }  // namespace kmx
