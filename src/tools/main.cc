@@ -22,6 +22,7 @@ const std::vector<Tool> tools = {
     {"rmmod", kmx::rmmod_main, "remove modules from the kernel"},
     {"lsmod", kmx::lsmod_main, "list the loaded modules"},
     {"modinfo", kmx::modinfo_main, "show information about a kernel module"},
+    {"depmod", kmx::depmod_main, "generate modules.dep and the module index files"},
 };
 
 const Tool *find_tool(std::string_view name) {

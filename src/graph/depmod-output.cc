@@ -1,0 +1,311 @@
+// Rendering of depmod's output files, in kmod 30's words and order (tools/depmod.c
+// output_*). The .bin tries come from index/ (IndexBuilder, format in trie-writer.cc).
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "base/mapped-file.h"
+#include "elf/module-elf.h"
+#include "graph/depmod.h"
+#include "graph/kmod-hash.h"
+#include "index/trie-index.h"
+
+namespace kmx {
+
+namespace {
+
+constexpr size_t kmod_path_max = 4096;
+
+std::string serialize(const IndexBuilder &b, Diag &) {
+  auto bytes = b.serialize();
+  if (!bytes) return {};
+  return std::string(ByteView(*bytes).as_string());
+}
+
+// sscanf(value, "<prefix>%u-%u", &maj, &min) == 2
+bool scan_major_minor(std::string_view value, std::string_view prefix, unsigned &maj, unsigned &min) {
+  if (value.substr(0, prefix.size()) != prefix) return false;
+  std::string rest(value.substr(prefix.size()));
+  unsigned a, b;
+  char tail;
+  (void)tail;
+  if (std::sscanf(rest.c_str(), "%u-%u", &a, &b) != 2) return false;
+  maj = a;
+  min = b;
+  return true;
+}
+
+}  // namespace
+
+std::vector<u32> Depmod::all_sorted_deps(u32 m) const {
+  std::vector<u32> out;
+  std::vector<u8> seen(mods_.size(), 0);
+  std::vector<u32> stack(mods_[m].deps.rbegin(), mods_[m].deps.rend());
+  while (!stack.empty()) {
+    u32 d = stack.back();
+    stack.pop_back();
+    if (seen[d]) continue;
+    seen[d] = 1;
+    out.push_back(d);
+    for (auto it = mods_[d].deps.rbegin(); it != mods_[d].deps.rend(); ++it)
+      if (!seen[*it]) stack.push_back(*it);
+  }
+  std::sort(out.begin(), out.end(), [&](u32 a, u32 b) { return mods_[a].dep_sort_idx < mods_[b].dep_sort_idx; });
+  return out;
+}
+
+std::string Depmod::out_deps() const {
+  std::string out;
+  for (u32 i = 0; i < mods_.size(); i++) {
+    out += mods_[i].compressed_path();
+    out += ':';
+    for (u32 d : all_sorted_deps(i)) {
+      out += ' ';
+      out += mods_[d].compressed_path();
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string Depmod::out_deps_bin() const {
+  IndexBuilder idx;
+  for (u32 i = 0; i < mods_.size(); i++) {
+    std::string line = mods_[i].compressed_path() + ":";
+    for (u32 d : all_sorted_deps(i)) line += " " + mods_[d].compressed_path();
+    auto dup = idx.insert(mods_[i].modname, line, mods_[i].idx);
+    if (!dup) diag_.error("modules.dep.bin: " + dup.error().msg);
+    else if (*dup && opts_.warn_dups) diag_.warn("duplicate module deps:\n" + line);
+  }
+  return serialize(idx, diag_);
+}
+
+std::string Depmod::out_aliases() const {
+  std::string out = "# Aliases extracted from modules themselves.\n";
+  for (const DepmodModule &m : mods_)
+    for (const auto &[k, v] : m.facts.info)
+      if (k == "alias") out += "alias " + v + " " + m.modname + "\n";
+  return out;
+}
+
+std::string Depmod::out_aliases_bin() const {
+  IndexBuilder idx;
+  for (const DepmodModule &m : mods_) {
+    for (const auto &[k, v] : m.facts.info) {
+      if (k != "alias") continue;
+      auto alias = kmod_alias_normalize(v);
+      if (!alias) {
+        diag_.warn("Unmatched bracket in " + v);
+        continue;
+      }
+      auto dup = idx.insert(*alias, m.modname, m.idx);
+      if (!dup) diag_.error("modules.alias.bin: " + dup.error().msg);
+      else if (*dup && opts_.warn_dups) diag_.warn("duplicate module alias:\n" + *alias + " " + m.modname);
+    }
+  }
+  return serialize(idx, diag_);
+}
+
+std::string Depmod::out_softdeps() const {
+  std::string out = "# Soft dependencies extracted from modules themselves.\n";
+  for (const DepmodModule &m : mods_)
+    for (const auto &[k, v] : m.facts.info)
+      if (k == "softdep") out += "softdep " + m.modname + " " + v + "\n";
+  return out;
+}
+
+std::string Depmod::out_weakdeps() const {
+  std::string out = "# Weak dependencies extracted from modules themselves.\n";
+  for (const DepmodModule &m : mods_)
+    for (const auto &[k, v] : m.facts.info)
+      if (k == "weakdep") out += "weakdep " + m.modname + " " + v + "\n";
+  return out;
+}
+
+std::vector<std::string> Depmod::symbol_order() const {
+  std::vector<std::string> names;
+  names.reserve(symbols_.size());
+  for (const auto &[name, sym] : symbols_)
+    if (sym.owner >= 0) names.push_back(name);
+  KmodHashOrder order(2048);
+  std::vector<std::pair<u32, const std::string *>> keyed;
+  keyed.reserve(names.size());
+  for (const std::string &n : names) keyed.emplace_back(order.bucket(n), &n);
+  std::sort(keyed.begin(), keyed.end(), [](const auto &a, const auto &b) {
+    if (a.first != b.first) return a.first < b.first;
+    return *a.second < *b.second;
+  });
+  std::vector<std::string> out;
+  out.reserve(keyed.size());
+  for (const auto &k : keyed) out.push_back(*k.second);
+  return out;
+}
+
+std::string Depmod::out_symbols() const {
+  std::string out = "# Aliases for symbols, used by symbol_request().\n";
+  for (const std::string &name : symbol_order())
+    out += "alias symbol:" + name + " " + mods_[symbols_.at(name).owner].modname + "\n";
+  return out;
+}
+
+std::string Depmod::out_symbols_bin() const {
+  IndexBuilder idx;
+  for (const std::string &name : symbol_order()) {
+    const DepmodModule &owner = mods_[symbols_.at(name).owner];
+    std::string alias = "symbol:" + name;
+    auto dup = idx.insert(alias, owner.modname, owner.idx);
+    if (!dup) diag_.error("modules.symbols.bin: " + dup.error().msg);
+    else if (*dup && opts_.warn_dups) diag_.warn("duplicate module syms:\n" + alias + " " + owner.modname);
+  }
+  return serialize(idx, diag_);
+}
+
+std::string Depmod::out_builtin_bin() const {
+  auto text = read_file(opts_.dirname + "/modules.builtin");
+  if (!text) {
+    int e = text.error().sys_errno ? text.error().sys_errno : ENOENT;
+    diag_.warn("could not open modules.builtin at " + opts_.dirname + ": " + std::strerror(e));
+    return {};
+  }
+  IndexBuilder idx;
+  std::string_view all = *text;
+  size_t pos = 0;
+  while (pos < all.size()) {
+    size_t nl = all.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? all.size() : nl + 1;
+    if (end - pos > kmod_path_max - 1) end = pos + kmod_path_max - 1;
+    std::string_view line = all.substr(pos, end - pos);
+    pos = end;
+    line = line.substr(0, line.find('\0'));  // what fgets() hands to C string code
+    if (line.empty() || !std::isalpha(static_cast<unsigned char>(line[0]))) {
+      diag_.error("Invalid modules.builtin line: " + std::string(line));
+      continue;
+    }
+    // path_to_modname(): basename, up to the first '.', '-' -> '_' (a '\n' stays if no '.').
+    size_t slash = line.rfind('/');
+    std::string_view base = slash == std::string_view::npos ? line : line.substr(slash + 1);
+    if (base.empty()) continue;
+    std::string modname = normalize_module_name(base.substr(0, base.find('.')));
+    auto r = idx.insert(modname, "", 0);
+    if (!r) diag_.error("modules.builtin.bin: " + r.error().msg);
+  }
+  return serialize(idx, diag_);
+}
+
+// modules.builtin.modinfo is "MODNAME.KEY=VALUE\0" records; kmod walks it with
+// flush_stream_to(), whose quirks (a record without '=' swallows the next one) are kept.
+std::string Depmod::out_builtin_alias_bin() const {
+  auto text = read_file(opts_.dirname + "/modules.builtin.modinfo");
+  if (!text) {
+    int e = text.error().sys_errno ? text.error().sys_errno : ENOENT;
+    diag_.warn("could not open modules.builtin.modinfo at " + opts_.dirname + ": " + std::strerror(e));
+    return {};
+  }
+  const std::string &in = *text;
+  size_t pos = 0;
+  bool eof = false;
+  auto getc = [&]() -> int {
+    if (pos >= in.size()) {
+      eof = true;
+      return EOF;
+    }
+    return static_cast<unsigned char>(in[pos++]);
+  };
+  auto flush_to = [&](int endchar, std::string &dst) -> size_t {
+    dst.clear();
+    int c;
+    for (c = getc(); c != EOF && c != endchar && c != '\0' && dst.size() < kmod_path_max; c = getc())
+      dst.push_back(static_cast<char>(c));
+    if (dst.size() == kmod_path_max) {
+      diag_.warn("Could not flush stream: " + std::to_string(ENOSPC) + ". Partial content: " + dst);
+      dst.pop_back();
+    }
+    if (c != endchar) dst.clear();
+    return dst.size();
+  };
+  auto flush = [&](int endchar) {
+    int c;
+    for (c = getc(); c != EOF && c != endchar && c != '\0'; c = getc()) {
+    }
+  };
+  IndexBuilder idx;
+  std::string modname, key, value;
+  while (!eof) {
+    if (!flush_to('.', modname)) continue;
+    flush_to('=', key);
+    if (key != "alias") {
+      flush('\0');
+      continue;
+    }
+    if (!flush_to('\0', value)) continue;
+    auto alias = kmod_alias_normalize(value);
+    if (!alias) {
+      diag_.warn("Unmatched bracket in " + value);
+      continue;
+    }
+    auto r = idx.insert(*alias, modname, 0);
+    if (!r) diag_.error("modules.builtin.alias.bin: " + r.error().msg);
+  }
+  return serialize(idx, diag_);
+}
+
+std::string Depmod::out_devname() const {
+  std::string out;
+  bool empty = true;
+  for (const DepmodModule &m : mods_) {
+    std::optional<std::string> devname;
+    char type = 0;
+    unsigned major = 0, minor = 0;
+    for (const auto &[k, v] : m.facts.info) {
+      if (k != "alias") continue;
+      unsigned maj, min;
+      if (v.rfind("devname:", 0) == 0) {
+        devname = v.substr(8);
+      } else if (scan_major_minor(v, "char-major-", maj, min)) {
+        type = 'c';
+        major = maj;
+        minor = min;
+      } else if (scan_major_minor(v, "block-major-", maj, min)) {
+        type = 'b';
+        major = maj;
+        minor = min;
+      }
+      if (type != 0 && devname) break;
+    }
+    if (!devname) continue;
+    if (type == 0) {
+      diag_.error("Module '" + m.modname + "' has devname (" + *devname + ") but lacks major and minor information. Ignoring.");
+      continue;
+    }
+    if (empty) {
+      out += "# Device nodes to trigger on-demand module loading.\n";
+      empty = false;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %c%u:%u\n", type, major, minor);
+    out += m.modname + " " + *devname + buf;
+  }
+  return out;
+}
+
+std::vector<DepmodFile> Depmod::render(bool include_weakdep) const {
+  std::vector<DepmodFile> files;
+  files.push_back({"modules.dep", out_deps(), false});
+  files.push_back({"modules.dep.bin", out_deps_bin(), true});
+  files.push_back({"modules.alias", out_aliases(), false});
+  files.push_back({"modules.alias.bin", out_aliases_bin(), true});
+  files.push_back({"modules.softdep", out_softdeps(), false});
+  if (include_weakdep) files.push_back({"modules.weakdep", out_weakdeps(), false});
+  files.push_back({"modules.symbols", out_symbols(), false});
+  files.push_back({"modules.symbols.bin", out_symbols_bin(), true});
+  files.push_back({"modules.builtin.bin", out_builtin_bin(), true});
+  files.push_back({"modules.builtin.alias.bin", out_builtin_alias_bin(), true});
+  files.push_back({"modules.devname", out_devname(), false});
+  return files;
+}
+
+std::string Depmod::render_stdout() const {
+  return out_deps() + out_aliases() + out_softdeps() + out_symbols() + out_devname();
+}
+
+}  // namespace kmx
