@@ -126,6 +126,8 @@ LoadExplanation explain_load_failure(const std::vector<KmsgRecord> &records, con
     ex.hint = "a symbol it needs is absent: " + m[1].str() + " (load the module that provides it first, e.g. with modprobe)";
   } else if (any([&](const std::string &l) { return generic_load_line(l); })) {
     ex.hint = "the kernel requires a valid signature (module.sig_enforce or lockdown) and this module has none it can verify";
+  } else if (any([&](const std::string &l) { return has(l, "invalid for parameter") || has(l, "Unknown parameter"); })) {
+    ex.hint = "the kernel refused a module parameter given on the command line (see modinfo -p for the valid ones)";
   } else if (any([&](const std::string &l) { return has(l, "blacklisted"); })) {
     ex.hint = "the kernel command line blacklists it (module_blacklist=)";
   }

@@ -69,6 +69,7 @@ Result<LoadResult> load_buffer(Bytes mem, const std::string &args, const LoadOpt
       if (opt.ignore_vermagic) strip_vermagic(mem, *elf);
     }
   }
+  res.reached_kernel = true;
   if (sys_init_module(mem.data(), mem.size(), args.c_str()) != 0) return os_fail(errno, "init_module");
   return res;
 }
@@ -107,6 +108,7 @@ Result<LoadResult> load_module_file(const KernelRoots &r, const std::string &pat
 
   if (res.compression == Compression::none) {
     res.method = LoadMethod::finit;
+    res.reached_kernel = true;
     if (sys_finit_module(fd, args.c_str(), kflags) == 0) return res;
     if (errno != ENOSYS) return os_fail(errno, "finit_module");
     TRY_ASSIGN(MappedFile f, MappedFile::open(path));
@@ -116,10 +118,12 @@ Result<LoadResult> load_module_file(const KernelRoots &r, const std::string &pat
   // The kernel decompresses only the one format it was built for; it says which in sysfs.
   if (kernel_decompression(r) == res.compression) {
     res.method = LoadMethod::finit_compressed;
+    res.reached_kernel = true;
     if (sys_finit_module(fd, args.c_str(), kflags | MODULE_INIT_COMPRESSED_FILE) == 0) return res;
     // ENOSYS: no finit_module at all. Any other error is the kernel's verdict on the module.
     if (errno != ENOSYS) return os_fail(errno, "finit_module");
   }
+  res.reached_kernel = false;
   TRY_ASSIGN(MappedFile f, MappedFile::open(path));
   auto plain = decompress(res.compression, f.view());
   if (!plain) {

@@ -30,6 +30,7 @@ struct LoadOptions {
 struct LoadResult {
   LoadMethod method = LoadMethod::finit;
   Compression compression = Compression::none;
+  bool reached_kernel = false;  // false: failed before any load syscall (open, decompress)
 };
 
 // Load the module file at `path` with the parameter string `args`. On failure the Error's

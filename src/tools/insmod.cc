@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -92,14 +93,20 @@ int insmod_main(int argc, char **argv) {
   auto watch = KmsgWatch::open();
   LoadResult tried;
   auto res = load_module_file(roots, filename, args, opt, &tried);
+  // KMX_DEBUG=1 says how the module was handed to the kernel (the VM lab checks it).
+  if (const char *d = std::getenv("KMX_DEBUG"); d && *d && std::strcmp(d, "0") != 0)
+    std::fprintf(stderr, "%s: DEBUG: %s, file compression %s\n", prog, load_method_name(tried.method),
+                 std::string(compression_name(tried.compression)).c_str());
   if (res) return 0;
 
   int err = res.error().to_errno();
   std::fprintf(stderr, "%s: ERROR: could not insert module %s: %s\n", prog, filename.c_str(), mod_strerror(err));
   if (err == EEXIST) return 1;
-  if (res.error().code == Errc::invalid_format || res.error().code == Errc::too_large) {
-    // Our own decompression failed: the kernel never saw the module.
-    std::fprintf(stderr, "%s: ERROR: %s\n", prog, res.error().msg.c_str());
+  if (!tried.reached_kernel) {
+    // Opening or decompressing failed: the kernel never saw the module. kmod says no more
+    // than the line above; for a bad compressed file the decoder's reason is worth a line.
+    if (tried.compression != Compression::none)
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, res.error().msg.c_str());
     return 1;
   }
   std::string name = module_name_from_path(filename);
