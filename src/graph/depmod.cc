@@ -481,18 +481,26 @@ void Depmod::report_cycles(const std::vector<u32> &users) {
     i64 parent;
     u32 mod;
   };
-  std::vector<u32> roots;
+  // kmod keeps the roots in a circular kmod_list whose head pointer moves to the element
+  // after any removed one (kmod_list_remove_data() returns node->next), which decides the
+  // start of the next walk; reproduce that with a ring and a head index.
+  std::vector<u32> ring;
   for (u32 i = 0; i < mods_.size(); i++)
-    if (users[i] > 0) roots.push_back(i);
-  std::vector<std::string> loop_set;
-  auto remove_root = [&](u32 m) {
-    auto it = std::find(roots.begin(), roots.end(), m);
-    if (it != roots.end()) roots.erase(it);
+    if (users[i] > 0) ring.push_back(i);
+  size_t head = 0;
+  auto remove_at = [&](size_t p) {
+    ring.erase(ring.begin() + static_cast<std::ptrdiff_t>(p));
+    head = ring.empty() ? 0 : p % ring.size();
   };
+  auto remove_root = [&](u32 m) {
+    auto it = std::find(ring.begin(), ring.end(), m);
+    if (it != ring.end()) remove_at(static_cast<size_t>(it - ring.begin()));
+  };
+  std::vector<std::string> loop_set;
   size_t budget = 1000000;  // kmod can loop forever on cycles not through the start
-  while (!roots.empty()) {
-    u32 root = roots.front();
-    roots.erase(roots.begin());
+  while (!ring.empty()) {
+    u32 root = ring[head];
+    remove_at(head);
     std::vector<Vertex> vertices{{-1, root}};
     std::vector<size_t> stack{0};
     while (!stack.empty() && budget > 0) {
