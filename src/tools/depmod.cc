@@ -310,6 +310,8 @@ int depmod_main(int argc, char **argv) {
   }
 
   if (auto st = depmod.load(); !st) return EXIT_FAILURE;
+  if (const char *env = std::getenv("KMX_DEPMOD_STATS"); env && *env == '1')
+    std::fprintf(stderr, "kmx depmod: %zu modules read, %zu from cache\n", depmod.stats().read, depmod.stats().cached);
 
   if (dry_run) {
     std::string out = depmod.render_stdout();
