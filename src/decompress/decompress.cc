@@ -31,6 +31,9 @@ std::string_view compression_name(Compression c) {
 
 namespace {
 
+// A corrupt or truncated stream. kmod's decoders report EINVAL for these; keep its errno.
+Failure bad_stream(std::string msg) { return Failure{Error{Errc::invalid_format, std::move(msg), EINVAL}}; }
+
 // Grow `out` geometrically, never past `limit`; false once the limit is reached.
 bool grow(Bytes &out, size_t used, u64 limit) {
   if (used < out.size()) return true;
@@ -70,7 +73,7 @@ Result<Bytes> unxz(ByteView in, u64 limit) {
                         : r == LZMA_FORMAT_ERROR ? "not an xz stream"
                         : r == LZMA_MEM_ERROR  ? "out of memory"
                                                : "decoder error";
-      return fail(Errc::invalid_format, std::string("xz: ") + why + " (lzma_ret " + std::to_string(r) + ")");
+      return bad_stream(std::string("xz: ") + why + " (lzma_ret " + std::to_string(r) + ")");
     }
   }
   lzma_end(&s);
@@ -96,7 +99,7 @@ Result<Bytes> unzstd(ByteView in, u64 limit) {
     if (ZSTD_isError(ret)) {
       std::string why = ZSTD_getErrorName(ret);
       ZSTD_freeDStream(z);
-      return fail(Errc::invalid_format, "zstd: " + why);
+      return bad_stream("zstd: " + why);
     }
   }
   // Flush anything the decoder still holds for a complete final frame.
@@ -112,11 +115,11 @@ Result<Bytes> unzstd(ByteView in, u64 limit) {
     if (ZSTD_isError(ret)) {
       std::string why = ZSTD_getErrorName(ret);
       ZSTD_freeDStream(z);
-      return fail(Errc::invalid_format, "zstd: " + why);
+      return bad_stream("zstd: " + why);
     }
     if (ret != 0 && used == before && ob.pos < ob.size) {
       ZSTD_freeDStream(z);
-      return fail(Errc::invalid_format, "zstd: truncated input");
+      return bad_stream("zstd: truncated input");
     }
   }
   ZSTD_freeDStream(z);
@@ -147,12 +150,12 @@ Result<Bytes> gunzip(ByteView in, u64 limit) {
     if (r == Z_STREAM_END) break;
     if (r == Z_BUF_ERROR && in_left == 0 && s.avail_out != 0) {
       inflateEnd(&s);
-      return fail(Errc::invalid_format, "gzip: truncated input");
+      return bad_stream("gzip: truncated input");
     }
     if (r != Z_OK && r != Z_BUF_ERROR) {
       std::string why = s.msg ? s.msg : "corrupt data";
       inflateEnd(&s);
-      return fail(Errc::invalid_format, "gzip: " + why);
+      return bad_stream("gzip: " + why);
     }
   }
   inflateEnd(&s);

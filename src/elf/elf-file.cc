@@ -40,8 +40,9 @@ std::optional<std::string_view> string_at(ByteView strtab, u64 off) {
 }  // namespace
 
 Result<ElfFile> ElfFile::parse(ByteView data) {
-  if (data.size() < EI_NIDENT || std::memcmp(data.data(), ELFMAG, 4) != 0)
-    return fail(Errc::invalid_format, "not an ELF file (bad magic)");
+  if (data.size() < EI_NIDENT)
+    return fail(Errc::invalid_format, "file too small for ELF identification (" + num(data.size()) + " bytes)");
+  if (std::memcmp(data.data(), ELFMAG, 4) != 0) return fail(Errc::invalid_format, "not an ELF file (bad magic)");
   u8 cls = data[EI_CLASS], enc = data[EI_DATA];
   if (cls != ELFCLASS32 && cls != ELFCLASS64)
     return fail(Errc::invalid_format, "invalid ELF class " + num(cls));

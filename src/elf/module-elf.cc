@@ -212,6 +212,8 @@ void read_build_id(const ElfFile &elf, ByteView sec, ModuleInfo &mi) {
 Result<ModuleInfo> parse_module(ByteView file, const ReadLimits &limits) {
   ModuleInfo mi;
   mi.file_size = file.size();
+  // kmod cannot map an empty file and reports EINVAL; keep its errno.
+  if (file.empty()) return Failure{Error{Errc::invalid_format, "empty file", EINVAL}};
   mi.compression = detect_compression(file);
   Bytes owned;
   ByteView image = file;

@@ -113,7 +113,7 @@ std::optional<FoundModule> ModuleDir::from_builtin(const std::string &name) cons
 // (kmod_lookup_alias_from_alias_bin appends one module per value).
 std::vector<FoundModule> ModuleDir::from_alias_index(const std::string &file, const std::string &alias) const {
   std::vector<FoundModule> out;
-  auto idx = open_index(dir_ + "/" + file);
+  auto idx = open_index(dir_ + "/" + file + ".bin");
   if (!idx) return from_alias_file(file, alias, file == "modules.symbols");
   auto vals = idx->reader.search_wild(alias);
   if (!vals) return out;
@@ -129,7 +129,9 @@ std::vector<FoundModule> ModuleDir::from_alias_file(const std::string &file, con
     std::string_view rest = line.substr(6);
     size_t sp = rest.rfind(' ');
     if (sp == std::string_view::npos) return true;
-    std::string pattern(rest.substr(0, sp));
+    auto pattern_norm = normalize_alias(std::string(rest.substr(0, sp)));
+    if (!pattern_norm) return true;
+    std::string pattern = *pattern_norm;
     std::string mod(rest.substr(sp + 1));
     bool match = exact ? pattern == alias : fnmatch(pattern.c_str(), alias.c_str(), 0) == 0;
     if (match) out.push_back(module_by_name(mod));
@@ -180,6 +182,9 @@ std::optional<FoundModule> ModuleDir::lookup_name(const std::string &given) cons
   std::string name = normalize_module_name(given.substr(0, given.find('.')));
   if (auto m = from_moddep(name)) return m;
   if (auto m = from_builtin(name)) return m;
+  // kmod's name lookup also asks the builtin alias index, and takes its first answer.
+  auto v = from_builtin_aliases(name);
+  if (!v.empty()) return v.front();
   return std::nullopt;
 }
 

@@ -30,7 +30,7 @@ public:
 
   // kmod_module_new_from_lookup(): alias, symbol or name.
   std::vector<FoundModule> lookup(const std::string &alias) const;
-  // kmod_module_new_from_name_lookup(): module name only (modules.dep, then builtin).
+  // kmod_module_new_from_name_lookup(): modules.dep, then builtin names, then builtin aliases.
   std::optional<FoundModule> lookup_name(const std::string &name) const;
 
   // The .modinfo strings ("key=value") of a builtin module, from modules.builtin.modinfo.
