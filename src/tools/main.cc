@@ -23,6 +23,7 @@ const std::vector<Tool> tools = {
     {"lsmod", kmx::lsmod_main, "list the loaded modules"},
     {"modinfo", kmx::modinfo_main, "show information about a kernel module"},
     {"depmod", kmx::depmod_main, "generate modules.dep and the module index files"},
+    {"modprobe", kmx::modprobe_main, "show the modprobe configuration (-c); loading not yet"},
 };
 
 const Tool *find_tool(std::string_view name) {

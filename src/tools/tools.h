@@ -9,6 +9,7 @@ int rmmod_main(int argc, char **argv);
 int lsmod_main(int argc, char **argv);
 int modinfo_main(int argc, char **argv);
 int depmod_main(int argc, char **argv);
+int modprobe_main(int argc, char **argv);
 
 
 }  // namespace kmx
