@@ -104,7 +104,7 @@ LoadExplanation explain_load_failure(const std::vector<KmsgRecord> &records, con
   // Rules in order of precedence, each over every line: a load can log a taint notice
   // ("module verification failed ... tainting kernel") before the line that explains it.
   static const std::regex crc_re(R"(disagrees about version of symbol (\S+))");
-  static const std::regex ns_re(R"(uses symbol (\S+) from namespace (\S+), but does not import it)");
+  static const std::regex ns_re(R"(uses symbol \(?([^\s)]+)\)? from namespace (\S+), but does not import it)");
   static const std::regex unknown_re(R"(Unknown symbol (\S+))");
   std::smatch m;
   auto any = [&](auto pred) {

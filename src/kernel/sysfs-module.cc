@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "base/mapped-file.h"
-#include "kernel/module-name.h"
+#include "elf/module-elf.h"
 
 namespace kmx {
 namespace {

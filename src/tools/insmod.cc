@@ -12,7 +12,7 @@
 
 #include "kernel/kmsg.h"
 #include "kernel/module-load.h"
-#include "kernel/module-name.h"
+#include "elf/module-elf.h"
 #include "tools/tools.h"
 
 namespace kmx {

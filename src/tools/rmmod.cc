@@ -13,7 +13,7 @@
 #include <string>
 
 #include "kernel/module-load.h"
-#include "kernel/module-name.h"
+#include "elf/module-elf.h"
 #include "kernel/sysfs-module.h"
 #include "tools/tools.h"
 
@@ -130,7 +130,9 @@ int rmmod_main(int argc, char **argv) {
   for (int i = optind; i < argc; ++i) {
     const char *arg = argv[i];
     struct stat st;
-    std::string name = ::stat(arg, &st) == 0 ? module_name_from_path(arg) : normalize_module_name(arg);
+    // A path names the module by its file; a name is cut at its first '.' as kmod does.
+    std::string_view a(arg);
+    std::string name = ::stat(arg, &st) == 0 ? module_name_from_path(a) : normalize_module_name(a.substr(0, a.find('.')));
     if (!force && check_in_use(log, roots, name) < 0) {
       ++failures;
       continue;

@@ -1,5 +1,6 @@
 # kmx insmod fails as kmod's does (same first message line, same exit code) when the module
-# is already loaded, needs a symbol that is absent, or was built for the other lab kernel; for
+# is already loaded, needs a symbol that is absent, uses a namespace it does not import, gets
+# a bad parameter, or was built for the other lab kernel; for
 # the refusals it also prints the kernel's own lines for this load and a one-line hint.
 guest() {
   cat <<'G'
@@ -16,6 +17,8 @@ run kmod-other kmod insmod /lab/other/kmx_lab_a.ko
 run kmx-other kmx insmod /lab/other/kmx_lab_a.ko
 run kmod-other-xz kmod insmod /lab/other/kmx_lab_a.ko.xz
 run kmx-other-xz kmx insmod /lab/other/kmx_lab_a.ko.xz
+run kmod-ns kmod insmod /lab/mods/kmx_lab_ns.ko
+run kmx-ns kmx insmod /lab/mods/kmx_lab_ns.ko
 run kmod-badparam kmod insmod /lab/mods/kmx_lab_a.ko answer=notanumber
 run kmx-badparam kmx insmod /lab/mods/kmx_lab_a.ko answer=notanumber
 run kmod-missing kmod insmod /lab/mods/nonexistent.ko
@@ -47,6 +50,11 @@ check() {
     expect_err kmx-$v '^insmod: hint: it was built for another kernel'
   done
   expect_res other-loaded 0
+
+  expect_same_first_err kmx-ns kmod-ns
+  expect_rc kmx-ns 1
+  expect_err kmx-ns '^insmod: kernel: kmx_lab_ns: .*acpi_table_parse_cedt.*ACPI'
+  expect_err kmx-ns '^insmod: hint: it uses symbol acpi_table_parse_cedt from namespace ACPI without importing'
 
   expect_same_first_err kmx-badparam kmod-badparam
   expect_err kmx-badparam 'Invalid parameters$'
