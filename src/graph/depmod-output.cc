@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/mapped-file.h"
+#include "base/parallel.h"
 #include "elf/module-elf.h"
 #include "graph/depmod.h"
 #include "graph/kmod-hash.h"
@@ -54,7 +55,7 @@ std::vector<u32> Depmod::all_sorted_deps(u32 m) const {
   return out;
 }
 
-std::string Depmod::out_deps() const {
+std::string Depmod::out_deps(Diag &d) const {
   std::string out;
   for (u32 i = 0; i < mods_.size(); i++) {
     out += mods_[i].compressed_path();
@@ -68,19 +69,19 @@ std::string Depmod::out_deps() const {
   return out;
 }
 
-std::string Depmod::out_deps_bin() const {
+std::string Depmod::out_deps_bin(Diag &d) const {
   IndexBuilder idx;
   for (u32 i = 0; i < mods_.size(); i++) {
     std::string line = mods_[i].compressed_path() + ":";
     for (u32 d : all_sorted_deps(i)) line += " " + mods_[d].compressed_path();
     auto dup = idx.insert(mods_[i].modname, line, mods_[i].idx);
-    if (!dup) diag_.error("modules.dep.bin: " + dup.error().msg);
-    else if (*dup && opts_.warn_dups) diag_.warn("duplicate module deps:\n" + line);
+    if (!dup) d.error("modules.dep.bin: " + dup.error().msg);
+    else if (*dup && opts_.warn_dups) d.warn("duplicate module deps:\n" + line);
   }
-  return serialize(idx, diag_);
+  return serialize(idx, d);
 }
 
-std::string Depmod::out_aliases() const {
+std::string Depmod::out_aliases(Diag &d) const {
   std::string out = "# Aliases extracted from modules themselves.\n";
   for (const DepmodModule &m : mods_)
     for (const auto &[k, v] : m.facts.info)
@@ -88,25 +89,25 @@ std::string Depmod::out_aliases() const {
   return out;
 }
 
-std::string Depmod::out_aliases_bin() const {
+std::string Depmod::out_aliases_bin(Diag &d) const {
   IndexBuilder idx;
   for (const DepmodModule &m : mods_) {
     for (const auto &[k, v] : m.facts.info) {
       if (k != "alias") continue;
       auto alias = kmod_alias_normalize(v);
       if (!alias) {
-        diag_.warn("Unmatched bracket in " + v);
+        d.warn("Unmatched bracket in " + v);
         continue;
       }
       auto dup = idx.insert(*alias, m.modname, m.idx);
-      if (!dup) diag_.error("modules.alias.bin: " + dup.error().msg);
-      else if (*dup && opts_.warn_dups) diag_.warn("duplicate module alias:\n" + *alias + " " + m.modname);
+      if (!dup) d.error("modules.alias.bin: " + dup.error().msg);
+      else if (*dup && opts_.warn_dups) d.warn("duplicate module alias:\n" + *alias + " " + m.modname);
     }
   }
-  return serialize(idx, diag_);
+  return serialize(idx, d);
 }
 
-std::string Depmod::out_softdeps() const {
+std::string Depmod::out_softdeps(Diag &d) const {
   std::string out = "# Soft dependencies extracted from modules themselves.\n";
   for (const DepmodModule &m : mods_)
     for (const auto &[k, v] : m.facts.info)
@@ -114,7 +115,7 @@ std::string Depmod::out_softdeps() const {
   return out;
 }
 
-std::string Depmod::out_weakdeps() const {
+std::string Depmod::out_weakdeps(Diag &d) const {
   std::string out = "# Weak dependencies extracted from modules themselves.\n";
   for (const DepmodModule &m : mods_)
     for (const auto &[k, v] : m.facts.info)
@@ -141,30 +142,30 @@ std::vector<std::string> Depmod::symbol_order() const {
   return out;
 }
 
-std::string Depmod::out_symbols() const {
+std::string Depmod::out_symbols(Diag &d) const {
   std::string out = "# Aliases for symbols, used by symbol_request().\n";
   for (const std::string &name : symbol_order())
     out += "alias symbol:" + name + " " + mods_[symbols_.at(name).owner].modname + "\n";
   return out;
 }
 
-std::string Depmod::out_symbols_bin() const {
+std::string Depmod::out_symbols_bin(Diag &d) const {
   IndexBuilder idx;
   for (const std::string &name : symbol_order()) {
     const DepmodModule &owner = mods_[symbols_.at(name).owner];
     std::string alias = "symbol:" + name;
     auto dup = idx.insert(alias, owner.modname, owner.idx);
-    if (!dup) diag_.error("modules.symbols.bin: " + dup.error().msg);
-    else if (*dup && opts_.warn_dups) diag_.warn("duplicate module syms:\n" + alias + " " + owner.modname);
+    if (!dup) d.error("modules.symbols.bin: " + dup.error().msg);
+    else if (*dup && opts_.warn_dups) d.warn("duplicate module syms:\n" + alias + " " + owner.modname);
   }
-  return serialize(idx, diag_);
+  return serialize(idx, d);
 }
 
-std::string Depmod::out_builtin_bin() const {
+std::string Depmod::out_builtin_bin(Diag &d) const {
   auto text = read_file(opts_.dirname + "/modules.builtin");
   if (!text) {
     int e = text.error().sys_errno ? text.error().sys_errno : ENOENT;
-    diag_.warn("could not open modules.builtin at " + opts_.dirname + ": " + std::strerror(e));
+    d.warn("could not open modules.builtin at " + opts_.dirname + ": " + std::strerror(e));
     return {};
   }
   IndexBuilder idx;
@@ -178,7 +179,7 @@ std::string Depmod::out_builtin_bin() const {
     pos = end;
     line = line.substr(0, line.find('\0'));  // what fgets() hands to C string code
     if (line.empty() || !std::isalpha(static_cast<unsigned char>(line[0]))) {
-      diag_.error("Invalid modules.builtin line: " + std::string(line));
+      d.error("Invalid modules.builtin line: " + std::string(line));
       continue;
     }
     // path_to_modname(): basename, up to the first '.', '-' -> '_' (a '\n' stays if no '.').
@@ -187,18 +188,18 @@ std::string Depmod::out_builtin_bin() const {
     if (base.empty()) continue;
     std::string modname = normalize_module_name(base.substr(0, base.find('.')));
     auto r = idx.insert(modname, "", 0);
-    if (!r) diag_.error("modules.builtin.bin: " + r.error().msg);
+    if (!r) d.error("modules.builtin.bin: " + r.error().msg);
   }
-  return serialize(idx, diag_);
+  return serialize(idx, d);
 }
 
 // modules.builtin.modinfo is "MODNAME.KEY=VALUE\0" records; kmod walks it with
 // flush_stream_to(), whose quirks (a record without '=' swallows the next one) are kept.
-std::string Depmod::out_builtin_alias_bin() const {
+std::string Depmod::out_builtin_alias_bin(Diag &d) const {
   auto text = read_file(opts_.dirname + "/modules.builtin.modinfo");
   if (!text) {
     int e = text.error().sys_errno ? text.error().sys_errno : ENOENT;
-    diag_.warn("could not open modules.builtin.modinfo at " + opts_.dirname + ": " + std::strerror(e));
+    d.warn("could not open modules.builtin.modinfo at " + opts_.dirname + ": " + std::strerror(e));
     return {};
   }
   const std::string &in = *text;
@@ -217,7 +218,7 @@ std::string Depmod::out_builtin_alias_bin() const {
     for (c = getc(); c != EOF && c != endchar && c != '\0' && dst.size() < kmod_path_max; c = getc())
       dst.push_back(static_cast<char>(c));
     if (dst.size() == kmod_path_max) {
-      diag_.warn("Could not flush stream: " + std::to_string(ENOSPC) + ". Partial content: " + dst);
+      d.warn("Could not flush stream: " + std::to_string(ENOSPC) + ". Partial content: " + dst);
       dst.pop_back();
     }
     if (c != endchar) dst.clear();
@@ -240,16 +241,16 @@ std::string Depmod::out_builtin_alias_bin() const {
     if (!flush_to('\0', value)) continue;
     auto alias = kmod_alias_normalize(value);
     if (!alias) {
-      diag_.warn("Unmatched bracket in " + value);
+      d.warn("Unmatched bracket in " + value);
       continue;
     }
     auto r = idx.insert(*alias, modname, 0);
-    if (!r) diag_.error("modules.builtin.alias.bin: " + r.error().msg);
+    if (!r) d.error("modules.builtin.alias.bin: " + r.error().msg);
   }
-  return serialize(idx, diag_);
+  return serialize(idx, d);
 }
 
-std::string Depmod::out_devname() const {
+std::string Depmod::out_devname(Diag &d) const {
   std::string out;
   bool empty = true;
   for (const DepmodModule &m : mods_) {
@@ -274,7 +275,7 @@ std::string Depmod::out_devname() const {
     }
     if (!devname) continue;
     if (type == 0) {
-      diag_.error("Module '" + m.modname + "' has devname (" + *devname + ") but lacks major and minor information. Ignoring.");
+      d.error("Module '" + m.modname + "' has devname (" + *devname + ") but lacks major and minor information. Ignoring.");
       continue;
     }
     if (empty) {
@@ -289,23 +290,50 @@ std::string Depmod::out_devname() const {
 }
 
 std::vector<DepmodFile> Depmod::render(bool include_weakdep) const {
-  std::vector<DepmodFile> files;
-  files.push_back({"modules.dep", out_deps(), false});
-  files.push_back({"modules.dep.bin", out_deps_bin(), true});
-  files.push_back({"modules.alias", out_aliases(), false});
-  files.push_back({"modules.alias.bin", out_aliases_bin(), true});
-  files.push_back({"modules.softdep", out_softdeps(), false});
-  if (include_weakdep) files.push_back({"modules.weakdep", out_weakdeps(), false});
-  files.push_back({"modules.symbols", out_symbols(), false});
-  files.push_back({"modules.symbols.bin", out_symbols_bin(), true});
-  files.push_back({"modules.builtin.bin", out_builtin_bin(), true});
-  files.push_back({"modules.builtin.alias.bin", out_builtin_alias_bin(), true});
-  files.push_back({"modules.devname", out_devname(), false});
+  using Fn = std::string (Depmod::*)(Diag &) const;
+  struct Spec {
+    const char *name;
+    Fn fn;
+    bool binary;
+  };
+  std::vector<Spec> specs = {
+      {"modules.dep", &Depmod::out_deps, false},
+      {"modules.dep.bin", &Depmod::out_deps_bin, true},
+      {"modules.alias", &Depmod::out_aliases, false},
+      {"modules.alias.bin", &Depmod::out_aliases_bin, true},
+      {"modules.softdep", &Depmod::out_softdeps, false},
+      {"modules.weakdep", &Depmod::out_weakdeps, false},
+      {"modules.symbols", &Depmod::out_symbols, false},
+      {"modules.symbols.bin", &Depmod::out_symbols_bin, true},
+      {"modules.builtin.bin", &Depmod::out_builtin_bin, true},
+      {"modules.builtin.alias.bin", &Depmod::out_builtin_alias_bin, true},
+      {"modules.devname", &Depmod::out_devname, false},
+  };
+  if (!include_weakdep)
+    specs.erase(std::remove_if(specs.begin(), specs.end(), [](const Spec &s) { return std::strcmp(s.name, "modules.weakdep") == 0; }),
+                specs.end());
+  // Each file is rendered on its own (they only read the loaded state); diagnostics are
+  // collected per file and replayed in kmod's table order, so output does not depend on
+  // thread timing.
+  std::vector<DepmodFile> files(specs.size());
+  std::vector<Diag> diags(specs.size());
+  parallel_for_each(
+      specs.size(),
+      [&](size_t i) {
+        files[i] = DepmodFile{specs[i].name, (this->*specs[i].fn)(diags[i]), specs[i].binary};
+      },
+      opts_.jobs);
+  for (const Diag &d : diags)
+    for (const DiagMessage &m : d.messages()) diag_.report(m.severity, m.msg);
   return files;
 }
 
 std::string Depmod::render_stdout() const {
-  return out_deps() + out_aliases() + out_softdeps() + out_symbols() + out_devname();
+  Diag d[5];
+  std::string out = out_deps(d[0]) + out_aliases(d[1]) + out_softdeps(d[2]) + out_symbols(d[3]) + out_devname(d[4]);
+  for (const Diag &x : d)
+    for (const DiagMessage &m : x.messages()) diag_.report(m.severity, m.msg);
+  return out;
 }
 
 }  // namespace kmx

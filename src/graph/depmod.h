@@ -121,17 +121,17 @@ private:
   void report_cycles(const std::vector<u32> &users);
   std::vector<u32> all_sorted_deps(u32 m) const;
 
-  std::string out_deps() const;
-  std::string out_aliases() const;
-  std::string out_softdeps() const;
-  std::string out_weakdeps() const;
-  std::string out_symbols() const;
-  std::string out_devname() const;
-  std::string out_deps_bin() const;
-  std::string out_aliases_bin() const;
-  std::string out_symbols_bin() const;
-  std::string out_builtin_bin() const;
-  std::string out_builtin_alias_bin() const;
+  std::string out_deps(Diag &d) const;
+  std::string out_aliases(Diag &d) const;
+  std::string out_softdeps(Diag &d) const;
+  std::string out_weakdeps(Diag &d) const;
+  std::string out_symbols(Diag &d) const;
+  std::string out_devname(Diag &d) const;
+  std::string out_deps_bin(Diag &d) const;
+  std::string out_aliases_bin(Diag &d) const;
+  std::string out_symbols_bin(Diag &d) const;
+  std::string out_builtin_bin(Diag &d) const;
+  std::string out_builtin_alias_bin(Diag &d) const;
   std::vector<std::string> symbol_order() const;
 
   DepmodOptions opts_;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -300,6 +301,7 @@ int depmod_main(int argc, char **argv) {
     print("WARNING", "-e needs -E or -F");
   }
 
+  auto t_start = std::chrono::steady_clock::now();
   if (all) {
     DepmodConfig cfg = load_depmod_config(config_paths, kversion, diag);
     if (auto st = depmod.search(cfg); !st)
@@ -309,8 +311,12 @@ int depmod_main(int argc, char **argv) {
     if (auto st = depmod.add_files(files); !st) return fatal(st.error().msg);
   }
 
+  auto t_search = std::chrono::steady_clock::now();
   if (auto st = depmod.load(); !st) return EXIT_FAILURE;
-  if (const char *env = std::getenv("KMX_DEPMOD_STATS"); env && *env == '1')
+  auto t_load = std::chrono::steady_clock::now();
+  const char *stats_env = std::getenv("KMX_DEPMOD_STATS");
+  bool stats = stats_env && *stats_env == '1';
+  if (stats)
     std::fprintf(stderr, "kmx depmod: %zu modules read, %zu from cache\n", depmod.stats().read, depmod.stats().cached);
 
   if (dry_run) {
@@ -328,6 +334,7 @@ int depmod_main(int argc, char **argv) {
   // Render everything first, then publish file by file: each rename is atomic, and a
   // depmod killed before the renames leaves the previous set in place.
   std::vector<DepmodFile> files = depmod.render(true);
+  auto t_render = std::chrono::steady_clock::now();
   int rc = EXIT_SUCCESS;
   for (const DepmodFile &f : files) {
     auto w = write_file_atomic(outdir + "/" + f.name, f.content, 0644, IfUnchanged::keep);
@@ -336,6 +343,12 @@ int depmod_main(int argc, char **argv) {
       rc = EXIT_FAILURE;
       break;
     }
+  }
+  if (stats) {
+    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    auto t_write = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "kmx depmod: phases (ms): search %.1f, load %.1f, render %.1f, write %.1f\n", ms(t_start, t_search),
+                 ms(t_search, t_load), ms(t_load, t_render), ms(t_render, t_write));
   }
   return rc;
 }
