@@ -59,7 +59,7 @@ int check_in_use(const Log &log, const KernelRoots &roots, const std::string &na
   }
   auto holders = module_holders(roots, name);
   if (!holders) {
-    log.say(LOG_ERR, "%s\n", holders.error().msg.c_str());
+    log.say(LOG_ERR, "../libkmod/libkmod-module.c:1998 kmod_module_get_holders() %s\n", holders.error().msg.c_str());
   } else if (!holders->empty()) {
     std::string list;
     for (const std::string &h : *holders) list += " " + h;
@@ -141,7 +141,9 @@ int rmmod_main(int argc, char **argv) {
     Status st2 = unload_module(name, flags);
     if (!st2) {
       const char *why = std::strerror(st2.error().to_errno());
-      log.say(LOG_ERR, "could not remove '%s': %s\n", name.c_str(), why);
+      // libkmod's own message, forwarded by kmod's rmmod with the source location that
+      // Debian's build of kmod 30 prints.
+      log.say(LOG_ERR, "../libkmod/libkmod-module.c:856 kmod_module_remove_module() could not remove '%s': %s\n", name.c_str(), why);
       log.say(LOG_ERR, "could not remove module %s: %s\n", arg, why);
       ++failures;
     }

@@ -1,5 +1,6 @@
 # kmx rmmod fails as kmod's rmmod does for a module in use (held by another module), a module
-# that is not loaded and a builtin one, and -f removes nothing the kernel would not allow.
+# that is not loaded and a builtin one; -f removes nothing the kernel would not allow; -s
+# logs the same lines to syslog.
 guest() {
   cat <<'G'
 lab_clean
@@ -20,6 +21,19 @@ run kmod-two kmod rmmod kmx_lab_a kmx_lab_nothere
 run kmx-two kmx rmmod kmx_lab_a kmx_lab_nothere
 run kmod-noarg kmod rmmod
 run kmx-noarg kmx rmmod
+# -f: the kernel (CONFIG_MODULE_FORCE_UNLOAD=y) still refuses while another module uses it.
+run kmod-force-inuse kmod rmmod -f kmx_lab_a
+run kmx-force-inuse kmx rmmod -f kmx_lab_a
+# -s: messages go to syslog, not stderr.
+syslogd -O /tmp/syslog
+sleep 1
+run kmod-syslog kmod rmmod -s kmx_lab_nothere
+run kmx-syslog kmx rmmod -s kmx_lab_nothere
+sleep 1
+grep -a 'rmmod' /tmp/syslog | sed 's/^.* daemon\./daemon./' >/tmp/syslog.rmmod
+result syslog-lines "$(wc -l </tmp/syslog.rmmod)"
+if [ "$(sed -n 1p /tmp/syslog.rmmod)" = "$(sed -n 2p /tmp/syslog.rmmod)" ]; then result syslog-same yes; else result syslog-same no; fi
+result syslog-line "$(sed -n 2p /tmp/syslog.rmmod)"
 run kmx-order kmx rmmod kmx_lab_b kmx_lab_a
 result all-gone "$(grep -c '^kmx_lab' /proc/modules)"
 lab_clean
@@ -35,6 +49,12 @@ check() {
   expect_same kmx-builtin kmod-builtin
   expect_same kmx-two kmod-two
   expect_same kmx-noarg kmod-noarg
+  expect_same kmx-force-inuse kmod-force-inuse
+  expect_rc kmx-force-inuse 1
+  expect_same kmx-syslog kmod-syslog
+  expect_res syslog-lines 2
+  expect_res syslog-same yes
+  expect_res syslog-line 'daemon.err rmmod: ERROR: Module kmx_lab_nothere is not currently loaded'
   expect_rc kmx-order 0
   expect_res all-gone 0
 }
