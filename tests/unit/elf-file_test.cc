@@ -283,7 +283,7 @@ const Malformation kMalformations[] = {
     {"ShorterThanIdent", Stage::parse,
      [](Image &m) {
        m.bytes.resize(10);
-       return std::string("not an ELF file (bad magic)");
+       return std::string("file too small for ELF identification (10 bytes)");
      },
      ENOEXEC},
     {"BadClass", Stage::parse,

@@ -419,6 +419,13 @@ TEST(ModuleElf, ReadModuleNamesTheFile) {
   EXPECT_EQ(missing.error().to_errno(), ENOENT);
   EXPECT_NE(missing.error().msg.find("/nonexistent/dir/x.ko"), std::string::npos) << missing.error().msg;
 
+  // kmod cannot map an empty file and says EINVAL.
+  TempFile empty(Bytes{});
+  auto e = read_module(empty.path());
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().msg, "'" + empty.path() + "': empty file");
+  EXPECT_EQ(e.error().to_errno(), EINVAL);
+
   TempFile good(sample_module());
   auto ok = read_module(good.path());
   ASSERT_TRUE(ok) << ok.error().msg;
