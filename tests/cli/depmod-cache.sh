@@ -13,7 +13,7 @@ cp -al "$moddir" "$D"
 outputs="modules.dep modules.dep.bin modules.alias modules.alias.bin modules.softdep modules.symbols
 modules.symbols.bin modules.builtin.bin modules.builtin.alias.bin modules.devname"
 
-stats() { KMX_DEPMOD_STATS=1 "$KMX" depmod "$@" 2>&1 >/dev/null | sed -n 's/^kmx depmod: //p'; }
+stats() { KMX_DEPMOD_STATS=1 "$KMX" depmod "$@" 2>&1 >/dev/null | sed -n 's/^kmx depmod: \(.* from cache\)$/\1/p'; }
 
 # check NAME: kmod on the same root gives the same files.
 check() {
