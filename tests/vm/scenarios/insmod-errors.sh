@@ -21,6 +21,11 @@ run kmod-ns kmod insmod /lab/mods/kmx_lab_ns.ko
 run kmx-ns kmx insmod /lab/mods/kmx_lab_ns.ko
 run kmod-badparam kmod insmod /lab/mods/kmx_lab_a.ko answer=notanumber
 run kmx-badparam kmx insmod /lab/mods/kmx_lab_a.ko answer=notanumber
+head -c 4096 /lab/mods/kmx_lab_a.ko >/tmp/truncated.ko
+run kmod-truncated kmod insmod /tmp/truncated.ko
+run kmx-truncated kmx insmod /tmp/truncated.ko
+run kmod-notelf kmod insmod /lab/lib.sh
+run kmx-notelf kmx insmod /lab/lib.sh
 run kmod-missing kmod insmod /lab/mods/nonexistent.ko
 run kmx-missing kmx insmod /lab/mods/nonexistent.ko
 result other-loaded "$(grep -c '^kmx_lab_a ' /proc/modules)"
@@ -61,6 +66,10 @@ check() {
   expect_err kmx-badparam '^insmod: kernel: kmx_lab_a: .*answer'
 
   expect_same kmx-missing kmod-missing
+  for v in truncated notelf; do
+    expect_same_first_err kmx-$v kmod-$v
+    expect_err kmx-$v '^insmod: hint: '
+  done
 
   expect_rc kmx-nolog 1
   expect_err kmx-nolog '^insmod: ERROR: could not insert module /lab/other/kmx_lab_a.ko: Invalid module format$'
