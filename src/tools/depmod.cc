@@ -245,8 +245,7 @@ int depmod_main(int argc, char **argv) {
         break;
       case 'h': help(prog); return EXIT_SUCCESS;
       case 'V':
-        std::puts("kmod version 30");
-        std::puts("+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL (kmx " KMX_VERSION ")");
+        std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
         return EXIT_SUCCESS;
       case '?': return EXIT_FAILURE;
       default:
