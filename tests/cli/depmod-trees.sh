@@ -1,5 +1,5 @@
-# Differential: kmx depmod against kmod 30's depmod on four real Debian trees (plain 6.1
-# amd64, xz 6.12 amd64, arm64 6.1, i386 6.1 ELF32). Both run on the same hardlinked copy
+# Differential: kmx depmod against kmod 30's depmod on five real Debian trees (plain 6.1
+# amd64, xz 6.12 amd64, arm64 6.1, i386 6.1 ELF32, and the signed 6.1 tree). Both run on the same hardlinked copy
 # (so paths in messages and readdir order are the same); every file kmod writes, stdout,
 # stderr and the exit code must be identical. On the plain 6.1 tree also: -j1 gives the same
 # bytes, a rerun leaves unchanged files untouched, and -n prints what kmod -n prints.
@@ -16,7 +16,7 @@ run_tool() {  # NAME CMD... ; leaves NAME.out NAME.err NAME.rc in $TMP
   echo "$rc" > "$TMP/$name.rc"
 }
 
-for key in amd64-6.1 amd64-6.12 arm64-6.1 i386-6.1; do
+for key in amd64-6.1 amd64-6.12 arm64-6.1 i386-6.1 signed-6.1; do
   moddir=$(tree_moddir "$key")
   ver=$(basename "$moddir")
   root="$TMP/root-$key"
