@@ -52,8 +52,8 @@ void read_modinfo(ByteView sec, ModuleInfo &mi) {
     i = end + 1;
     if (s.empty()) continue;
     size_t eq = s.find('=');
-    // A string without '=' is its own key and value, as kmod_module_get_info() reads it.
-    if (eq == std::string_view::npos) mi.modinfo.push_back({std::string(s), std::string(s)});
+    // A string without '=' is a key with an empty value, as kmod_module_get_info() reads it.
+    if (eq == std::string_view::npos) mi.modinfo.push_back({std::string(s), ""});
     else mi.modinfo.push_back({std::string(s.substr(0, eq)), std::string(s.substr(eq + 1))});
   }
 }
@@ -209,7 +209,7 @@ void read_build_id(const ElfFile &elf, ByteView sec, ModuleInfo &mi) {
 
 }  // namespace
 
-Result<ModuleInfo> parse_module(ByteView file, const ReadLimits &limits) {
+Result<ModuleInfo> parse_module(ByteView file, const ReadOptions &opts) {
   ModuleInfo mi;
   mi.file_size = file.size();
   // kmod cannot map an empty file and reports EINVAL; keep its errno.
@@ -218,7 +218,7 @@ Result<ModuleInfo> parse_module(ByteView file, const ReadLimits &limits) {
   Bytes owned;
   ByteView image = file;
   if (mi.compression != Compression::none) {
-    TRY_ASSIGN(owned, decompress(mi.compression, file, limits.max_module_size));
+    TRY_ASSIGN(owned, decompress(mi.compression, file, opts.max_module_size));
     image = owned;
   }
 
@@ -240,11 +240,13 @@ Result<ModuleInfo> parse_module(ByteView file, const ReadLimits &limits) {
     TRY_ASSIGN(ByteView sec, elf.section_data(*idx));
     read_modinfo(sec, mi);
   }
-  TRY(read_versions(elf, mi));
-  TRY(read_symbols(elf, mi));
-  if (auto idx = elf.find_section("__ksymtab_strings")) {
-    TRY_ASSIGN(ByteView sec, elf.section_data(*idx));
-    read_ksymtab_strings(sec, mi);
+  if (opts.symbols) {
+    TRY(read_versions(elf, mi));
+    TRY(read_symbols(elf, mi));
+    if (auto idx = elf.find_section("__ksymtab_strings")) {
+      TRY_ASSIGN(ByteView sec, elf.section_data(*idx));
+      read_ksymtab_strings(sec, mi);
+    }
   }
   if (auto idx = elf.find_section(".gnu.linkonce.this_module")) mi.this_module_size = elf.sections()[*idx].size;
   if (auto idx = elf.find_section(".note.gnu.build-id")) {
@@ -254,10 +256,10 @@ Result<ModuleInfo> parse_module(ByteView file, const ReadLimits &limits) {
   return mi;
 }
 
-Result<ModuleInfo> read_module(const std::string &path, const ReadLimits &limits) {
+Result<ModuleInfo> read_module(const std::string &path, const ReadOptions &opts) {
   auto file = MappedFile::open(path);
   if (!file) return fail(with_context(std::move(file).error(), path));
-  auto mi = parse_module(file->view(), limits);
+  auto mi = parse_module(file->view(), opts);
   if (!mi) return fail(with_context(std::move(mi).error(), path));
   mi->path = path;
   return mi;

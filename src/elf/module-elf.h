@@ -30,15 +30,19 @@
 
 namespace kmx {
 
-struct ReadLimits {
+struct ReadOptions {
   u64 max_module_size = default_decompress_limit;
+  // Read .symtab, __versions and the export tables. modinfo needs only .modinfo and the
+  // signature, and skipping the symbol tables halves its per-module cost.
+  bool symbols = true;
 };
+using ReadLimits = ReadOptions;
 
 // Read, decompress (by magic) and parse the module at `path`. Errors name the file.
-Result<ModuleInfo> read_module(const std::string &path, const ReadLimits &limits = {});
+Result<ModuleInfo> read_module(const std::string &path, const ReadOptions &opts = {});
 
 // Parse an in-memory module image (possibly compressed, possibly signed).
-Result<ModuleInfo> parse_module(ByteView file, const ReadLimits &limits = {});
+Result<ModuleInfo> parse_module(ByteView file, const ReadOptions &opts = {});
 
 // The module name kmod derives from a path: the basename up to its first '.', with '-' -> '_'.
 std::string module_name_from_path(std::string_view path);

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "base/parallel.h"
 #include "elf/module-elf.h"
 #include "lookup/module-lookup.h"
 #include "tools/common.h"
@@ -36,17 +37,31 @@ struct Options {
   std::optional<std::string> field;
 };
 
+// Output of one target, written with one fwrite. kmod interleaves nothing within a module
+// except its error lines, which come after the "filename:" line; flush() keeps that order.
+struct Out {
+  std::string buf;
+  void add(std::string_view s) { buf.append(s); }
+  void add(char c) { buf.push_back(c); }
+  void flush() {
+    if (!buf.empty()) std::fwrite(buf.data(), 1, buf.size(), stdout);
+    buf.clear();
+    std::fflush(stdout);
+  }
+};
+
 struct Param {
   std::string name;
   std::optional<std::string> desc, type;
 };
 
 std::string hex_colon(const Bytes &b) {
+  static const char digits[] = "0123456789ABCDEF";
   std::string s;
+  s.reserve(b.size() * 3 + b.size() / 20 * 3);
   for (size_t i = 0; i < b.size(); i++) {
-    char buf[4];
-    std::snprintf(buf, sizeof buf, "%02X", b[i]);
-    s += buf;
+    s += digits[b[i] >> 4];
+    s += digits[b[i] & 15];
     if (i + 1 < b.size()) {
       s += ':';
       if ((i + 1) % 20 == 0) s += "\n\t\t";
@@ -89,93 +104,136 @@ void add_param(std::vector<Param> &params, const ModinfoEntry &e) {
   else p->type = e.value.substr(colon + 1);
 }
 
-void print_params(const std::vector<Param> &params, const Options &o, bool with_key) {
+// printf("%-16s", label) for labels shorter than 16 columns.
+void add_label(Out &out, std::string_view label) {
+  out.add(label);
+  if (label.size() < 16) out.buf.append(16 - label.size(), ' ');
+}
+
+void print_params(Out &out, const std::vector<Param> &params, const Options &o, bool with_key) {
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     const Param &p = *it;
-    std::string line;
-    if (!p.desc) line = with_key ? p.name + ":" + p.type.value_or("") : p.name + ": (" + p.type.value_or("") + ")";
-    else if (p.type) line = p.name + ":" + *p.desc + " (" + *p.type + ")";
-    else line = p.name + ":" + *p.desc;
-    if (with_key) std::printf("%-16s%s%c", "parm:", line.c_str(), o.sep);
-    else std::printf("%s%c", line.c_str(), o.sep);
+    if (with_key) add_label(out, "parm:");
+    out.add(p.name);
+    if (!p.desc) {
+      out.add(with_key ? ":" : ": (");
+      out.add(p.type.value_or(""));
+      if (!with_key) out.add(')');
+    } else {
+      out.add(':');
+      out.add(*p.desc);
+      if (p.type) {
+        out.add(" (");
+        out.add(*p.type);
+        out.add(')');
+      }
+    }
+    out.add(o.sep);
   }
 }
 
-void print_entries(const std::vector<ModinfoEntry> &list, const Options &o) {
+void print_entries(Out &out, const std::vector<ModinfoEntry> &list, const Options &o) {
   if (o.field && *o.field == "parm") {
     std::vector<Param> params;
     for (const ModinfoEntry &e : list)
       if (e.key == "parm" || e.key == "parmtype") add_param(params, e);
-    print_params(params, o, false);
+    print_params(out, params, o, false);
     return;
   }
   std::vector<Param> params;
   for (const ModinfoEntry &e : list) {
     if (o.field) {
-      if (e.key == *o.field) std::printf("%s%c", e.value.c_str(), o.sep);
+      if (e.key == *o.field) {
+        out.add(e.value);
+        out.add(o.sep);
+      }
       continue;
     }
     if (e.key == "parm" || e.key == "parmtype") {
       add_param(params, e);
       continue;
     }
+    out.add(e.key);
     if (o.sep == '\0') {
-      std::printf("%s=%s%c", e.key.c_str(), e.value.c_str(), o.sep);
-      continue;
+      out.add('=');
+    } else {
+      // printf("%s:%-*s", key, 15 - keylen, ""): a negative width pads by its magnitude.
+      out.add(':');
+      int pad = 15 - static_cast<int>(e.key.size());
+      out.buf.append(static_cast<size_t>(pad < 0 ? -pad : pad), ' ');
     }
-    int pad = 15 - static_cast<int>(e.key.size());
-    std::printf("%s:%*s%s%c", e.key.c_str(), pad < 0 ? -pad : pad, "", e.value.c_str(), o.sep);
+    out.add(e.value);
+    out.add(o.sep);
   }
-  if (!o.field) print_params(params, o, true);
+  if (!o.field) print_params(out, params, o, true);
 }
 
-// modinfo_do() for a module file.
-int show_file(const std::string &path, const std::string &name, const Options &o) {
+// modinfo_do() for a module file whose parse result is already at hand.
+int show_file(Out &out, const std::string &path, const std::string &name, const Result<ModuleInfo> &mi,
+              const Options &o) {
   if (o.field && *o.field == "filename") {
-    std::printf("%s%c", path.c_str(), o.sep);
+    out.add(path);
+    out.add(o.sep);
     return 0;
   }
-  if (!o.field) std::printf("%-16s%s%c", "filename:", path.c_str(), o.sep);
-  auto mi = read_module(path);
+  if (!o.field) {
+    add_label(out, "filename:");
+    out.add(path);
+    out.add(o.sep);
+  }
   if (!mi) {
-    std::fflush(stdout);
+    out.flush();
     log_error(prog, "could not get modinfo from '{}': {}\n", name, error_string(mi.error()));
     log_error(prog, "{}\n", mi.error().msg);
     return -mi.error().to_errno();
   }
-  print_entries(info_list(*mi), o);
+  print_entries(out, info_list(*mi), o);
   return 0;
 }
 
-int show_builtin(const ModuleDir &dir, const std::string &name, const Options &o) {
-  if (!o.field) std::printf("%-16s%s%c", "name:", name.c_str(), o.sep);
-  else if (*o.field == "name") std::printf("%s%c", name.c_str(), o.sep);
+int show_builtin(Out &out, const ModuleDir &dir, const std::string &name, const Options &o) {
+  if (!o.field) {
+    add_label(out, "name:");
+    out.add(name);
+    out.add(o.sep);
+  } else if (*o.field == "name") {
+    out.add(name);
+    out.add(o.sep);
+  }
   if (o.field && *o.field == "filename") {
-    std::printf("%s%c", "(builtin)", o.sep);
+    out.add("(builtin)");
+    out.add(o.sep);
     return 0;
   }
-  if (!o.field) std::printf("%-16s%s%c", "filename:", "(builtin)", o.sep);
+  if (!o.field) {
+    add_label(out, "filename:");
+    out.add("(builtin)");
+    out.add(o.sep);
+  }
   auto strings = dir.builtin_modinfo(name);
   if (!strings) {
     // An old kernel without modules.builtin.modinfo: nothing more to show, as kmod.
     if (strings.error().code == Errc::not_found) return 0;
+    out.flush();
     log_error(prog, "could not get modinfo from '{}': {}\n", name, error_string(strings.error()));
     return -strings.error().to_errno();
   }
   std::vector<ModinfoEntry> list;
   for (const std::string &s : *strings) {
     size_t eq = s.find('=');
-    if (eq == std::string::npos) list.push_back({s, s});
+    if (eq == std::string::npos) list.push_back({s, ""});
     else list.push_back({s.substr(0, eq), s.substr(eq + 1)});
   }
-  print_entries(list, o);
+  print_entries(out, list, o);
   return 0;
 }
 
-int show_found(const ModuleDir &dir, const FoundModule &m, const Options &o) {
-  if (m.builtin) return show_builtin(dir, m.name, o);
-  return show_file(m.path, m.name, o);
-}
+// One thing to show, in argument order: a module file (read in parallel beforehand), a
+// builtin module, or a lookup failure with kmod's message.
+struct Target {
+  enum class Kind { file, builtin, not_found } kind;
+  std::string path, name, message;
+};
 
 bool is_module_filename(const std::string &name) {
   struct stat st;
@@ -258,31 +316,53 @@ int modinfo_main(int argc, char **argv) {
   (void)have_kversion;
   ModuleDir dir(module_dir(root, kversion));
 
-  int err = 0;
+  std::vector<Target> targets;
   for (int i = optind; i < argc; i++) {
     std::string arg = argv[i];
-    int r = 0;
+    auto add_found = [&](const FoundModule &m) {
+      if (m.builtin) targets.push_back({Target::Kind::builtin, "", m.name, ""});
+      else targets.push_back({Target::Kind::file, m.path, m.name, ""});
+    };
     if (by_name) {
-      auto m = dir.lookup_name(arg);
-      if (!m) {
-        log_error(prog, "Module name {} not found.\n", arg);
-        r = -ENOENT;
-      } else {
-        r = show_found(dir, *m, o);
-      }
+      if (auto m = dir.lookup_name(arg)) add_found(*m);
+      else targets.push_back({Target::Kind::not_found, "", arg, "Module name " + arg + " not found.\n"});
     } else if (is_module_filename(arg)) {
-      r = show_file(make_absolute(arg), module_name_from_path(arg), o);
+      targets.push_back({Target::Kind::file, make_absolute(arg), module_name_from_path(arg), ""});
     } else {
       auto found = dir.lookup(arg);
-      if (found.empty()) {
-        log_error(prog, "Module {} not found.\n", arg);
-        r = -ENOENT;
-      }
-      for (const FoundModule &m : found) {
-        int x = show_found(dir, m, o);
-        if (x < 0) r = x;
-      }
+      if (found.empty()) targets.push_back({Target::Kind::not_found, "", arg, "Module " + arg + " not found.\n"});
+      for (const FoundModule &m : found) add_found(m);
     }
+  }
+
+  // Parse every module file up front, one slot per target, on all cores; the files are
+  // independent and decompression dominates. Output below stays in argument order.
+  bool need_file = !(o.field && *o.field == "filename");
+  std::vector<std::optional<Result<ModuleInfo>>> parsed(targets.size());
+  ReadOptions ropts;
+  ropts.symbols = false;
+  if (need_file)
+    parallel_for_each(targets.size(), [&](size_t i) {
+      if (targets[i].kind == Target::Kind::file) parsed[i].emplace(read_module(targets[i].path, ropts));
+    });
+
+  int err = 0;
+  Out out;
+  const Result<ModuleInfo> unread = fail(Errc::no_data, "not read");
+  for (size_t i = 0; i < targets.size(); i++) {
+    const Target &t = targets[i];
+    int r = 0;
+    switch (t.kind) {
+    case Target::Kind::file: r = show_file(out, t.path, t.name, parsed[i] ? *parsed[i] : unread, o); break;
+    case Target::Kind::builtin: r = show_builtin(out, dir, t.name, o); break;
+    case Target::Kind::not_found:
+      out.flush();
+      log_error(prog, "{}", t.message);
+      r = -ENOENT;
+      break;
+    }
+    parsed[i].reset();
+    out.flush();
     if (r < 0) err = r;
   }
   return err < 0 ? 1 : 0;
