@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/mapped-file.h"
 #include "base/result.h"
 #include "base/types.h"
 
@@ -102,6 +103,25 @@ private:
   ByteView data_;
   u32 version_ = 0;
   u32 root_ = 0;
+};
+
+// An index file mapped read-only together with its reader (the reader borrows the mapping).
+class IndexFile {
+public:
+  static Result<IndexFile> open(const std::string &path) {
+    auto file = MappedFile::open(path);
+    if (!file) return fail(std::move(file).error());
+    auto reader = IndexReader::parse(file->view());
+    if (!reader) return fail(with_context(std::move(reader).error(), path));
+    return IndexFile(std::move(*file), std::move(*reader));
+  }
+  const IndexReader &reader() const { return reader_; }
+  const IndexReader *operator->() const { return &reader_; }
+
+private:
+  IndexFile(MappedFile f, IndexReader r) : file_(std::move(f)), reader_(std::move(r)) {}
+  MappedFile file_;  // owns the bytes reader_ points into (mmap or heap buffer: stable on move)
+  IndexReader reader_;
 };
 
 }  // namespace kmx

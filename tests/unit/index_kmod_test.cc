@@ -131,3 +131,60 @@ TEST_P(IndexVsKmod, RebuildIsByteIdentical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Trees, IndexVsKmod, ::testing::Values("amd64-6.1", "i386-6.1"));
+
+// Wildcard search against kmod's own alias resolution: `modprobe -R ALIAS` resolves a
+// device alias through index_mm_searchwild() on modules.alias.bin and prints the modules
+// in its result order. Keys are made from the index's own patterns (wildcards filled in),
+// so each matches at least one pattern and usually several generic ones.
+TEST(IndexVsKmodModprobe, WildcardSearchOrderMatchesModprobeResolveAlias) {
+  if (access("/usr/sbin/depmod", X_OK) != 0 || access("/usr/sbin/modprobe", X_OK) != 0)
+    GTEST_SKIP() << "kmod's depmod/modprobe not installed";
+  std::string script = std::string(KMX_TEST_DIR) + "/data/fetch-trees.sh";
+  std::string pkgroot = run(script + " path amd64-6.1 2>/dev/null");
+  while (!pkgroot.empty() && pkgroot.back() == '\n') pkgroot.pop_back();
+  if (pkgroot.empty() || !fs::exists(pkgroot + "/.done")) GTEST_SKIP() << "tree amd64-6.1 not fetched";
+  std::string version;
+  for (auto &e : fs::directory_iterator(pkgroot + "/lib/modules")) version = e.path().filename();
+  char tmpl[] = "/tmp/kmx-index-wild-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string root = tmpl, dir = root + "/lib/modules/" + version;
+  fs::create_directories(root + "/lib/modules");
+  ASSERT_EQ(std::system(("cp -al '" + pkgroot + "/lib/modules/" + version + "' '" + dir + "'").c_str()), 0);
+  ASSERT_EQ(std::system(("/usr/sbin/depmod -b '" + root + "' " + version).c_str()), 0);
+
+  auto file = MappedFile::open(dir + "/modules.alias.bin");
+  ASSERT_TRUE(file);
+  auto r = IndexReader::parse(file->view());
+  ASSERT_TRUE(r);
+  auto entries = r->entries();
+  ASSERT_TRUE(entries);
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < entries->size(); i += 151) {
+    std::string k;
+    const std::string &pat = (*entries)[i].first;
+    for (size_t j = 0; j < pat.size(); j++) {
+      if (pat[j] == '*') continue;
+      if (pat[j] == '?') k.push_back('0');
+      else if (pat[j] == '[') {
+        k.push_back(pat[j + 1] == '!' || pat[j + 1] == '^' ? 'Z' : pat[j + 1]);
+        j = pat.find(']', j + 1);
+        if (j == std::string::npos) break;
+      } else k.push_back(pat[j]);
+    }
+    if (k.find_first_of("'\\\" ") == std::string::npos && k.find(':') != std::string::npos) keys.push_back(k);
+  }
+  ASSERT_GT(keys.size(), 50u);
+  int multi = 0;
+  for (const std::string &k : keys) {
+    auto got = r->search_wild(k);
+    ASSERT_TRUE(got) << k;
+    std::string mine;
+    for (const IndexValue &v : *got) mine += v.value + "\n";
+    std::string theirs =
+        run("/usr/sbin/modprobe -C /nonexistent -d '" + root + "' -S " + version + " -R '" + k + "' 2>/dev/null");
+    EXPECT_EQ(mine, theirs) << "alias " << k;
+    multi += got->size() > 1;
+  }
+  EXPECT_GT(multi, 5) << "too few keys with several matches to check the order";
+  fs::remove_all(root);
+}

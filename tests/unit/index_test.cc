@@ -1,5 +1,6 @@
 // Unit tests for the .bin trie index (trie-writer.cc, trie-reader.cc).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -161,4 +162,21 @@ TEST(IndexReader, RandomisedRoundTrip) {
   IndexBuilder again;
   for (auto it = e->rbegin(); it != e->rend(); ++it) ASSERT_TRUE(again.insert(it->first, it->second.value, it->second.priority));
   EXPECT_EQ(*again.serialize(), b);
+}
+
+TEST(IndexFile, OpensAndReportsPath) {
+  Bytes b = build({{"snd_hda_intel", "kernel/sound/x.ko:", 0}});
+  char path[] = "/tmp/kmx-index-file-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, b.data(), b.size()), static_cast<ssize_t>(b.size()));
+  ::close(fd);
+  auto f = IndexFile::open(path);
+  ASSERT_TRUE(f) << f.error().msg;
+  EXPECT_EQ(**(*f)->lookup("snd_hda_intel"), "kernel/sound/x.ko:");
+  std::ofstream(path, std::ios::trunc) << "not an index";
+  auto bad = IndexFile::open(path);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().msg.find(path), std::string::npos);
+  ::unlink(path);
 }
