@@ -119,6 +119,50 @@ lab_test_modules() {
   echo "$dir"
 }
 
+# The whole module tree of a lab kernel, with kmod's depmod indexes, as an ext2 image (mounted
+# by the ext4 driver in the guest). Cached; prints the image path.
+lab_tree_image() {
+  local k=$1 rel img dir
+  rel=$(lab_release "$k")
+  img=$lab_cache/tree-$k.ext2
+  dir=$lab_cache/tree-$k
+  if [ ! -e "$img.done" ]; then
+    rm -rf "$dir" "$img" "$img.done"
+    mkdir -p "$dir/lib/modules"
+    cp -al "$(lab_image_root "$k")/lib/modules/$rel" "$dir/lib/modules/" 2>/dev/null ||
+      cp -a "$(lab_image_root "$k")/lib/modules/$rel" "$dir/lib/modules/"
+    /usr/sbin/depmod -b "$dir" "$rel" || return 1
+    local mb
+    mb=$(du -sm "$dir/lib/modules" | cut -f1)
+    mke2fs -q -t ext2 -b 4096 -N 20000 -d "$dir/lib/modules" "$img" "$((mb + mb / 5 + 32))M" || return 1
+    touch "$img.done"
+  fi
+  echo "$img"
+}
+
+# The modules the guest needs to mount the tree image (virtio block + ext4), in load order,
+# copied to $2/NN-<file>. Built-in ones (virtio_pci on 6.12) are skipped.
+lab_tree_boot_modules() {
+  local k=$1 out=$2 rel dir n=0 line path
+  rel=$(lab_release "$k")
+  dir=$lab_cache/tree-$k
+  mkdir -p "$out"
+  for m in virtio_pci virtio_blk ext4; do
+    /usr/sbin/modprobe -d "$dir" -S "$rel" --show-depends "$m"
+  done | while read -r line; do
+    case $line in
+    insmod\ *)
+      path=$(echo "$line" | awk '{ print $2 }')
+      [ -e "$out/.seen-$(basename "$path")" ] && continue
+      touch "$out/.seen-$(basename "$path")"
+      n=$((n + 1))
+      cp "$path" "$out/$(printf %02d $n)-$(basename "$path")"
+      ;;
+    esac
+  done
+  rm -f "$out"/.seen-*
+}
+
 # Copy a dynamically linked program and the libraries ldd names into root, same paths.
 lab_copy_with_libs() {
   local prog=$1 root=$2 dest=$3 lib
@@ -163,6 +207,7 @@ lab_initramfs() {
     [ -e "$img/lib/modules/$rel/$f" ] && cp "$img/lib/modules/$rel/$f" "$moddir/"
   done
   for f in $lab_tree_modules; do
+    [ "$f" = all ] && continue
     local src
     src=$(cd "$img/lib/modules/$rel" && ls $f 2>/dev/null | head -n1)
     [ -n "$src" ] || continue
@@ -170,12 +215,20 @@ lab_initramfs() {
     cp "$img/lib/modules/$rel/$src" "$moddir/$src"
   done
   /usr/sbin/depmod -b "$root" "$rel" 2>/dev/null || true
+  # "all": the whole tree comes on a disk; the initramfs holds what it takes to mount it.
+  case " $lab_tree_modules " in
+  *" all "*)
+    lab_tree_image "$k" >/dev/null || return 1
+    lab_tree_boot_modules "$k" "$root/lab/tree-boot" || return 1
+    ;;
+  esac
   mods=$(lab_test_modules "$k") || return 1
   omods=$(lab_test_modules "$other") || return 1
   cp "$mods"/*.ko* "$root/lab/mods/"
   cp "$omods"/*.ko* "$root/lab/other/"
   cp "$KMX_SRC/tests/vm/guest/init" "$root/init"
   cp "$KMX_SRC/tests/vm/guest/lib.sh" "$root/lab/lib.sh"
+  cp "$KMX_SRC/tests/vm/guest/mount-tree.sh" "$root/lab/mount-tree.sh"
   chmod +x "$root/init"
   local s n=0
   for s in "$@"; do
@@ -189,16 +242,19 @@ lab_initramfs() {
   (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out"
 }
 
-# Boot kernel $1 with initramfs $2 and extra command line $3; console goes to $4.
+# Boot kernel $1 with initramfs $2 and extra command line $3; console goes to $4; $5 is a
+# module tree image to attach as a virtio disk (optional).
 # Returns qemu's status (124 when the host-side timeout killed it).
 lab_boot() {
-  local k=$1 initrd=$2 cmdline=$3 log=$4 rel
+  local k=$1 initrd=$2 cmdline=$3 log=$4 tree=${5:-} rel
   rel=$(lab_release "$k")
+  local disk=()
+  [ -z "$tree" ] || disk=(-drive "file=$tree,format=raw,if=virtio,snapshot=on")
   local append="console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init $cmdline"
   timeout --kill-after=10 "${KMX_VM_TIMEOUT:-600}" qemu-system-x86_64 \
-    -accel tcg -cpu max -smp 1 -m 768 -nographic -no-reboot -nodefaults -serial stdio \
+    -accel tcg -cpu max -smp 1 -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$(lab_image_root "$k")/boot/vmlinuz-$rel" -initrd "$initrd" \
-    -append "$append" </dev/null >"$log" 2>&1
+    -append "$append" "${disk[@]}" </dev/null >"$log" 2>&1
 }
 
 # Split a console log into per-scenario result directories under $2:

@@ -17,7 +17,9 @@
 # A scenario file (tests/vm/scenarios/NAME.sh, bash) sets:
 #   lab_kernels="6.1 6.12"   kernels to run on (default both)
 #   lab_cmdline="..."        extra kernel command line; scenarios with equal ones share a boot
-#   lab_tree_modules="..."   globs under lib/modules/<release>/ to copy into the initramfs
+#   lab_tree_modules="..."   globs under lib/modules/<release>/ to copy into the initramfs, or
+#                            "all": the whole tree (with kmod's depmod indexes) on a virtio disk,
+#                            mounted on /lib/modules (writes are discarded at power-off)
 #   guest()                  prints the busybox sh script run inside (see guest/lib.sh)
 #   check()                  host-side assertions, run once per kernel with $K set
 set -euo pipefail
@@ -110,7 +112,9 @@ boot_all() {
       lab_tree_modules=$trees lab_initramfs "$k" "$initrd" "${group[@]}" ||
         { echo "lab: could not build the initramfs for $k" >&2; return 1; }
       t0=$(date +%s.%N)
-      lab_boot "$k" "$initrd" "$c" "$log" || rc=$?
+      local tree=""
+      case " $trees " in *" all "*) tree=$(lab_tree_image "$k") ;; esac
+      lab_boot "$k" "$initrd" "$c" "$log" "$tree" || rc=$?
       t1=$(date +%s.%N)
       printf 'lab: booted %s [%s] for %d scenario(s) in %.1f s (qemu status %d)\n' \
         "$k" "${c:-default cmdline}" "${#group[@]}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rc" >&2
