@@ -282,8 +282,17 @@ Status Depmod::add_files(const std::vector<std::string> &paths) {
       return fail_errno(e, "could not create module " + p + ": " + errstr(e));
     }
     Candidate c{p, p.rfind('/'), module_name_from_path(p)};
-    if (by_name_.count(c.modname))
-      return fail(Errc::exists, "could not create module " + p + ": " + errstr(EEXIST));
+    if (auto it = by_name_.find(c.modname); it != by_name_.end()) {
+      // libkmod's module pool refuses a second path for a name (with its own log line);
+      // the same path again passes the pool and fails depmod's hash_add_unique().
+      if (it->second.path != p) {
+        diag_.error("../libkmod/libkmod-module.c:428 kmod_module_new_from_path() kmod_module '" + c.modname +
+                    "' already exists with different path: new-path='" + p + "' old-path='" + it->second.path + "'");
+        return fail(Errc::exists, "could not create module " + p + ": " + errstr(EEXIST));
+      }
+      diag_.error("hash_add_unique " + c.modname + ": " + errstr(EEXIST));
+      return fail(Errc::exists, "could not add module " + p + ": " + errstr(EEXIST));
+    }
     std::string name = c.modname;
     by_name_.emplace(std::move(name), std::move(c));
   }

@@ -62,7 +62,8 @@ int classify_failure(const std::string &path, const Error &err) {
   auto file = MappedFile::open(path);
   if (!file) return file.error().sys_errno ? file.error().sys_errno : EIO;
   ByteView v = file->view();
-  if (v.empty()) return EINVAL;  // kmod mmap()s the file: EINVAL for length 0
+  // kmod_file_open() first reads 6 bytes of magic: a shorter file is EINVAL.
+  if (v.size() < 6) return EINVAL;
   Compression c = detect_compression(v);
   Bytes owned;
   if (c != Compression::none) {
@@ -71,8 +72,10 @@ int classify_failure(const std::string &path, const Error &err) {
     owned = std::move(*d);
     v = ByteView(owned);
   }
+  // kmod's elf_identify(): not ELF (or no room for e_ident) is ENOEXEC; anything wrong
+  // after that is EINVAL.
   static const u8 elfmag[4] = {0x7f, 'E', 'L', 'F'};
-  if (v.size() < 16 || !std::equal(elfmag, elfmag + 4, v.begin())) return ENOEXEC;
+  if (v.size() <= 16 || !std::equal(elfmag, elfmag + 4, v.begin())) return ENOEXEC;
   return EINVAL;
 }
 
