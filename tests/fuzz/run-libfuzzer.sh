@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the libFuzzer targets with clang-14 (-fsanitize=fuzzer,address, the library
+# Build the libFuzzer targets with clang-14 (-fsanitize=fuzzer,address,undefined, the library
 # instrumented too) and run one of them on a copy of its seed corpus.
 #
 #   tests/fuzz/run-libfuzzer.sh [TARGET] [SECONDS] [extra libFuzzer flags...]
