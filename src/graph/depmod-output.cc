@@ -17,9 +17,12 @@ namespace {
 
 constexpr size_t kmod_path_max = 4096;
 
-std::string serialize(const IndexBuilder &b, Diag &) {
+std::string serialize(const IndexBuilder &b, Diag &d) {
   auto bytes = b.serialize();
-  if (!bytes) return {};
+  if (!bytes) {
+    d.error(bytes.error().msg);
+    return {};
+  }
   return std::string(ByteView(*bytes).as_string());
 }
 
@@ -28,8 +31,6 @@ bool scan_major_minor(std::string_view value, std::string_view prefix, unsigned 
   if (value.substr(0, prefix.size()) != prefix) return false;
   std::string rest(value.substr(prefix.size()));
   unsigned a, b;
-  char tail;
-  (void)tail;
   if (std::sscanf(rest.c_str(), "%u-%u", &a, &b) != 2) return false;
   maj = a;
   min = b;

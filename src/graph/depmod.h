@@ -82,10 +82,11 @@ public:
   // the dependency order. Fails (after reporting kmod's cycle messages) on a cycle.
   Status load();
 
-  // Every output in kmod's table order; with to_stdout only the text files kmod prints
-  // for -n (the .bin writers write nothing to stdout).
+  // Every output file in kmod's table order (kmod 34's, when modules.weakdep is included).
+  // Files are rendered in parallel; diagnostics come out in table order.
   std::vector<DepmodFile> render(bool include_weakdep) const;
-  // kmod's -n output: the text files concatenated in table order.
+  // kmod 30's -n output: its text files concatenated in table order (the .bin writers
+  // print nothing to stdout).
   std::string render_stdout() const;
 
   const std::vector<DepmodModule> &modules() const { return mods_; }
