@@ -56,7 +56,7 @@ std::vector<u32> Depmod::all_sorted_deps(u32 m) const {
   return out;
 }
 
-std::string Depmod::out_deps(Diag &d) const {
+std::string Depmod::out_deps(Diag &) const {
   std::string out;
   for (u32 i = 0; i < mods_.size(); i++) {
     out += mods_[i].compressed_path();
@@ -82,7 +82,7 @@ std::string Depmod::out_deps_bin(Diag &d) const {
   return serialize(idx, d);
 }
 
-std::string Depmod::out_aliases(Diag &d) const {
+std::string Depmod::out_aliases(Diag &) const {
   std::string out = "# Aliases extracted from modules themselves.\n";
   for (const DepmodModule &m : mods_)
     for (const auto &[k, v] : m.facts.info)
@@ -108,7 +108,7 @@ std::string Depmod::out_aliases_bin(Diag &d) const {
   return serialize(idx, d);
 }
 
-std::string Depmod::out_softdeps(Diag &d) const {
+std::string Depmod::out_softdeps(Diag &) const {
   std::string out = "# Soft dependencies extracted from modules themselves.\n";
   for (const DepmodModule &m : mods_)
     for (const auto &[k, v] : m.facts.info)
@@ -116,7 +116,7 @@ std::string Depmod::out_softdeps(Diag &d) const {
   return out;
 }
 
-std::string Depmod::out_weakdeps(Diag &d) const {
+std::string Depmod::out_weakdeps(Diag &) const {
   std::string out = "# Weak dependencies extracted from modules themselves.\n";
   for (const DepmodModule &m : mods_)
     for (const auto &[k, v] : m.facts.info)
@@ -143,7 +143,7 @@ std::vector<std::string> Depmod::symbol_order() const {
   return out;
 }
 
-std::string Depmod::out_symbols(Diag &d) const {
+std::string Depmod::out_symbols(Diag &) const {
   std::string out = "# Aliases for symbols, used by symbol_request().\n";
   for (const std::string &name : symbol_order())
     out += "alias symbol:" + name + " " + mods_[symbols_.at(name).owner].modname + "\n";
