@@ -22,6 +22,7 @@ const std::vector<Tool> tools = {
     {"rmmod", kmx::rmmod_main, "remove modules from the kernel"},
     {"lsmod", kmx::lsmod_main, "list the loaded modules"},
     {"modinfo", kmx::modinfo_main, "show information about a kernel module"},
+    {"scan", kmx::scan_main, "summarise every module under a directory"},
     {"depmod", kmx::depmod_main, "generate modules.dep and the module index files"},
     {"modprobe", kmx::modprobe_main, "show the modprobe configuration (-c); loading not yet"},
 };

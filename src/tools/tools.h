@@ -8,6 +8,7 @@ int insmod_main(int argc, char **argv);
 int rmmod_main(int argc, char **argv);
 int lsmod_main(int argc, char **argv);
 int modinfo_main(int argc, char **argv);
+int scan_main(int argc, char **argv);
 int depmod_main(int argc, char **argv);
 int modprobe_main(int argc, char **argv);
 
