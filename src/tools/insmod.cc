@@ -59,7 +59,7 @@ int insmod_main(int argc, char **argv) {
       std::printf("Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help\n", prog);
       return 0;
     case 'V':
-      std::printf("kmx version %s\n", KMX_VERSION);
+      std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
       return 0;
     case '?':
       return 1;
@@ -82,9 +82,11 @@ int insmod_main(int argc, char **argv) {
     if (!args.empty()) args += ' ';
     args += argv[i];
   }
+  // kmod_module_new_from_path(): the file must exist and its basename must give a name.
   struct stat st;
-  if (::stat(filename.c_str(), &st) != 0) {
-    std::fprintf(stderr, "%s: ERROR: could not load module %s: %s\n", prog, filename.c_str(), std::strerror(errno));
+  int serr = ::stat(filename.c_str(), &st) != 0 ? errno : module_name_from_path(filename).empty() ? ENOENT : 0;
+  if (serr != 0) {
+    std::fprintf(stderr, "%s: ERROR: could not load module %s: %s\n", prog, filename.c_str(), std::strerror(serr));
     return 1;
   }
 

@@ -112,7 +112,7 @@ int rmmod_main(int argc, char **argv) {
                   "\t-h, --help        show this help\n",
                   log.prog);
       return 0;
-    case 'V': std::printf("kmx version %s\n", KMX_VERSION); return 0;
+    case 'V': std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION); return 0;
     case '?': return 1;
     default:
       // kmod lists 'w' in its option string without handling it.

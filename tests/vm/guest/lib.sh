@@ -5,6 +5,7 @@
 #   same KEY FILE FILE   result KEY yes|no: are the two files byte for byte equal
 #   kmx TOOL ARGS...     kmx's tool by its link name (as a user of the drop-in would call it)
 #   kmod TOOL ARGS...    kmod's tool by its link name
+#   argv0 NAME PROG...   run PROG with argv[0] NAME
 # /lab/mods holds the test modules built for this kernel, /lab/other those of the other one.
 
 emit() {
@@ -46,6 +47,14 @@ kmod() {
   _t=$1
   shift
   "/lab/kmod/$_t" "$@"
+}
+
+# argv0 NAME PROG ARGS...: run PROG with argv[0] set to NAME (as a PATH lookup would), so that
+# messages that print argv[0] compare equal between kmx and kmod.
+argv0() {
+  _a0=$1
+  shift
+  (exec -a "$_a0" "$@")
 }
 
 # Unload whatever test modules are loaded, so that each scenario starts clean.
