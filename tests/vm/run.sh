@@ -11,7 +11,8 @@
 # of that shared boot instead of booting again.
 #
 # Env: KMX (kmx binary, default $KMX_BUILD/kmx or build/kmx), KMX_SRC (repository),
-# KMX_VM_TIMEOUT (seconds per boot, default 600), KMX_VM_KEEP=1 keeps the work dir.
+# KMX_VM_TIMEOUT (seconds per boot, default 600), KMX_VM_JOBS=1 boots the kernels one after
+# the other instead of side by side, KMX_VM_KEEP=1 keeps the work dir.
 # Exit: 0 all passed, 1 a check failed, 77 skipped (prints "skipped: <why>").
 #
 # A scenario file (tests/vm/scenarios/NAME.sh, bash) sets:
@@ -88,41 +89,67 @@ boot_all() {
     why=$(lab_fetch_kernel "$k") || { echo "$why" >"$res/skipped"; return 0; }
     why=$(lab_fetch_kernel "$(lab_other_kernel "$k")") || { echo "$why" >"$res/skipped"; return 0; }
   done
+  # Shared builds first (each kernel's boot uses both kernels' test modules), then one job per
+  # kernel: TCG runs a VM on one core, so the two kernels boot side by side on 2 cores.
+  local wants_tree=""
+  for s in "$@"; do
+    case " $(scen_var "$s" lab_tree_modules) " in *" all "*) wants_tree=1 ;; esac
+  done
   for k in $kernels; do
-    # Group this kernel's scenarios by command line, in file order.
-    local cmdlines=() c i found
+    lab_test_modules "$k" >/dev/null || return 1
+    if [ -n "$wants_tree" ]; then lab_tree_image "$k" >/dev/null || return 1; fi
+  done
+  local pids=() st=0 p
+  for k in $kernels; do
+    if [ "${KMX_VM_JOBS:-2}" -gt 1 ]; then
+      boot_kernel "$k" "$res" "$@" &
+      pids+=($!)
+    else
+      boot_kernel "$k" "$res" "$@" || st=1
+    fi
+  done
+  for p in "${pids[@]}"; do wait "$p" || st=1; done
+  return $st
+}
+
+# Every boot one kernel needs for the given scenarios, one per distinct command line.
+boot_kernel() {
+  local k=$1 res=$2
+  shift 2
+  local s
+  # Group this kernel's scenarios by command line, in file order.
+  local cmdlines=() c i found
+  for s in "$@"; do
+    case " $(scen_var "$s" lab_kernels) " in *" $k "*) ;; *) continue ;; esac
+    c=$(scen_var "$s" lab_cmdline)
+    found=
+    for i in "${!cmdlines[@]}"; do [ "${cmdlines[$i]}" = "$c" ] && found=1; done
+    [ -n "$found" ] || cmdlines+=("$c")
+  done
+  for i in "${!cmdlines[@]}"; do
+    c=${cmdlines[$i]}
+    local group=() trees=""
     for s in "$@"; do
       case " $(scen_var "$s" lab_kernels) " in *" $k "*) ;; *) continue ;; esac
-      c=$(scen_var "$s" lab_cmdline)
-      found=
-      for i in "${!cmdlines[@]}"; do [ "${cmdlines[$i]}" = "$c" ] && found=1; done
-      [ -n "$found" ] || cmdlines+=("$c")
+      [ "$(scen_var "$s" lab_cmdline)" = "$c" ] || continue
+      group+=("$s")
+      trees="$trees $(scen_var "$s" lab_tree_modules)"
     done
-    for i in "${!cmdlines[@]}"; do
-      c=${cmdlines[$i]}
-      local group=() trees=""
-      for s in "$@"; do
-        case " $(scen_var "$s" lab_kernels) " in *" $k "*) ;; *) continue ;; esac
-        [ "$(scen_var "$s" lab_cmdline)" = "$c" ] || continue
-        group+=("$s")
-        trees="$trees $(scen_var "$s" lab_tree_modules)"
-      done
-      local log=$res/$k/boot-$i.log initrd=$lab_tmp/initrd-$k-$i.cpio t0 t1 rc=0
-      mkdir -p "$res/$k"
-      lab_tree_modules=$trees lab_initramfs "$k" "$initrd" "${group[@]}" ||
-        { echo "lab: could not build the initramfs for $k" >&2; return 1; }
-      t0=$(date +%s.%N)
-      local tree=""
-      case " $trees " in *" all "*) tree=$(lab_tree_image "$k") ;; esac
-      lab_boot "$k" "$initrd" "$c" "$log" "$tree" || rc=$?
-      t1=$(date +%s.%N)
-      printf 'lab: booted %s [%s] for %d scenario(s) in %.1f s (qemu status %d)\n' \
-        "$k" "${c:-default cmdline}" "${#group[@]}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rc" >&2
-      lab_parse "$log" "$res/$k"
-      for s in "${group[@]}"; do
-        mkdir -p "$res/$k/$(basename "$s" .sh)"
-        echo "$log" >"$res/$k/$(basename "$s" .sh)/console"
-      done
+    local log=$res/$k/boot-$i.log initrd=$lab_tmp/initrd-$k-$i.cpio t0 t1 rc=0
+    mkdir -p "$res/$k"
+    lab_tree_modules=$trees lab_initramfs "$k" "$initrd" "${group[@]}" ||
+      { echo "lab: could not build the initramfs for $k" >&2; return 1; }
+    t0=$(date +%s.%N)
+    local tree=""
+    case " $trees " in *" all "*) tree=$(lab_tree_image "$k") ;; esac
+    lab_boot "$k" "$initrd" "$c" "$log" "$tree" || rc=$?
+    t1=$(date +%s.%N)
+    printf 'lab: booted %s [%s] for %d scenario(s) in %.1f s (qemu status %d)\n' \
+      "$k" "${c:-default cmdline}" "${#group[@]}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rc" >&2
+    lab_parse "$log" "$res/$k"
+    for s in "${group[@]}"; do
+      mkdir -p "$res/$k/$(basename "$s" .sh)"
+      echo "$log" >"$res/$k/$(basename "$s" .sh)/console"
     done
   done
 }
