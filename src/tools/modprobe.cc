@@ -1,17 +1,32 @@
 // kmx modprobe: kmod 30's modprobe (tools/modprobe.c), option for option.
 //
-// Done so far: the option table (kmod's "arw:RibfDcnC:d:S:sqvVh" and long options),
-// $MODPROBE_OPTIONS prepended to argv the way kmod splits it, -V, -h, and -c/--showconfig:
-// the configuration dump of src/config/modprobe-config followed by the modules.alias and
-// modules.symbols index dumps. Module resolution and loading (-a, -r, -D, -R, -n, ...) are
-// not written yet; those modes say so and fail instead of pretending.
+// The option table (kmod's "arw:RibfDcnC:d:S:sqvVh" and long options), $MODPROBE_OPTIONS
+// prepended to argv the way kmod splits it, -V, -h, -c/--showconfig (config dump plus the
+// modules.alias and modules.symbols index dumps), and the loading modes: insert (with
+// softdeps, install commands, options from modprobe.d, the kernel command line and argv),
+// -a, -r (with remove commands, softdeps, holders, dependencies that became unused), -R,
+// -D/--show-depends, -n, -i, -b, --first-time, -f/--force-*, -w, --show-exports and
+// --show-modversions. Resolution is lookup/probe.h; messages, their priorities and exit
+// codes are those of modprobe.c and libkmod (LOG() is fatal unless -a lowers it to a
+// warning). As in kmod 34, an argument starting with "/" or "./" is a module file path.
+// kmx's `forbid` directive refuses any module it names, whether asked by name, by alias,
+// as a dependency or softdep (stderr explains; exit 1); --show-depends still lists it.
 //
 // Config diagnostics: kmod reports them from inside kmod_new(), before modprobe installs
 // its own logger, so they reach stderr through libkmod's default logger as
 // "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: ...", whatever -q says,
 // unless $KMOD_LOG lowers libkmod's priority below LOG_ERR.
+#include <fcntl.h>
 #include <getopt.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <optional>
+#include <thread>
 
 #include <cctype>
 #include <cstdio>
@@ -22,7 +37,11 @@
 
 #include "base/mapped-file.h"
 #include "config/modprobe-config.h"
+#include "elf/module-elf.h"
 #include "index/trie-index.h"
+#include "kernel/module-load.h"
+#include "kernel/sysfs-module.h"
+#include "lookup/probe.h"
 #include "tools/common.h"
 #include "tools/tools.h"
 
@@ -213,8 +232,415 @@ int show_config(const char *p, const std::vector<std::string> &config_paths, con
 
 }  // namespace
 
+
+namespace {
+
+// kmod's syslog.h priorities.
+constexpr int P_EMERG = 0, P_CRIT = 2, P_ERR = 3, P_WARNING = 4;
+constexpr int DEFAULT_VERBOSE = P_WARNING;
+
+// KMOD_PROBE_* flags of libkmod.h.
+constexpr unsigned PROBE_FORCE_VERMAGIC = 0x1, PROBE_FORCE_MODVERSION = 0x2,
+                   PROBE_IGNORE_COMMAND = 0x4, PROBE_IGNORE_LOADED = 0x8, PROBE_DRY_RUN = 0x10,
+                   PROBE_FAIL_ON_LOADED = 0x20, PROBE_APPLY_BLACKLIST_ALL = 0x10000,
+                   PROBE_APPLY_BLACKLIST = 0x20000, PROBE_APPLY_BLACKLIST_ALIAS_ONLY = 0x40000;
+
+struct Modprobe {
+  const char *prog = "modprobe";
+  int log_priority = P_CRIT;  // priority of LOG(): CRIT, or WARNING with -a
+  int verbose = DEFAULT_VERBOSE;
+  bool use_syslog = false;
+  bool do_show = false, dry_run = false, ignore_loaded = false, lookup_only = false;
+  bool first_time = false, ignore_commands = false, use_blacklist = false, force = false;
+  bool strip_modversion = false, strip_vermagic = false, remove_holders = false;
+  unsigned long long wait_msec = 0;
+  KernelRoots roots;
+  ProbeContext *ctx = nullptr;
+
+  void vlog(int prio, const std::string &msg) const {
+    if (prio > verbose) return;
+    const char *name = prio == P_CRIT ? "FATAL" : prio == P_ERR ? "ERROR" : prio == P_WARNING ? "WARNING"
+                       : prio == 5 ? "NOTICE" : prio == 6 ? "INFO" : "DEBUG";
+    if (use_syslog)
+      syslog(prio, "%s: %s", name, msg.c_str());
+    else
+      std::fprintf(stderr, "%s: %s: %s", prog, name, msg.c_str());
+    if (prio <= P_CRIT) std::exit(EXIT_FAILURE);
+  }
+  template <typename... Args>
+  void LOG(fmt::format_string<Args...> f, Args &&...args) const {
+    vlog(log_priority, fmt::format(f, std::forward<Args>(args)...));
+  }
+  template <typename... Args>
+  void ERR(fmt::format_string<Args...> f, Args &&...args) const {
+    vlog(P_ERR, fmt::format(f, std::forward<Args>(args)...));
+  }
+  bool show_enabled() const { return do_show || verbose > DEFAULT_VERBOSE; }
+  template <typename... Args>
+  void SHOW(fmt::format_string<Args...> f, Args &&...args) const {
+    if (!show_enabled()) return;
+    std::string s = fmt::format(f, std::forward<Args>(args)...);
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+  }
+
+  enum { BUILTIN = 100 };
+  // kmod_module_get_initstate(): BUILTIN, 0 live, 1 coming, 2 going, or -errno.
+  int initstate(ProbeModule *m) {
+    if (ctx->is_builtin(m)) return BUILTIN;
+    auto st = module_initstate(roots, m->name);
+    if (!st) return -ENOENT;
+    return static_cast<int>(*st);
+  }
+  bool inkernel(ProbeModule *m) {
+    int s = initstate(m);
+    return s == 0 || s == BUILTIN;
+  }
+  int refcnt(ProbeModule *m) {
+    auto r = module_refcnt(roots, m->name);
+    if (!r) return -r.error().to_errno();
+    return static_cast<int>(*r);
+  }
+
+  static std::string expand_cmdline_opts(const std::string &command, const std::string &opts) {
+    std::string cmd = command;
+    size_t at;
+    while ((at = cmd.find("$CMDLINE_OPTS")) != std::string::npos)
+      cmd.replace(at, std::strlen("$CMDLINE_OPTS"), opts);
+    return cmd;
+  }
+
+  // system(3) with $MODPROBE_MODULE set, as libkmod and modprobe run commands. The module
+  // name reaches the shell only through the environment, never inside the command text.
+  static int run_shell(const std::string &modname, const std::string &cmd) {
+    std::fflush(stdout);
+    setenv("MODPROBE_MODULE", modname.c_str(), 1);
+    int ret = std::system(cmd.c_str());
+    unsetenv("MODPROBE_MODULE");
+    return ret;
+  }
+
+  int forbidden(ProbeModule *m, const ProbeModule *top) {
+    ERR("could not insert '{}': forbidden by a 'forbid {}' line in the kmx configuration{}\n", m->name,
+        m->name, m == top ? "" : fmt::format(" (needed by '{}')", top->name));
+    return -EPERM;
+  }
+
+  void print_action(ProbeModule *m, bool install, const std::string &options) {
+    std::string s;
+    if (install) {
+      const std::string *cmd = ctx->install_command(m);
+      s = fmt::format("install {} {}\n", cmd ? *cmd : std::string("(null)"), options);
+    } else if (const std::string *path = ctx->path(m)) {
+      s = fmt::format("insmod {} {}\n", *path, options);
+    } else if (initstate(m) == BUILTIN) {
+      s = fmt::format("builtin {}\n", m->name);
+    }
+    std::fwrite(s.data(), 1, s.size(), stdout);
+  }
+
+  int insert_module(ProbeModule *m, unsigned flags, const std::string &options) {
+    const std::string *path = ctx->path(m);
+    if (!path) {
+      ERR("could not find module by name='{}'\n", m->name);
+      return -ENOENT;
+    }
+    LoadOptions lo;
+    lo.ignore_vermagic = flags & PROBE_FORCE_VERMAGIC;
+    lo.ignore_modversions = flags & PROBE_FORCE_MODVERSION;
+    auto r = load_module_file(roots, *path, options, lo);
+    if (!r) {
+      int e = r.error().sys_errno ? r.error().sys_errno : r.error().to_errno();
+      if (verbose >= 6) vlog(6, fmt::format("Failed to insert module '{}': {}\n", *path, std::strerror(e)));
+      return -e;
+    }
+    return 0;
+  }
+
+  int install_command(ProbeModule *m, const std::string &options) {
+    const std::string *command = ctx->install_command(m);
+    std::string cmd = expand_cmdline_opts(*command, options);
+    int ret = run_shell(m->name, cmd);
+    if (ret == -1) {
+      ERR("Could not run install command '{}' for module {}: {}\n", cmd, m->name, std::strerror(errno));
+      return -EINVAL;
+    }
+    if (WEXITSTATUS(ret)) {
+      ERR("Error running install command '{}' for module {}: retcode {}\n", cmd, m->name, WEXITSTATUS(ret));
+      return -EINVAL;
+    }
+    return 0;
+  }
+
+  // kmod_module_probe_insert_module()
+  int probe_insert(ProbeModule *mod, unsigned flags, const std::optional<std::string> &extra, bool show) {
+    if (!(flags & PROBE_IGNORE_LOADED) && inkernel(mod))
+      return (flags & PROBE_FAIL_ON_LOADED) ? -EEXIST : 0;
+    unsigned bl = 0;
+    if ((mod->alias && (bl = flags & PROBE_APPLY_BLACKLIST_ALIAS_ONLY)) || (bl = flags & PROBE_APPLY_BLACKLIST_ALL) ||
+        (bl = flags & PROBE_APPLY_BLACKLIST)) {
+      if (ctx->is_blacklisted(mod)) return static_cast<int>(bl);
+    }
+    std::vector<ProbeModule *> list = ctx->probe_list(mod, flags & PROBE_IGNORE_COMMAND);
+    int err = 0;
+    for (ProbeModule *m : list) {
+      const std::string *cmd = ctx->install_command(m);
+      if (!(flags & PROBE_IGNORE_LOADED) && inkernel(m)) {
+        err = -EEXIST;
+      } else {
+        std::string moptions = ctx->options(m);
+        std::string options;
+        const std::optional<std::string> *x = m == mod ? &extra : nullptr;
+        if (!moptions.empty()) options = moptions + " " + (x && *x ? **x : std::string());
+        else if (x && *x) options = **x;
+        bool real = !(flags & PROBE_DRY_RUN);
+        bool refuse = ctx->is_forbidden(m) && !do_show;
+        if (cmd && !m->ignorecmd) {
+          if (show) print_action(m, true, options);
+          if (refuse) err = forbidden(m, mod);
+          else if (real) err = install_command(m, options);
+        } else {
+          if (show) print_action(m, false, options);
+          if (refuse) err = forbidden(m, mod);
+          else if (real) err = insert_module(m, flags, options);
+        }
+        if (refuse) return err;  // a forbidden module stops the whole load
+      }
+      if (err == -EEXIST && m == mod && (flags & PROBE_FAIL_ON_LOADED)) break;
+      if (err == -EEXIST || !m->required) err = 0;
+      else if (err < 0) break;
+    }
+    return err;
+  }
+
+  int insmod_insert(ProbeModule *mod, unsigned flags, const std::optional<std::string> &extra) {
+    int err = 0;
+    if (lookup_only)
+      std::printf("%s\n", mod->name.c_str());
+    else
+      err = probe_insert(mod, flags, extra, show_enabled());
+    if (err >= 0) return 0;
+    switch (err) {
+    case -EEXIST: ERR("could not insert '{}': Module already in kernel\n", mod->name); break;
+    case -ENOENT:
+      ERR("could not insert '{}': Unknown symbol in module, or unknown parameter (see dmesg)\n", mod->name);
+      break;
+    case -EPERM:
+      if (ctx->is_forbidden(mod)) break;  // already explained
+      [[fallthrough]];
+    default: ERR("could not insert '{}': {}\n", mod->name, std::strerror(-err)); break;
+    }
+    return err;
+  }
+
+  int insmod(const std::string &alias, const std::optional<std::string> &extra) {
+    std::vector<ProbeModule *> list;
+    if (alias.starts_with("/") || alias.starts_with("./")) {
+      struct stat st;
+      if (::stat(alias.c_str(), &st) != 0) {
+        int e = errno;
+        LOG("Failed to get module from path {}: {}\n", alias, std::strerror(e));
+        return -ENOENT;
+      }
+      list.push_back(ctx->from_path(alias));
+    } else {
+      auto l = ctx->lookup(alias);
+      if (!l || l->empty()) {
+        LOG("Module {} not found in directory {}\n", alias, ctx->dirname());
+        return -ENOENT;
+      }
+      list = *l;
+    }
+    unsigned flags = PROBE_APPLY_BLACKLIST_ALIAS_ONLY;
+    if (strip_modversion || force) flags |= PROBE_FORCE_MODVERSION;
+    if (strip_vermagic || force) flags |= PROBE_FORCE_VERMAGIC;
+    if (ignore_commands) flags |= PROBE_IGNORE_COMMAND;
+    if (ignore_loaded) flags |= PROBE_IGNORE_LOADED;
+    if (dry_run) flags |= PROBE_DRY_RUN;
+    if (use_blacklist) flags |= PROBE_APPLY_BLACKLIST;
+    if (first_time) flags |= PROBE_FAIL_ON_LOADED;
+    int err = 0;
+    for (ProbeModule *m : list) err = insmod_insert(m, flags, extra);
+    return err;
+  }
+
+  // ---- removal ----
+
+  int do_remove_module(ProbeModule *m) {
+    SHOW("rmmod {}\n", m->name);
+    if (dry_run) return 0;
+    unsigned kflags = O_NONBLOCK | (force ? O_TRUNC : 0);
+    int err = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_msec);
+    unsigned long long interval = 1;
+    for (;;) {
+      Status st = unload_module(m->name, kflags);
+      err = st ? 0 : -(st.error().sys_errno ? st.error().sys_errno : st.error().to_errno());
+      if (err < 0 && !wait_msec) ERR("could not remove '{}': {}\n", m->name, std::strerror(-err));
+      if (err == -EEXIST) {
+        if (!first_time) err = 0;
+        else LOG("Module {} is not in kernel.\n", m->name);
+        break;
+      }
+      if (err == -EAGAIN && wait_msec && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(interval));
+        interval = std::min<unsigned long long>(interval * 2, 1000);
+        continue;
+      }
+      break;
+    }
+    if (err < 0 && wait_msec) ERR("could not remove '{}': {}\n", m->name, std::strerror(-err));
+    return err;
+  }
+
+  enum { REMOVE_HOLDERS = 1, IGNORE_BUILTIN = 2 };
+
+  int rmmod_modlist(const std::vector<ProbeModule *> &list, bool stop_on_errors) {
+    for (auto it = list.rbegin(); it != list.rend(); ++it) {
+      int r = rmmod_module(*it, IGNORE_BUILTIN);
+      if (r < 0 && stop_on_errors) return r;
+    }
+    return 0;
+  }
+
+  int rmmod_module(ProbeModule *mod, int flags) {
+    std::vector<ProbeModule *> pre, post;
+    const std::string *cmd = nullptr;
+    if (!ignore_commands) {
+      ctx->softdeps(mod, pre, post);
+      cmd = ctx->remove_command(mod);
+    }
+    if (!cmd && !ignore_loaded) {
+      int state = initstate(mod);
+      if (state < 0) {
+        if (first_time) {
+          LOG("Module {} is not in kernel.\n", mod->name);
+          return -ENOENT;
+        }
+        return 0;
+      }
+      if (state == BUILTIN) {
+        if (flags & IGNORE_BUILTIN) return 0;
+        LOG("Module {} is builtin.\n", mod->name);
+        return -ENOENT;
+      }
+    }
+    rmmod_modlist(post, false);
+    if (flags & REMOVE_HOLDERS) {
+      std::vector<ProbeModule *> holders;
+      if (auto h = module_holders(roots, mod->name))
+        for (const std::string &n : *h) holders.push_back(ctx->from_name(n));
+      int err = rmmod_modlist(holders, true);
+      if (err < 0) return err;
+    }
+    if (!cmd && !ignore_loaded && !wait_msec) {
+      int usage = refcnt(mod);
+      if (usage > 0) {
+        LOG("Module {} is in use.\n", mod->name);
+        return -EBUSY;
+      }
+    }
+    int err;
+    if (!cmd) {
+      err = do_remove_module(mod);
+    } else {
+      std::string c = expand_cmdline_opts(*cmd, "");
+      SHOW("remove {}\n", c);
+      err = 0;
+      if (!dry_run) {
+        int ret = run_shell(mod->name, c);
+        if (ret == -1 || WEXITSTATUS(ret)) {
+          LOG("Error running remove command for {}\n", mod->name);
+          if (ret != -1) err = -WEXITSTATUS(ret);
+          else err = -1;
+        }
+      }
+    }
+    if (err < 0) return err;
+    if (!cmd) {
+      std::vector<ProbeModule *> deps = ctx->dependencies(mod);
+      for (ProbeModule *d : deps)
+        if (refcnt(d) == 0) do_remove_module(d);
+    }
+    rmmod_modlist(pre, false);
+    return err;
+  }
+
+  int rmmod(const std::string &alias) {
+    auto l = ctx->lookup(alias);
+    int err = 0;
+    if (!l || l->empty()) {
+      LOG("Module {} not found.\n", alias);
+      err = -ENOENT;
+    }
+    if (l)
+      for (ProbeModule *m : *l) {
+        err = rmmod_module(m, remove_holders ? REMOVE_HOLDERS : 0);
+        if (err < 0) break;
+      }
+    return err;
+  }
+};
+
+// modprobe.c options_from_array(): "k=v w" gets quoted as k="v w".
+std::optional<std::string> options_from_array(char **args, int nargs) {
+  std::optional<std::string> out;
+  for (int i = 1; i < nargs; i++) {
+    std::string a = args[i];
+    if (!out) out.emplace();
+    else out->push_back(' ');
+    size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      std::string value = a.substr(eq + 1);
+      if (!value.starts_with('"') && !value.starts_with('\'') && value.find(' ') != std::string::npos) {
+        *out += a.substr(0, eq + 1) + "\"" + value + "\"";
+        continue;
+      }
+    }
+    *out += a;
+  }
+  return out;
+}
+
+int show_symbols(Modprobe &mp, const std::string &filename, bool exports) {
+  struct stat st;
+  if (::stat(filename.c_str(), &st) != 0) {
+    mp.LOG("Module {} not found.\n", filename);
+    return -ENOENT;
+  }
+  auto info = read_module(filename);
+  if (!info) {
+    int e = info.error().to_errno();
+    mp.LOG("could not get {} of {}: {}\n", exports ? "symbols" : "modversions", filename, std::strerror(e));
+    return -e;
+  }
+  std::string out;
+  if (exports) {
+    for (const ExportedSymbol &s : info->exports)
+      out += fmt::format("0x{:08x}\t{}\n", s.crc.value_or(0), s.name);
+  } else {
+    for (const SymbolVersion &v : info->versions) out += fmt::format("0x{:08x}\t{}\n", v.crc, v.name);
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+void env_modprobe_options_append(const char *value) {
+  const char *old = std::getenv("MODPROBE_OPTIONS");
+  if (!old) {
+    setenv("MODPROBE_OPTIONS", value, 1);
+    return;
+  }
+  std::string v = std::string(old) + " " + value;
+  setenv("MODPROBE_OPTIONS", v.c_str(), 1);
+}
+
+}  // namespace
+
 int modprobe_main(int argc, char **argv) {
   const char *p = std::strrchr(argv[0], '/') ? std::strrchr(argv[0], '/') + 1 : argv[0];
+  Modprobe mp;
+  mp.prog = p;
 
   std::vector<std::string> env_args = modprobe_options_from_env();
   std::vector<char *> args;
@@ -227,8 +653,7 @@ int modprobe_main(int argc, char **argv) {
   std::vector<std::string> config_paths;
   const char *root = nullptr;
   const char *kversion = nullptr;
-  bool show_cfg = false;
-  const char *unimplemented = nullptr;
+  bool show_cfg = false, use_all = false, do_remove = false, show_modversions = false, show_exports = false;
 
   optind = 0;
   for (;;) {
@@ -236,28 +661,40 @@ int modprobe_main(int argc, char **argv) {
     int c = getopt_long(nargc, args.data(), short_options, long_options, &idx);
     if (c == -1) break;
     switch (c) {
+    case 'a': mp.log_priority = P_WARNING; use_all = true; break;
+    case 'r': do_remove = true; break;
+    case 5: mp.remove_holders = true; break;
     case 'w': {
       char *endptr = nullptr;
-      std::strtoul(optarg, &endptr, 0);
+      mp.wait_msec = std::strtoul(optarg, &endptr, 0);
       if (!*optarg || *endptr) {
         log_error(p, "unexpected wait value '{}'.\n", optarg);
         return EXIT_FAILURE;
       }
       break;
     }
-    case 'a': unimplemented = "--all"; break;
-    case 'r': unimplemented = "--remove"; break;
-    case 'R': unimplemented = "--resolve-alias"; break;
-    case 'D': unimplemented = "--show-depends"; break;
-    case 4: unimplemented = "--show-modversions"; break;
-    case 6: unimplemented = "--show-exports"; break;
-    case 5: case 3: case 'i': case 'b': case 'f': case 2: case 1: case 'n': case 's': case 'q':
-    case 'v':
-      break;
+    case 3: mp.first_time = true; break;
+    case 'i': mp.ignore_commands = true; break;
+    case 'b': mp.use_blacklist = true; break;
+    case 'f': mp.force = true; break;
+    case 2: mp.strip_modversion = true; break;
+    case 1: mp.strip_vermagic = true; break;
+    case 'D': mp.ignore_loaded = mp.dry_run = mp.do_show = true; break;
+    case 'R': mp.lookup_only = true; break;
     case 'c': show_cfg = true; break;
-    case 'C': config_paths.emplace_back(optarg); break;
+    case 4: show_modversions = true; break;
+    case 6: show_exports = true; break;
+    case 'n': mp.dry_run = true; break;
+    case 'C':
+      config_paths.emplace_back(optarg);
+      env_modprobe_options_append("-C");
+      env_modprobe_options_append(optarg);
+      break;
     case 'd': root = optarg; break;
     case 'S': kversion = optarg; break;
+    case 's': env_modprobe_options_append("-s"); mp.use_syslog = true; break;
+    case 'q': env_modprobe_options_append("-q"); mp.verbose = P_EMERG; break;
+    case 'v': env_modprobe_options_append("-v"); mp.verbose++; break;
     case 'V':
       std::puts("kmod version 30");
       std::puts("+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL (kmx " KMX_VERSION ")");
@@ -269,10 +706,13 @@ int modprobe_main(int argc, char **argv) {
       return EXIT_FAILURE;
     }
   }
+  char **rest = args.data() + optind;
   int nargs = nargc - optind;
 
+  if (mp.use_syslog) openlog(p, LOG_CONS, LOG_DAEMON);
+
   if (!show_cfg && nargs == 0) {
-    log_error(p, "missing parameters. See -h.\n");
+    mp.vlog(P_ERR, "missing parameters. See -h.\n");
     return EXIT_FAILURE;
   }
 
@@ -287,9 +727,39 @@ int modprobe_main(int argc, char **argv) {
 
   if (show_cfg) return show_config(p, config_paths, dirname);
 
-  log_error(p, "kmx modprobe: {} is not implemented yet; only -c/--showconfig is\n",
-            unimplemented ? unimplemented : "loading modules");
-  return EXIT_FAILURE;
+  ModprobeConfigSources src;
+  src.config_paths = config_paths;
+  src.module_dir = dirname;
+  src.diag_style = ConfigDiagStyle::libkmod;
+  bool print_errors = kmod_log_priority() >= 3;
+  Diag diag([&](const DiagMessage &m) {
+    if (print_errors) std::fprintf(stderr, "libkmod: ERROR %s\n", m.msg.c_str());
+  });
+  ModprobeConfig cfg = load_modprobe_config(src, diag);
+  ProbeContext ctx(dirname, cfg, [&](const std::string &msg) { mp.vlog(P_ERR, msg + "\n"); });
+  mp.ctx = &ctx;
+
+  int err;
+  if (show_modversions) err = show_symbols(mp, rest[0], false);
+  else if (show_exports) err = show_symbols(mp, rest[0], true);
+  else if (do_remove) {
+    err = 0;
+    for (int i = 0; i < nargs; i++) {
+      int r = mp.rmmod(rest[i]);
+      if (r < 0) err = r;
+    }
+  } else if (use_all) {
+    err = 0;
+    for (int i = 0; i < nargs; i++) {
+      int r = mp.insmod(rest[i], std::nullopt);
+      if (r < 0) err = r;
+    }
+  } else {
+    err = mp.insmod(rest[0], options_from_array(rest, nargs));
+  }
+  std::fflush(stdout);
+  if (mp.use_syslog) closelog();
+  return err >= 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 }  // namespace kmx
