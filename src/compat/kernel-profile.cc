@@ -1,0 +1,345 @@
+#include "compat/kernel-profile.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+
+#include "base/mapped-file.h"
+#include "base/parallel.h"
+#include "elf/module-elf.h"
+
+namespace kmx {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); i++)
+    if (i == s.size() || s[i] == sep) {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  return out;
+}
+
+template <typename Fn>
+void for_each_line(std::string_view text, Fn &&fn) {
+  size_t lineno = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    lineno++;
+    fn(line, lineno);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+}
+
+bool parse_hex(std::string_view s, u64 &v) {
+  if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool is_module_file(const std::string &p) {
+  for (std::string_view e : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
+    if (p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+std::optional<bool> KernelProfile::config_on(const std::string &name) const {
+  if (config.empty()) return std::nullopt;
+  auto it = config.find(name);
+  if (it == config.end()) return false;
+  return it->second == "y" || it->second == "m";
+}
+
+bool KernelProfile::modversions() const {
+  if (auto c = config_on("CONFIG_MODVERSIONS")) return *c;
+  if (module_layout_crc) return true;
+  for (const auto &[name, e] : exports)
+    if (e.crc && *e.crc != 0) return true;
+  return false;
+}
+
+void parse_release(const std::string &release, int &major, int &minor) {
+  major = minor = 0;
+  auto parts = split(release, '.');
+  if (parts.size() >= 2) {
+    std::from_chars(parts[0].data(), parts[0].data() + parts[0].size(), major);
+    std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), minor);
+  }
+}
+
+Status parse_module_symvers(std::string_view text, const std::string &what, KernelProfile &p) {
+  Status st{};
+  bool bad = false;
+  std::string err;
+  for_each_line(text, [&](std::string_view line, size_t lineno) {
+    if (bad || line.empty()) return;
+    auto f = split(line, '\t');
+    u64 crc = 0;
+    if (f.size() < 4 || !parse_hex(f[0], crc)) {
+      bad = true;
+      err = what + ":" + std::to_string(lineno) +
+            ": not a Module.symvers line (want CRC<tab>SYMBOL<tab>MODULE<tab>EXPORT_TYPE[<tab>NAMESPACE])";
+      return;
+    }
+    KernelExport e;
+    std::string_view owner = f[2];
+    if (owner == "vmlinux") e.owner = "vmlinux";
+    else e.owner = module_name_from_path(std::string(owner));
+    if (f[3] == "EXPORT_SYMBOL_GPL") e.license = ExportLicense::gpl;
+    else if (f[3] == "EXPORT_SYMBOL_GPL_FUTURE") e.license = ExportLicense::gpl_future;
+    if (f.size() >= 5) e.ns = std::string(f[4]);
+    e.crc = crc;
+    p.exports.insert_or_assign(std::string(f[1]), std::move(e));
+  });
+  if (bad) return fail(Errc::invalid_format, err);
+  p.exports_have_licence = true;
+  p.sources.push_back("Module.symvers " + what);
+  return st;
+}
+
+Status parse_system_map(std::string_view text, const std::string &what, KernelProfile &p) {
+  size_t n = 0;
+  bool bad = false;
+  std::string err;
+  for_each_line(text, [&](std::string_view line, size_t lineno) {
+    if (bad || line.empty()) return;
+    auto f = split(line, ' ');
+    if (f.size() > 3 && line.find("System.map is in") != std::string_view::npos) return;  // Debian's stub
+    if (f.size() != 3) {
+      bad = true;
+      err = what + ":" + std::to_string(lineno) + ": not a System.map line (want ADDRESS TYPE NAME)";
+      return;
+    }
+    std::string_view name = f[2];
+    if (name.starts_with("__ksymtab_") && !name.starts_with("__ksymtab_gpl") &&
+        !name.starts_with("__ksymtab_strings")) {
+      std::string sym(name.substr(10));
+      if (!p.exports.contains(sym)) {
+        KernelExport e;
+        e.owner = "vmlinux";
+        p.exports.emplace(std::move(sym), std::move(e));
+      }
+      n++;
+    }
+  });
+  if (bad) return fail(Errc::invalid_format, err);
+  if (n == 0 && text.find("System.map is in") != std::string_view::npos) {
+    // Debian ships a one-line placeholder ("The real System.map is in the linux-image-*-dbg package").
+    p.sources.push_back("System.map " + what + " (placeholder, ignored)");
+    return {};
+  }
+  if (n == 0) return fail(Errc::invalid_format, what + ": no __ksymtab_ symbols: not a System.map");
+  p.sources.push_back("System.map " + what);
+  return {};
+}
+
+Status parse_kernel_config(std::string_view text, const std::string &what, KernelProfile &p) {
+  size_t n = 0;
+  for_each_line(text, [&](std::string_view line, size_t) {
+    if (line.starts_with("# CONFIG_") && line.ends_with(" is not set")) {
+      std::string_view name = line.substr(2, line.size() - 2 - 11);
+      p.config[std::string(name)] = "n";
+      n++;
+    } else if (line.starts_with("CONFIG_")) {
+      size_t eq = line.find('=');
+      if (eq == std::string_view::npos) return;
+      p.config[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+      n++;
+    }
+  });
+  if (n == 0) return fail(Errc::invalid_format, what + ": no CONFIG_ lines: not a kernel config");
+  p.sources.push_back("config " + what);
+  return {};
+}
+
+void apply_cmdline(std::string_view cmdline, TargetState &s) {
+  size_t i = 0;
+  while (i < cmdline.size()) {
+    while (i < cmdline.size() && std::isspace(static_cast<unsigned char>(cmdline[i]))) i++;
+    size_t start = i;
+    while (i < cmdline.size() && !std::isspace(static_cast<unsigned char>(cmdline[i]))) i++;
+    std::string_view w = cmdline.substr(start, i - start);
+    if (w.empty()) continue;
+    size_t eq = w.find('=');
+    std::string_view key = w.substr(0, eq);
+    std::string_view val = eq == std::string_view::npos ? "" : w.substr(eq + 1);
+    std::string k(key);
+    std::replace(k.begin(), k.end(), '-', '_');
+    if (k == "module.sig_enforce") {
+      // bool_enable_only: any true value turns it on; a bare flag means on.
+      if (val.empty() || val == "1" || val == "y" || val == "Y" || val == "on") s.sig_enforce = true;
+    } else if (k == "lockdown") {
+      if (val == "integrity" || val == "confidentiality") s.lockdown = std::string(val);
+    } else if (k == "module_blacklist") {
+      for (auto n : split(val, ','))
+        if (!n.empty()) s.blacklist.insert(normalize_module_name(n));
+    }
+  }
+}
+
+Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfile &p) {
+  std::error_code ec;
+  if (!fs::is_directory(tree, ec))
+    return fail(Errc::not_found, tree + ": not a module directory");
+  p.tree = tree;
+  std::vector<std::string> files;
+  for (auto it = fs::recursive_directory_iterator(tree, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    // build/ and source/ point into header trees; never walk them.
+    if (it.depth() == 0 && it->is_symlink(ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec) && is_module_file(it->path().string())) files.push_back(it->path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto &f : files) p.tree_modules.emplace(module_name_from_path(f), f);
+  if (auto b = read_file(tree + "/modules.builtin")) {
+    for_each_line(*b, [&](std::string_view line, size_t) {
+      if (!line.empty()) p.builtin.insert(module_name_from_path(std::string(line)));
+    });
+  }
+
+  // Reference facts from in-tree modules (the first that says intree=Y).
+  auto take_reference = [&](const ModuleInfo &m) {
+    if (m.get("intree") != "Y") return false;
+    if (!p.vermagic) p.vermagic = m.get("vermagic");
+    if (!p.module_layout_crc)
+      for (const auto &v : m.versions)
+        if (v.name == "module_layout") p.module_layout_crc = v.crc;
+    if (!p.this_module_size) p.this_module_size = m.this_module_size;
+    if (m.signature && !m.signature->key_id.empty()) {
+      bool seen = false;
+      for (const auto &k : p.trusted_key_ids) seen = seen || k == m.signature->key_id;
+      if (!seen) p.trusted_key_ids.push_back(m.signature->key_id);
+    }
+    return p.vermagic.has_value();
+  };
+
+  if (read_exports) {
+    std::vector<std::optional<ModuleInfo>> slots(files.size());
+    parallel_for_each(files.size(), [&](size_t i) {
+      if (auto m = read_module(files[i])) slots[i] = std::move(*m);
+    });
+    for (auto &s : slots) {
+      if (!s) continue;
+      take_reference(*s);
+      std::string owner = normalize_module_name(s->get("name").value_or(module_name_from_path(s->path)));
+      for (const auto &e : s->exports) {
+        if (p.exports.contains(e.name)) continue;
+        p.exports.emplace(e.name, KernelExport{owner, e.license, e.ns, e.crc});
+      }
+    }
+    p.exports_have_licence = true;
+    p.sources.push_back("module exports of " + tree);
+  } else {
+    size_t tried = 0;
+    for (const auto &f : files) {
+      if (tried++ > 50) break;
+      auto m = read_module(f);
+      if (m && take_reference(*m)) break;
+    }
+  }
+  p.sources.push_back("module tree " + tree);
+  return {};
+}
+
+Result<KernelProfile> load_profile(const std::string &spec, const std::string &release) {
+  KernelProfile p;
+  std::vector<std::string> trees;
+  bool have_symvers = false;
+  std::vector<std::pair<std::string, std::string>> files;  // kind, path
+  std::error_code ec;
+  for (auto part : split(spec, ',')) {
+    std::string path(part);
+    if (path.empty()) continue;
+    if (fs::is_directory(path, ec)) {
+      if (fs::is_directory(path + "/lib/modules", ec)) {
+        // A root: lib/modules/REL, boot/{config,System.map}-REL, usr/src/linux-headers-REL.
+        std::string rel = release;
+        if (rel.empty()) {
+          std::vector<std::string> rels;
+          for (auto &d : fs::directory_iterator(path + "/lib/modules", ec))
+            if (d.is_directory()) rels.push_back(d.path().filename().string());
+          std::sort(rels.begin(), rels.end());
+          if (rels.size() != 1)
+            return fail(Errc::invalid_argument,
+                        path + ": " + std::to_string(rels.size()) +
+                            " releases under lib/modules; say which with -k");
+          rel = rels[0];
+        }
+        p.release = rel;
+        trees.push_back(path + "/lib/modules/" + rel);
+        for (const char *c : {"/boot/config-", "/boot/System.map-"}) {
+          std::string f = path + c + rel;
+          if (fs::exists(f, ec)) files.emplace_back(c[6] == 'c' ? "config" : "map", f);
+        }
+        for (std::string f : {path + "/lib/modules/" + rel + "/build/Module.symvers",
+                              path + "/usr/src/linux-headers-" + rel + "/Module.symvers"})
+          if (fs::exists(f, ec)) {
+            files.emplace_back("symvers", f);
+            break;
+          }
+      } else {
+        trees.push_back(path);
+        if (p.release.empty()) p.release = fs::path(path).lexically_normal().filename().string();
+        if (p.release.empty())
+          p.release = fs::path(path).lexically_normal().parent_path().filename().string();
+        if (fs::exists(path + "/build/Module.symvers", ec))
+          files.emplace_back("symvers", path + "/build/Module.symvers");
+      }
+      continue;
+    }
+    if (!fs::exists(path, ec)) return fail(Errc::not_found, path + ": no such file or directory");
+    std::string base = fs::path(path).filename().string();
+    if (base.find("symvers") != std::string::npos) files.emplace_back("symvers", path);
+    else if (base.starts_with("System.map")) files.emplace_back("map", path);
+    else if (base.starts_with("config") || base.starts_with(".config")) files.emplace_back("config", path);
+    else {
+      // By content: a tab-separated 0x... line is Module.symvers, "CONFIG_" is a config.
+      TRY_ASSIGN(std::string text, read_file(path));
+      if (text.starts_with("0x")) files.emplace_back("symvers", path);
+      else if (text.find("CONFIG_") != std::string::npos) files.emplace_back("config", path);
+      else files.emplace_back("map", path);
+    }
+    if (p.release.empty()) {
+      size_t dash = base.find('-');
+      if (dash != std::string::npos && base.size() > dash + 1 && std::isdigit(static_cast<unsigned char>(base[dash + 1])))
+        p.release = base.substr(dash + 1);
+    }
+  }
+  for (const auto &[kind, f] : files) {
+    if (kind == "symvers") have_symvers = true;
+  }
+  // Module.symvers first: it carries CRCs and licences; System.map only adds names.
+  for (const auto &kind : {"symvers", "map", "config"})
+    for (const auto &[k, f] : files) {
+      if (k != kind) continue;
+      TRY_ASSIGN(std::string text, read_file(f));
+      if (k == "symvers") TRY(parse_module_symvers(text, f, p));
+      else if (k == "map") TRY(parse_system_map(text, f, p));
+      else TRY(parse_kernel_config(text, f, p));
+    }
+  for (const auto &t : trees) TRY(learn_module_tree(t, !have_symvers, p));
+  parse_release(p.release, p.major, p.minor);
+  if (p.vermagic && p.major == 0) {
+    std::string rel = p.vermagic->substr(0, p.vermagic->find(' '));
+    parse_release(rel, p.major, p.minor);
+    if (p.release.empty()) p.release = rel;
+  }
+  if (p.sources.empty()) return fail(Errc::invalid_argument, spec + ": nothing to learn the kernel from");
+  return p;
+}
+
+}  // namespace kmx

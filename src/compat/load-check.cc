@@ -1,0 +1,487 @@
+#include "compat/load-check.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "elf/module-elf.h"
+
+namespace kmx {
+
+namespace {
+
+std::string hex(u64 v) { return fmt::format("0x{:08x}", v); }
+
+// Taint letters a module can carry, in taint bit order (kernel/panic.c taint_flags).
+constexpr std::string_view taint_order = "PFCOEKXTN";
+
+struct Run {
+  const ModuleInfo &m;
+  const KernelProfile &k;
+  const TargetState &s;
+  const CheckOptions &o;
+  LoadVerdict v;
+  std::string name;
+  bool done = false;  // refused
+
+  void step(const char *id, std::string what, const char *result, std::string detail = {}) {
+    v.checks.push_back(CheckStep{id, std::move(what), result, std::move(detail)});
+  }
+  void msg(std::string line) { v.messages.push_back(std::move(line)); }
+  void refuse(const char *id, int err) {
+    v.loads = false;
+    v.err = err;
+    v.errno_name = errno_name(err);
+    v.check_id = id;
+    done = true;
+  }
+  void taint(char c) {
+    if (v.taint.find(c) == std::string::npos) v.taint += c;
+  }
+};
+
+bool has_versions(const ModuleInfo &m) { return !m.versions.empty(); }
+
+const SymbolVersion *find_version(const ModuleInfo &m, std::string_view sym) {
+  for (const auto &sv : m.versions)
+    if (sv.name == sym) return &sv;
+  return nullptr;
+}
+
+std::string after_space(const std::string &s) {
+  size_t sp = s.find(' ');
+  return sp == std::string::npos ? std::string() : s.substr(sp);
+}
+
+void check_signature(Run &r) {
+  auto sig_cfg = r.k.config_on("CONFIG_MODULE_SIG");
+  if (sig_cfg && !*sig_cfg) {
+    r.step("B", "signature", "skip", "CONFIG_MODULE_SIG is off: signatures are not checked");
+    return;
+  }
+  bool enforced = r.s.sig_enforce || r.k.config_on("CONFIG_MODULE_SIG_FORCE").value_or(false);
+  std::string reason;
+  int code = 0;
+  if (r.m.signature) {
+    bool trusted = false;
+    for (const auto &id : r.k.trusted_key_ids) trusted = trusted || id == r.m.signature->key_id;
+    if (trusted) {
+      r.step("B1", "signature", "pass", "signed by " + r.m.signature->signer + ", a key this kernel's modules use");
+      return;
+    }
+    reason = "module with unavailable key";
+    code = ENOKEY;
+  } else if (!r.m.signature_problem.empty()) {
+    r.step("B6", "signature", "refuse", "signature trailer present but unusable: " + r.m.signature_problem);
+    r.refuse("B6", EKEYREJECTED);
+    return;
+  } else {
+    reason = "unsigned module";
+    code = ENODATA;
+  }
+  (void)code;
+  if (enforced) {
+    r.msg(fmt::format("Loading of {} is rejected", reason));
+    r.step("B4", "signature", "refuse",
+           fmt::format("{} and signatures are enforced ({})", reason,
+                       r.s.sig_enforce ? "module.sig_enforce=1" : "CONFIG_MODULE_SIG_FORCE=y"));
+    r.refuse("B4", EKEYREJECTED);
+    r.v.hints.push_back("sign the module with a key the kernel trusts (scripts/sign-file, "
+                        "a key enrolled with mokutil, or the kernel's own signing key)");
+    return;
+  }
+  if (!r.s.lockdown.empty()) {
+    r.msg(fmt::format("Lockdown: {}: unsigned module loading is restricted; see man kernel_lockdown.7",
+                      r.s.comm));
+    r.step("B5", "signature", "refuse", reason + " under lockdown=" + r.s.lockdown);
+    r.refuse("B5", EPERM);
+    r.v.hints.push_back("a locked-down kernel loads only modules signed by a trusted key");
+    return;
+  }
+  r.step("B2", "signature", "taint", reason + ": loads, taints E");
+}
+
+void check_this_module_size(Run &r) {
+  if (!r.k.version_at_least(6, 4)) return;
+  if (!r.m.this_module_size) {
+    r.msg(fmt::format("module {}: Exactly one .gnu.linkonce.this_module section must exist.", r.name));
+    r.step("C8", "struct module", "refuse", "no .gnu.linkonce.this_module section");
+    r.refuse("C8", ENOEXEC);
+    return;
+  }
+  if (!r.k.this_module_size) {
+    r.step("C10", "struct module size", "unknown", "the kernel's sizeof(struct module) is not known");
+    return;
+  }
+  if (*r.m.this_module_size != *r.k.this_module_size) {
+    r.msg(fmt::format("module {}: .gnu.linkonce.this_module section size must match the kernel's "
+                      "built struct module size at run time",
+                      r.name));
+    r.step("C10", "struct module size", "refuse",
+           fmt::format("module {:#x} bytes, kernel {:#x}", *r.m.this_module_size, *r.k.this_module_size));
+    r.refuse("C10", ENOEXEC);
+    r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): struct "
+                                    "module differs, so the module was built for another kernel",
+                                    r.k.release));
+    return;
+  }
+  r.step("C10", "struct module size", "pass", fmt::format("{:#x} bytes", *r.m.this_module_size));
+}
+
+void check_blacklist(Run &r) {
+  if (r.s.blacklist.contains(r.name)) {
+    r.msg(fmt::format("Module {} is blacklisted", r.name));
+    r.step("D1", "module_blacklist", "refuse", "listed in module_blacklist=");
+    r.refuse("D1", EPERM);
+    return;
+  }
+  r.step("D1", "module_blacklist", "pass");
+}
+
+// try_to_force_load(): taint F, message only the first time.
+bool force_load(Run &r, const std::string &reason) {
+  if (!r.k.config_on("CONFIG_MODULE_FORCE_LOAD").value_or(true)) return false;
+  if (r.v.taint.find('F') == std::string::npos) {
+    r.msg(fmt::format("{}: {}: kernel tainted.", r.name, reason));
+    r.msg("Disabling lock debugging due to kernel taint");
+  }
+  r.taint('F');
+  return true;
+}
+
+void check_module_layout(Run &r) {
+  if (!r.k.modversions()) {
+    r.step("D2", "module_layout", "skip", "kernel built without CONFIG_MODVERSIONS");
+    return;
+  }
+  if (!has_versions(r.m)) {
+    if (force_load(r, "module_layout")) {
+      r.step("D4", "module_layout", "taint", "no __versions: forced load, taints F");
+    } else {
+      r.step("D4", "module_layout", "refuse", "no __versions and CONFIG_MODULE_FORCE_LOAD off");
+      r.refuse("D4", ENOEXEC);
+    }
+    return;
+  }
+  const SymbolVersion *sv = find_version(r.m, "module_layout");
+  if (!sv) {
+    r.msg(fmt::format("{}: no symbol version for module_layout", r.name));
+    if (r.o.upstream_missing_crc) {
+      r.step("D3", "module_layout", "pass", "no module_layout CRC (upstream accepts)");
+      return;
+    }
+    r.step("D3", "module_layout", "refuse", "no module_layout entry in __versions (Debian refuses)");
+    r.refuse("D3", ENOEXEC);
+    return;
+  }
+  if (!r.k.module_layout_crc) {
+    r.step("D2", "module_layout", "unknown", "the kernel's module_layout CRC is not known");
+    return;
+  }
+  if (sv->crc != *r.k.module_layout_crc) {
+    r.msg(fmt::format("{}: disagrees about version of symbol module_layout", r.name));
+    r.step("D2", "module_layout", "refuse",
+           fmt::format("module {} kernel {}", hex(sv->crc), hex(*r.k.module_layout_crc)));
+    r.refuse("D2", ENOEXEC);
+    r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): "
+                                    "struct module's layout differs",
+                                    r.k.release));
+    return;
+  }
+  r.step("D2", "module_layout", "pass", hex(sv->crc));
+}
+
+void check_vermagic(Run &r) {
+  auto mm = r.m.get("vermagic");
+  if (!mm) {
+    if (force_load(r, "bad vermagic")) {
+      r.step("D6", "vermagic", "taint", "no vermagic: forced load, taints F");
+    } else {
+      r.step("D6", "vermagic", "refuse", "no vermagic");
+      r.refuse("D6", ENOEXEC);
+    }
+    return;
+  }
+  if (!r.k.vermagic) {
+    r.step("D5", "vermagic", "unknown", "the kernel's vermagic is not known");
+    return;
+  }
+  bool crcs = r.k.modversions() && has_versions(r.m);
+  bool same = crcs ? after_space(*mm) == after_space(*r.k.vermagic) : *mm == *r.k.vermagic;
+  if (!same) {
+    r.msg(fmt::format("{}: version magic '{}' should be '{}'", r.name, *mm, *r.k.vermagic));
+    r.step("D5", "vermagic", "refuse",
+           crcs ? "differs after the release word (the release is ignored with modversions)"
+                : "differs (compared in full: no modversions)");
+    r.refuse("D5", ENOEXEC);
+    r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}); "
+                                    "module vermagic '{}', kernel '{}'",
+                                    r.k.release, *mm, *r.k.vermagic));
+    return;
+  }
+  r.step("D5", "vermagic", "pass", crcs && *mm != *r.k.vermagic ? "release word differs, ignored" : "");
+}
+
+void check_loaded(Run &r) {
+  if (r.s.loaded.contains(r.name)) {
+    r.step("D8", "already loaded", "refuse", "a module of this name is loaded");
+    r.refuse("D8", EEXIST);
+    return;
+  }
+  r.step("D8", "already loaded", "pass");
+}
+
+bool proprietary(const ModuleInfo &m) {
+  auto lic = m.get("license");
+  return !license_is_gpl_compatible(lic.value_or("unspecified"));
+}
+
+void modinfo_taints(Run &r) {
+  if (r.m.get("intree") != "Y") {
+    r.msg(fmt::format("{}: loading out-of-tree module taints kernel.", r.name));
+    r.taint('O');
+    r.step("E", "out-of-tree", "taint", "no intree=Y: taints O");
+  }
+  if (r.m.get("staging") == "Y") {
+    r.msg(fmt::format("{}: module is from the staging directory, the quality is unknown, you have been warned.", r.name));
+    r.taint('C');
+    r.step("E", "staging", "taint", "staging=Y: taints C");
+  }
+  if (proprietary(r.m)) {
+    std::string lic = r.m.get("license").value_or("unspecified");
+    r.msg(fmt::format("{}: module license '{}' taints kernel.", r.name, lic));
+    r.msg("Disabling lock debugging due to kernel taint");
+    r.taint('P');
+    r.step("E", "licence", "taint", "licence '" + lic + "' is not GPL-compatible: taints P");
+  }
+  if (r.m.get("test") == "Y") {
+    r.msg(fmt::format("{}: loading test module taints kernel.", r.name));
+    r.taint('N');
+    r.step("E", "test", "taint", "test=Y: taints N");
+  }
+}
+
+void unsigned_taint(Run &r) {
+  for (const auto &c : r.v.checks)
+    if (c.id == "B2") {
+      r.msg(fmt::format("{}: module verification failed: signature and/or required key missing - tainting kernel",
+                        r.name));
+      r.taint('E');
+    }
+}
+
+void export_versions(Run &r) {
+  if (!r.k.modversions() || r.m.exports.empty()) return;
+  bool missing = std::any_of(r.m.exports.begin(), r.m.exports.end(), [](const auto &e) { return !e.crc; });
+  if (missing) {
+    if (r.v.taint.find('F') == std::string::npos)
+      r.msg(fmt::format("{}: no versions for exported symbols: kernel tainted.", r.name));
+    r.taint('F');
+    r.step("G3", "export CRCs", "taint", "exports without CRCs: taints F");
+  }
+}
+
+const ApiChange *api_change(const Run &r, const std::string &sym) {
+  if (!r.o.api_changes) return nullptr;
+  for (const auto &c : *r.o.api_changes)
+    if (c.symbol == sym) return &c;
+  return nullptr;
+}
+
+void unknown_symbol_hints(Run &r, const std::string &sym, const KernelExport *e, bool gpl_blocked) {
+  if (e && gpl_blocked)
+    r.v.hints.push_back(fmt::format("{} is EXPORT_SYMBOL_GPL in {}: a module with licence '{}' cannot use it",
+                                    sym, r.k.release, r.m.get("license").value_or("unspecified")));
+  else if (e && e->owner != "vmlinux")
+    r.v.hints.push_back(fmt::format("{} is exported by module {}: load it first (modprobe does)", sym, e->owner));
+  if (const ApiChange *c = api_change(r, sym))
+    r.v.hints.push_back(fmt::format("{}: changed in {} (commit {}): {}", sym, c->version, c->commit, c->recipe));
+  if (r.o.history)
+    for (const KernelProfile *h : *r.o.history) {
+      auto it = h->exports.find(sym);
+      r.v.hints.push_back(fmt::format("{} {} in {}", sym, it != h->exports.end() ? "exists" : "does not exist",
+                                      h->release));
+    }
+}
+
+void resolve_symbols(Run &r) {
+  if (r.k.exports.empty()) {
+    r.step("F", "symbols", "unknown", "no export list for this kernel (give Module.symvers or System.map)");
+    return;
+  }
+  bool modv = r.k.modversions();
+  bool vers = has_versions(r.m);
+  bool prop = proprietary(r.m);
+  auto imports_ns = r.m.get_all("import_ns");
+  int last_err = 0;
+  const char *last_id = nullptr;
+  size_t n = 0, bad = 0;
+  for (const auto &imp : r.m.imports) {
+    if (imp.weak || imp.name == "_GLOBAL_OFFSET_TABLE_") continue;
+    n++;
+    auto it = r.k.exports.find(imp.name);
+    const KernelExport *e = it == r.k.exports.end() ? nullptr : &it->second;
+    bool available = e && (e->owner == "vmlinux" || r.o.modprobe || r.s.loaded.contains(e->owner));
+    bool gpl_blocked = available && prop && e->license != ExportLicense::plain;
+    int err = 0;
+    const char *id = nullptr;
+    if (!available || gpl_blocked) {
+      err = ENOENT;
+      id = gpl_blocked ? "F2" : "F1";
+      r.step(id, "symbol " + imp.name, "refuse",
+             gpl_blocked ? "GPL-only export, module is not GPL-compatible"
+             : e         ? "exported by module " + e->owner + ", which is not loaded"
+                         : "not exported by this kernel");
+      unknown_symbol_hints(r, imp.name, e, gpl_blocked);
+    } else if (modv && vers) {
+      const SymbolVersion *sv = find_version(r.m, imp.name);
+      if (!sv) {
+        r.msg(fmt::format("{}: no symbol version for {}", r.name, imp.name));
+        if (!r.o.upstream_missing_crc) {
+          err = EINVAL;
+          id = "F5";
+          r.step(id, "symbol " + imp.name, "refuse", "no CRC in __versions (Debian refuses)");
+          r.v.hints.push_back(fmt::format("{} has no CRC in the module's __versions: rebuild so that modpost "
+                                          "finds it in this kernel's Module.symvers",
+                                          imp.name));
+        }
+      } else if (e->crc && *e->crc != sv->crc) {
+        r.msg(fmt::format("{}: disagrees about version of symbol {}", r.name, imp.name));
+        err = EINVAL;
+        id = "F4";
+        r.step(id, "symbol " + imp.name, "refuse",
+               fmt::format("module CRC {} kernel {}", hex(sv->crc), hex(*e->crc)));
+        r.v.hints.push_back(fmt::format("{}'s prototype or types changed: rebuild against this kernel's headers",
+                                        imp.name));
+      }
+    } else if (modv && !vers) {
+      force_load(r, imp.name);  // already tainted by module_layout: silent
+    }
+    if (!err && !e->ns.empty() &&
+        std::find(imports_ns.begin(), imports_ns.end(), e->ns) == imports_ns.end()) {
+      if (r.k.config_on("CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS").value_or(false)) {
+        r.msg(fmt::format("{}: module uses symbol ({}) from namespace {}, but does not import it.", r.name,
+                          imp.name, e->ns));
+      } else {
+        r.msg(fmt::format("{}: module uses symbol ({}) from namespace {}, but does not import it.", r.name,
+                          imp.name, e->ns));
+        err = EINVAL;
+        id = "F9";
+        r.step(id, "symbol " + imp.name, "refuse", "namespace " + e->ns + " not imported");
+        std::string quoted = "\"" + e->ns + "\"";
+        if (std::find(imports_ns.begin(), imports_ns.end(), quoted) != imports_ns.end())
+          r.v.hints.push_back(fmt::format(
+              "import_ns={} has quotes: MODULE_IMPORT_NS(\"{}\") is the 6.13+ spelling (commit cdd30ebb1b9f); "
+              "headers before 6.13 want MODULE_IMPORT_NS({}). Portable: #if LINUX_VERSION_CODE >= "
+              "KERNEL_VERSION(6,13,0) around the two spellings",
+              quoted, e->ns, e->ns));
+        else
+          r.v.hints.push_back(fmt::format("add MODULE_IMPORT_NS({}) (6.13+: MODULE_IMPORT_NS(\"{}\"))", e->ns, e->ns));
+      }
+    }
+    if (err) {
+      r.msg(fmt::format("{}: Unknown symbol {} (err -{})", r.name, imp.name, err));
+      last_err = err;
+      last_id = id;
+      bad++;
+    }
+  }
+  if (last_err) {
+    r.refuse(last_id, last_err);
+    return;
+  }
+  r.step("F", "symbols", "pass", fmt::format("{} symbols resolve", n));
+}
+
+void duplicate_exports(Run &r) {
+  for (const auto &e : r.m.exports) {
+    auto it = r.k.exports.find(e.name);
+    if (it == r.k.exports.end()) continue;
+    const std::string &owner = it->second.owner;
+    if (owner == r.name) continue;
+    if (owner != "vmlinux" && !r.s.loaded.contains(owner)) continue;
+    r.msg(fmt::format("{}: exports duplicate symbol {} (owned by {})", r.name, e.name,
+                      owner == "vmlinux" ? "kernel" : owner));
+    r.step("G1", "duplicate export", "refuse", e.name + " is already exported by " + owner);
+    r.refuse("G1", ENOEXEC);
+    return;
+  }
+}
+
+}  // namespace
+
+const char *errno_name(int err) {
+  switch (err) {
+  case 0: return "";
+  case EPERM: return "EPERM";
+  case ENOENT: return "ENOENT";
+  case ENOEXEC: return "ENOEXEC";
+  case EEXIST: return "EEXIST";
+  case EBUSY: return "EBUSY";
+  case EINVAL: return "EINVAL";
+  case EKEYREJECTED: return "EKEYREJECTED";
+  case ENOKEY: return "ENOKEY";
+  case EBADMSG: return "EBADMSG";
+  case EOPNOTSUPP: return "EOPNOTSUPP";
+  default: return "E?";
+  }
+}
+
+bool license_is_gpl_compatible(std::string_view l) {
+  return l == "GPL" || l == "GPL v2" || l == "GPL and additional rights" || l == "Dual BSD/GPL" ||
+         l == "Dual MIT/GPL" || l == "Dual MPL/GPL";
+}
+
+Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const std::string &what) {
+  std::vector<ApiChange> out;
+  size_t lineno = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    lineno++;
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (size_t i = 0; i <= line.size(); i++)
+      if (i == line.size() || line[i] == '\t') {
+        f.emplace_back(line.substr(start, i - start));
+        start = i + 1;
+      }
+    if (f.size() != 4 || f[0].empty() || f[2].size() < 12)
+      return fail(Errc::invalid_format,
+                  fmt::format("{}:{}: want SYMBOL<tab>VERSION<tab>COMMIT<tab>RECIPE", what, lineno));
+    out.push_back(ApiChange{f[0], f[1], f[2], f[3]});
+  }
+  return out;
+}
+
+LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
+                         const CheckOptions &opts) {
+  Run r{m, k, s, opts, {}, {}};
+  r.name = normalize_module_name(m.get("name").value_or(module_name_from_path(m.path)));
+  r.v.module = r.name;
+  r.v.path = m.path;
+  bool new_order = k.version_at_least(6, 4);
+  auto stages = new_order
+                    ? std::vector<void (*)(Run &)>{check_signature, check_this_module_size, check_blacklist,
+                                                   check_module_layout, check_vermagic, check_loaded,
+                                                   modinfo_taints, unsigned_taint, export_versions,
+                                                   resolve_symbols, duplicate_exports}
+                    : std::vector<void (*)(Run &)>{check_signature, check_blacklist, check_module_layout,
+                                                   check_vermagic, modinfo_taints, check_loaded,
+                                                   unsigned_taint, export_versions, resolve_symbols,
+                                                   duplicate_exports};
+  for (auto fn : stages) {
+    fn(r);
+    if (r.done) break;
+  }
+  std::string ordered;
+  for (char c : taint_order)
+    if (r.v.taint.find(c) != std::string::npos) ordered += c;
+  r.v.taint = ordered;
+  return r.v;
+}
+
+}  // namespace kmx

@@ -1,0 +1,71 @@
+// The kernel module loader's checks, replayed offline: ModuleInfo x KernelProfile x TargetState
+// -> LoadVerdict (loads or refused with which errno, at which check, the kernel log lines it
+// prints, the taint letters, and hints on what to change).
+//
+// Check ids follow docs of the loader (loader-checks research, A1..H): B signature, C10 struct
+// module size, D1 blacklist, D2/D3/D4 module_layout, D5/D6 vermagic, D8 already loaded,
+// E taints, G3 export CRCs, F symbol resolution (F1 unknown, F2 GPL-only, F4 CRC, F5 missing
+// CRC, F9 namespace), G1 duplicate exports. Order, per kernel version (load_module()):
+//   < 6.4: B, D1, D2, D5, E(O C P N), D8, E(E), G3, F, G1
+//   >= 6.4: B, C10, D1, D2, D5, D8, E(O C P N E), G3, F, G1
+// Debian's kernels refuse a __versions entry that is missing (upstream only warns): modelled
+// as Debian does, since those are the kernels kmx targets (`upstream_missing_crc` flips it).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compat/kernel-profile.h"
+#include "elf/module-info.h"
+
+namespace kmx {
+
+struct CheckStep {
+  std::string id;      // "D5", "F1", ...
+  std::string name;    // "vermagic", ...
+  std::string result;  // "pass", "refuse", "taint", "unknown", "skip"
+  std::string detail;
+};
+
+struct LoadVerdict {
+  std::string module;  // module name as the kernel prints it
+  std::string path;
+  bool loads = true;
+  int err = 0;              // positive errno when refused
+  std::string errno_name;   // "ENOEXEC", ...
+  std::string check_id;     // the refusing check
+  std::vector<CheckStep> checks;
+  std::vector<std::string> messages;  // predicted kernel log lines, in order
+  std::string taint;        // taint letters the load adds (module-scoped, bit order)
+  std::vector<std::string> hints;
+
+  // 0 loads cleanly, 1 loads with taint, 2 refused.
+  int exit_code() const { return !loads ? 2 : taint.empty() ? 0 : 1; }
+};
+
+// One known API change (data/api-changes.tsv).
+struct ApiChange {
+  std::string symbol;
+  std::string version;  // first kernel version where the change applies, e.g. "6.10"
+  std::string commit;
+  std::string recipe;
+};
+Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const std::string &what);
+
+struct CheckOptions {
+  bool modprobe = true;               // dependencies from the tree are loaded first
+  bool upstream_missing_crc = false;  // upstream semantics: a missing CRC only warns
+  const std::vector<ApiChange> *api_changes = nullptr;
+  // Profiles of other kernels (--history): where a symbol exists elsewhere.
+  const std::vector<const KernelProfile *> *history = nullptr;
+};
+
+LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
+                         const CheckOptions &opts = {});
+
+const char *errno_name(int err);
+// Whether the kernel counts this MODULE_LICENSE as GPL-compatible (license_is_gpl_compatible).
+bool license_is_gpl_compatible(std::string_view license);
+
+}  // namespace kmx

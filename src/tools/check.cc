@@ -1,0 +1,374 @@
+// kmx check [OPTIONS] MODULE|DIR...: will these modules load into that kernel? Replays the
+// loader's checks offline (compat/load-check.h) against a kernel learnt from its files
+// (compat/kernel-profile.h) and prints, per module, the verdict, errno, the refusing check,
+// the kernel log lines the load would print, taints and hints.
+//
+// Exit: 0 every module loads cleanly, 1 one loads with taint, 2 one is refused, 3 usage or
+// input error.
+#include <getopt.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/mapped-file.h"
+#include "base/parallel.h"
+#include "compat/kernel-profile.h"
+#include "compat/load-check.h"
+#include "elf/module-elf.h"
+#include "kernel/proc-modules.h"
+#include "tools/common.h"
+#include "tools/tools.h"
+
+namespace kmx {
+
+namespace {
+
+namespace fs = std::filesystem;
+const char *const prog = "kmx check";
+
+void usage(FILE *out) {
+  std::fprintf(out,
+               "Usage: kmx check [options] MODULE|DIR...\n"
+               "Predicts whether each module loads into the target kernel, and why not.\n"
+               "Target (default: the running kernel):\n"
+               "  -b, --basedir DIR     root holding lib/modules/REL and boot/ (with -k)\n"
+               "  -k, --kernel REL      release under lib/modules\n"
+               "  -t, --target SPEC     directory or file(s), comma-separated: a root, a module\n"
+               "                        tree, Module.symvers, System.map, config-*\n"
+               "      --symvers FILE    add a Module.symvers; --system-map FILE; --config FILE\n"
+               "      --kernels SPEC... check against several targets (matrix); ends at --\n"
+               "Target state:\n"
+               "      --cmdline TEXT    e.g. \"module.sig_enforce=1 lockdown=integrity module_blacklist=a,b\"\n"
+               "      --loaded FILE     /proc/modules file or module files already loaded (repeatable)\n"
+               "      --insmod          dependencies are not loaded first (default: modprobe semantics)\n"
+               "      --upstream        upstream kernel semantics (missing CRC only warns)\n"
+               "Output:\n"
+               "      --json            JSON, one object per module\n"
+               "      --html FILE       self-contained HTML report (matrix)\n"
+               "      --history SPEC    other kernels to say where missing symbols exist (repeatable)\n"
+               "      --api-changes F   known API changes (default: data/api-changes.tsv)\n"
+               "Exit: 0 loads cleanly, 1 loads with taint, 2 refused, 3 error.\n");
+}
+
+bool is_module_path(const std::string &p) {
+  for (std::string_view e : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
+    if (p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
+  return false;
+}
+
+std::string join(const std::vector<std::string> &v, const char *sep) {
+  std::string out;
+  for (const auto &s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string html_escape(const std::string &s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+    case '<': o += "&lt;"; break;
+    case '>': o += "&gt;"; break;
+    case '&': o += "&amp;"; break;
+    case '"': o += "&quot;"; break;
+    default: o += c;
+    }
+  }
+  return o;
+}
+
+nlohmann::json to_json(const LoadVerdict &v, const KernelProfile &k) {
+  nlohmann::json j;
+  j["module"] = v.module;
+  j["path"] = v.path;
+  j["kernel"] = k.release;
+  j["loads"] = v.loads;
+  j["errno"] = v.loads ? nlohmann::json(nullptr) : nlohmann::json(v.errno_name);
+  j["err"] = v.err;
+  j["check_id"] = v.loads ? nlohmann::json(nullptr) : nlohmann::json(v.check_id);
+  j["checks"] = nlohmann::json::array();
+  for (const auto &c : v.checks)
+    j["checks"].push_back({{"id", c.id}, {"check", c.name}, {"result", c.result}, {"detail", c.detail}});
+  j["messages"] = v.messages;
+  j["taint"] = v.taint;
+  j["hints"] = v.hints;
+  return j;
+}
+
+void print_text(const LoadVerdict &v, const KernelProfile &k, bool colour) {
+  const char *red = colour ? "\033[31m" : "", *yellow = colour ? "\033[33m" : "",
+             *green = colour ? "\033[32m" : "", *off = colour ? "\033[0m" : "";
+  if (!v.loads)
+    std::printf("%s: %sREFUSED%s by %s (%s, %s)\n", v.path.c_str(), red, off, k.release.c_str(),
+                v.errno_name.c_str(), v.check_id.c_str());
+  else if (!v.taint.empty())
+    std::printf("%s: %sloads, taints %s%s in %s\n", v.path.c_str(), yellow, v.taint.c_str(), off,
+                k.release.c_str());
+  else
+    std::printf("%s: %sloads%s in %s\n", v.path.c_str(), green, off, k.release.c_str());
+  for (const auto &c : v.checks)
+    if (c.result != "pass")
+      std::printf("  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), c.result.c_str(), c.detail.c_str());
+  for (const auto &m : v.messages) std::printf("  kernel: %s\n", m.c_str());
+  if (!v.loads && !v.taint.empty()) std::printf("  the kernel is tainted %s before it refuses\n", v.taint.c_str());
+  for (const auto &h : v.hints) std::printf("  hint: %s\n", h.c_str());
+}
+
+std::string default_api_changes() {
+  if (const char *e = std::getenv("KMX_API_CHANGES")) return e;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (const char *rel : {"../data/api-changes.tsv", "../share/kmx/api-changes.tsv"}) {
+    fs::path p = exe.parent_path() / rel;
+    if (!ec && fs::exists(p, ec)) return p.string();
+  }
+  return "";
+}
+
+}  // namespace
+
+int check_main(int argc, char **argv) {
+  std::string basedir, release, cmdline, html, api_file;
+  std::vector<std::string> targets, extra, loaded_files, history_specs, kernels;
+  bool json = false, insmod = false, upstream = false, cmdline_given = false;
+  enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
+         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS };
+  static const option longopts[] = {
+      {"basedir", required_argument, nullptr, 'b'},   {"kernel", required_argument, nullptr, 'k'},
+      {"target", required_argument, nullptr, 't'},    {"symvers", required_argument, nullptr, OPT_SYMVERS},
+      {"system-map", required_argument, nullptr, OPT_MAP}, {"config", required_argument, nullptr, OPT_CONFIG},
+      {"cmdline", required_argument, nullptr, OPT_CMDLINE}, {"loaded", required_argument, nullptr, OPT_LOADED},
+      {"insmod", no_argument, nullptr, OPT_INSMOD},   {"json", no_argument, nullptr, OPT_JSON},
+      {"html", required_argument, nullptr, OPT_HTML}, {"history", required_argument, nullptr, OPT_HISTORY},
+      {"api-changes", required_argument, nullptr, OPT_API}, {"upstream", no_argument, nullptr, OPT_UPSTREAM},
+      {"kernels", no_argument, nullptr, OPT_KERNELS}, {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0}};
+  bool want_kernels = false;
+  for (;;) {
+    int c = getopt_long(argc, argv, "+b:k:t:h", longopts, nullptr);
+    if (c == -1) break;
+    switch (c) {
+    case 'b': basedir = optarg; break;
+    case 'k': release = optarg; break;
+    case 't': targets.push_back(optarg); break;
+    case OPT_SYMVERS: case OPT_MAP: case OPT_CONFIG: extra.push_back(optarg); break;
+    case OPT_CMDLINE: cmdline = optarg; cmdline_given = true; break;
+    case OPT_LOADED: loaded_files.push_back(optarg); break;
+    case OPT_INSMOD: insmod = true; break;
+    case OPT_JSON: json = true; break;
+    case OPT_HTML: html = optarg; break;
+    case OPT_HISTORY: history_specs.push_back(optarg); break;
+    case OPT_API: api_file = optarg; break;
+    case OPT_UPSTREAM: upstream = true; break;
+    case OPT_KERNELS: want_kernels = true; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 3;
+    }
+  }
+  std::vector<std::string> args(argv + optind, argv + argc);
+  if (want_kernels) {
+    // --kernels A B C -- MODULES...
+    auto dd = std::find(args.begin(), args.end(), "--");
+    if (dd == args.end()) {
+      std::fprintf(stderr, "%s: --kernels SPEC... must end with -- before the modules\n", prog);
+      return 3;
+    }
+    kernels.assign(args.begin(), dd);
+    args.erase(args.begin(), dd + 1);
+  }
+  if (args.empty()) {
+    std::fprintf(stderr, "%s: no module given\n", prog);
+    usage(stderr);
+    return 3;
+  }
+
+  // Target profiles.
+  bool running = false;
+  if (kernels.empty()) {
+    std::string spec;
+    if (!targets.empty()) spec = join(targets, ",");
+    else if (!basedir.empty() || !release.empty()) {
+      std::string rel = release.empty() ? running_release() : release;
+      std::string root = basedir.empty() ? "/" : basedir;
+      spec = root;
+      release = rel;
+      if (!fs::is_directory(root + "/lib/modules/" + rel)) spec = module_dir(basedir, rel);
+    } else {
+      running = true;
+      std::string rel = running_release();
+      spec = "/lib/modules/" + rel;
+      for (std::string f : {"/boot/config-" + rel, "/boot/System.map-" + rel})
+        if (fs::exists(f)) spec += "," + f;
+      release = rel;
+    }
+    if (!extra.empty()) spec += "," + join(extra, ",");
+    kernels.push_back(spec);
+  } else if (!extra.empty()) {
+    for (auto &k : kernels) k += "," + join(extra, ",");
+  }
+  std::vector<KernelProfile> profiles;
+  for (const auto &spec : kernels) {
+    auto p = load_profile(spec, kernels.size() == 1 ? release : "");
+    if (!p) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
+      return 3;
+    }
+    profiles.push_back(std::move(*p));
+  }
+  std::vector<KernelProfile> history;
+  for (const auto &spec : history_specs) {
+    auto p = load_profile(spec);
+    if (!p) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
+      return 3;
+    }
+    history.push_back(std::move(*p));
+  }
+  std::vector<const KernelProfile *> history_ptrs;
+  for (const auto &h : history) history_ptrs.push_back(&h);
+
+  // Target state.
+  TargetState state;
+  if (running && !cmdline_given) {
+    if (auto c = read_file("/proc/cmdline")) cmdline = *c;
+    if (fs::exists("/proc/modules")) loaded_files.push_back("/proc/modules");
+  }
+  apply_cmdline(cmdline, state);
+  for (const auto &f : loaded_files) {
+    if (is_module_path(f)) {
+      auto m = read_module(f, ReadOptions{.symbols = false});
+      if (!m) {
+        std::fprintf(stderr, "%s: ERROR: %s\n", prog, m.error().msg.c_str());
+        return 3;
+      }
+      state.loaded.insert(normalize_module_name(m->get("name").value_or(module_name_from_path(f))));
+      continue;
+    }
+    auto text = read_file(f);
+    if (!text) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
+      return 3;
+    }
+    auto mods = parse_proc_modules(*text);
+    if (!mods) {
+      std::fprintf(stderr, "%s: ERROR: %s: %s\n", prog, f.c_str(), mods.error().msg.c_str());
+      return 3;
+    }
+    for (const auto &m : *mods) state.loaded.insert(m.name);
+  }
+
+  std::vector<ApiChange> api;
+  if (api_file.empty()) api_file = default_api_changes();
+  if (!api_file.empty()) {
+    auto text = read_file(api_file);
+    if (!text) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
+      return 3;
+    }
+    auto a = parse_api_changes(*text, api_file);
+    if (!a) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, a.error().msg.c_str());
+      return 3;
+    }
+    api = std::move(*a);
+  }
+
+  // Modules: files, or every module under a directory.
+  std::vector<std::string> files;
+  for (const auto &a : args) {
+    std::error_code ec;
+    if (fs::is_directory(a, ec)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(a, fs::directory_options::skip_permission_denied, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file(ec) && is_module_path(it->path().string())) found.push_back(it->path().string());
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(a);
+    }
+  }
+  std::vector<Result<ModuleInfo>> mods(files.size(), fail(Errc::no_data, ""));
+  parallel_for_each(files.size(), [&](size_t i) { mods[i] = read_module(files[i]); });
+
+  CheckOptions opts;
+  opts.modprobe = !insmod;
+  opts.upstream_missing_crc = upstream;
+  opts.api_changes = &api;
+  opts.history = &history_ptrs;
+
+  // verdicts[module][kernel]
+  std::vector<std::vector<LoadVerdict>> verdicts(files.size());
+  parallel_for_each(files.size(), [&](size_t i) {
+    if (!mods[i]) return;
+    for (const auto &p : profiles) verdicts[i].push_back(check_module(*mods[i], p, state, opts));
+  });
+
+  int rc = 0;
+  bool colour = !json && isatty(STDOUT_FILENO);
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < files.size(); i++) {
+    if (!mods[i]) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, mods[i].error().msg.c_str());
+      rc = 3;
+      continue;
+    }
+    for (size_t k = 0; k < profiles.size(); k++) {
+      const LoadVerdict &v = verdicts[i][k];
+      if (rc != 3) rc = std::max(rc, v.exit_code());
+      if (json) out.push_back(to_json(v, profiles[k]));
+      else print_text(v, profiles[k], colour);
+    }
+  }
+  if (json) std::printf("%s\n", out.dump(2).c_str());
+  else if (profiles.size() > 1) {
+    std::printf("\n%-32s", "module");
+    for (const auto &p : profiles) std::printf(" %-24s", p.release.c_str());
+    std::printf("\n");
+    for (size_t i = 0; i < files.size(); i++) {
+      if (!mods[i]) continue;
+      std::printf("%-32s", verdicts[i].empty() ? "" : verdicts[i][0].module.c_str());
+      for (const auto &v : verdicts[i]) {
+        std::string cell = !v.loads ? "refused " + v.errno_name + " " + v.check_id
+                           : v.taint.empty() ? "loads" : "loads (" + v.taint + ")";
+        std::printf(" %-24s", cell.c_str());
+      }
+      std::printf("\n");
+    }
+  }
+  if (!html.empty()) {
+    std::string h = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>kmx check</title><style>"
+                    "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #999;"
+                    "padding:4px;vertical-align:top}.ok{background:#cfc}.taint{background:#ffc}.no{background:#fcc}"
+                    "pre{margin:0;font-size:85%}</style></head><body><h1>kmx check</h1><table><tr><th>module</th>";
+    for (const auto &p : profiles) h += "<th>" + html_escape(p.release) + "</th>";
+    h += "</tr>";
+    for (size_t i = 0; i < files.size(); i++) {
+      if (!mods[i] || verdicts[i].empty()) continue;
+      h += "<tr><td>" + html_escape(verdicts[i][0].module) + "</td>";
+      for (const auto &v : verdicts[i]) {
+        std::string cls = !v.loads ? "no" : v.taint.empty() ? "ok" : "taint";
+        std::string head = !v.loads ? "refused " + v.errno_name + " (" + v.check_id + ")"
+                           : v.taint.empty() ? "loads" : "loads, taints " + v.taint;
+        h += "<td class=\"" + cls + "\"><b>" + html_escape(head) + "</b><pre>";
+        for (const auto &m : v.messages) h += html_escape(m) + "\n";
+        for (const auto &x : v.hints) h += "hint: " + html_escape(x) + "\n";
+        h += "</pre></td>";
+      }
+      h += "</tr>";
+    }
+    h += "</table></body></html>\n";
+    FILE *f = std::fopen(html.c_str(), "w");
+    if (!f || std::fwrite(h.data(), 1, h.size(), f) != h.size() || std::fclose(f) != 0) {
+      std::fprintf(stderr, "%s: ERROR: cannot write %s\n", prog, html.c_str());
+      return 3;
+    }
+  }
+  return rc;
+}
+
+}  // namespace kmx
