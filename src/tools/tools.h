@@ -11,6 +11,7 @@ int modinfo_main(int argc, char **argv);
 int scan_main(int argc, char **argv);
 int depmod_main(int argc, char **argv);
 int modprobe_main(int argc, char **argv);
+int check_main(int argc, char **argv);
 
 
 }  // namespace kmx
