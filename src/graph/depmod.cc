@@ -409,7 +409,7 @@ void Depmod::read_facts() {
       opts_.jobs);
   for (u8 h : hit) (h ? stats_.cached : stats_.read)++;
 
-  if (!opts_.cache_path.empty() && stats_.read > 0) {
+  if (!opts_.cache_path.empty() && opts_.write_cache && stats_.read > 0) {
     std::vector<FactsCacheEntry> out;
     out.reserve(mods_.size());
     for (size_t i = 0; i < mods_.size(); i++) {

@@ -36,6 +36,7 @@ struct DepmodOptions {
   bool warn_dups = false;     // -w
   unsigned jobs = 0;          // 0 = one per CPU
   std::string cache_path;     // "" = no metadata cache
+  bool write_cache = true;    // false: only read it (depmod FILE... sees a partial tree)
 };
 
 struct DepmodModule {

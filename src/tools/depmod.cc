@@ -284,6 +284,7 @@ int depmod_main(int argc, char **argv) {
     opts.print_unknown = false;
   }
   if (use_cache && !dry_run) opts.cache_path = outdir + "/modules.kmx-cache";
+  opts.write_cache = all;
   Depmod depmod(opts, diag);
   if (verbose > LOG_WARNING_LEVEL) depmod.set_show([](const std::string &s) {
       std::fputs(s.c_str(), stdout);

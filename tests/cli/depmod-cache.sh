@@ -37,6 +37,14 @@ s=$(stats -b "$R" "$ver")
 [ "$s" = "0 modules read, $n from cache" ] || fail "warm run: $s"
 check warm
 
+# depmod FILE... reads the cache but does not replace the whole-tree cache with its subset.
+cp "$D/modules.kmx-cache" "$TMP/full-cache"
+mkdir -p "$TMP/fresh"
+cp "$D/kernel/fs/fat/fat.ko" "$TMP/fresh/fat.ko"  # not in the cache: this run reads a module
+"$KMX" depmod -b "$R" "$ver" "$TMP/fresh/fat.ko" > /dev/null
+cmp -s "$D/modules.kmx-cache" "$TMP/full-cache" || fail "module-file run rewrote the cache"
+"$KMX" depmod -b "$R" "$ver"
+
 # DKMS: a new module under updates/dkms and one replaced module (new file, new inode).
 mkdir -p "$D/updates/dkms"
 cp "$D/kernel/fs/fat/vfat.ko" "$D/updates/dkms/vfat.ko"  # replaces kernel/fs/fat/vfat.ko: updates/ wins
