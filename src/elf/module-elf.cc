@@ -74,7 +74,11 @@ Status read_versions(const ElfFile &elf, ModuleInfo &mi) {
       if (nul == std::string_view::npos)
         return fail(Errc::invalid_format, "section [" + num(*idx) + "] __versions entry " + num(off / entry) +
                                               " has an unterminated name");
-      v.name = std::string(name.substr(0, nul));
+      // A leading '.' (ppc64 ELFv1 function descriptors) is not part of the symbol name: the
+      // kernel's dedotify_versions() and kmod both drop it.
+      std::string_view n = name.substr(0, nul);
+      if (n.starts_with('.')) n.remove_prefix(1);
+      v.name = std::string(n);
       mi.versions.push_back(std::move(v));
     }
   }
