@@ -67,6 +67,8 @@ struct TargetState {
   std::set<std::string> blacklist;       // module_blacklist=
   std::set<std::string> loaded;          // module names already loaded
   std::string comm = "insmod";           // the loading process name, printed by lockdown
+  std::string kernel_taint;              // letters the kernel is already tainted with: the
+                                         // loader prints some lines only on the first taint
 };
 
 // Parsers of the source files above (text in, facts out; errors name `what`).

@@ -36,6 +36,13 @@ struct Run {
     v.check_id = id;
     done = true;
   }
+  bool was_tainted(char c) const {
+    return s.kernel_taint.find(c) != std::string::npos || v.taint.find(c) != std::string::npos;
+  }
+  // add_taint(..., LOCKDEP_NOW_UNRELIABLE) says so on the first such taint of the boot.
+  void lockdep_off() {
+    if (!was_tainted('P') && !was_tainted('F')) msg("Disabling lock debugging due to kernel taint");
+  }
   void taint(char c) {
     if (v.taint.find(c) == std::string::npos) v.taint += c;
   }
@@ -142,9 +149,9 @@ void check_blacklist(Run &r) {
 // try_to_force_load(): taint F, message only the first time.
 bool force_load(Run &r, const std::string &reason) {
   if (!r.k.config_on("CONFIG_MODULE_FORCE_LOAD").value_or(true)) return false;
-  if (r.v.taint.find('F') == std::string::npos) {
+  if (!r.was_tainted('F')) {
     r.msg(fmt::format("{}: {}: kernel tainted.", r.name, reason));
-    r.msg("Disabling lock debugging due to kernel taint");
+    r.lockdep_off();
   }
   r.taint('F');
   return true;
@@ -239,7 +246,7 @@ bool proprietary(const ModuleInfo &m) {
 
 void modinfo_taints(Run &r) {
   if (r.m.get("intree") != "Y") {
-    r.msg(fmt::format("{}: loading out-of-tree module taints kernel.", r.name));
+    if (!r.was_tainted('O')) r.msg(fmt::format("{}: loading out-of-tree module taints kernel.", r.name));
     r.taint('O');
     r.step("E", "out-of-tree", "taint", "no intree=Y: taints O");
   }
@@ -250,13 +257,15 @@ void modinfo_taints(Run &r) {
   }
   if (proprietary(r.m)) {
     std::string lic = r.m.get("license").value_or("unspecified");
-    r.msg(fmt::format("{}: module license '{}' taints kernel.", r.name, lic));
-    r.msg("Disabling lock debugging due to kernel taint");
+    if (!r.was_tainted('P')) {
+      r.msg(fmt::format("{}: module license '{}' taints kernel.", r.name, lic));
+      r.lockdep_off();
+    }
     r.taint('P');
     r.step("E", "licence", "taint", "licence '" + lic + "' is not GPL-compatible: taints P");
   }
   if (r.m.get("test") == "Y") {
-    r.msg(fmt::format("{}: loading test module taints kernel.", r.name));
+    if (!r.was_tainted('N')) r.msg(fmt::format("{}: loading test module taints kernel.", r.name));
     r.taint('N');
     r.step("E", "test", "taint", "test=Y: taints N");
   }
@@ -265,7 +274,7 @@ void modinfo_taints(Run &r) {
 void unsigned_taint(Run &r) {
   for (const auto &c : r.v.checks)
     if (c.id == "B2") {
-      r.msg(fmt::format("{}: module verification failed: signature and/or required key missing - tainting kernel",
+      if (!r.was_tainted('E')) r.msg(fmt::format("{}: module verification failed: signature and/or required key missing - tainting kernel",
                         r.name));
       r.taint('E');
     }
@@ -275,8 +284,10 @@ void export_versions(Run &r) {
   if (!r.k.modversions() || r.m.exports.empty()) return;
   bool missing = std::any_of(r.m.exports.begin(), r.m.exports.end(), [](const auto &e) { return !e.crc; });
   if (missing) {
-    if (r.v.taint.find('F') == std::string::npos)
+    if (!r.was_tainted('F')) {
       r.msg(fmt::format("{}: no versions for exported symbols: kernel tainted.", r.name));
+      r.lockdep_off();
+    }
     r.taint('F');
     r.step("G3", "export CRCs", "taint", "exports without CRCs: taints F");
   }

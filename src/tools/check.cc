@@ -45,6 +45,7 @@ void usage(FILE *out) {
                "Target state:\n"
                "      --cmdline TEXT    e.g. \"module.sig_enforce=1 lockdown=integrity module_blacklist=a,b\"\n"
                "      --loaded FILE     /proc/modules file or module files already loaded (repeatable)\n"
+               "      --tainted LETTERS the kernel is already tainted (e.g. OE): once-only lines\n"
                "      --insmod          dependencies are not loaded first (default: modprobe semantics)\n"
                "      --upstream        upstream kernel semantics (missing CRC only warns)\n"
                "Output:\n"
@@ -136,7 +137,8 @@ int check_main(int argc, char **argv) {
   std::vector<std::string> targets, extra, loaded_files, history_specs, kernels;
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
-         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS };
+         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED };
+  std::string tainted;
   static const option longopts[] = {
       {"basedir", required_argument, nullptr, 'b'},   {"kernel", required_argument, nullptr, 'k'},
       {"target", required_argument, nullptr, 't'},    {"symvers", required_argument, nullptr, OPT_SYMVERS},
@@ -145,7 +147,7 @@ int check_main(int argc, char **argv) {
       {"insmod", no_argument, nullptr, OPT_INSMOD},   {"json", no_argument, nullptr, OPT_JSON},
       {"html", required_argument, nullptr, OPT_HTML}, {"history", required_argument, nullptr, OPT_HISTORY},
       {"api-changes", required_argument, nullptr, OPT_API}, {"upstream", no_argument, nullptr, OPT_UPSTREAM},
-      {"kernels", no_argument, nullptr, OPT_KERNELS}, {"help", no_argument, nullptr, 'h'},
+      {"kernels", no_argument, nullptr, OPT_KERNELS}, {"tainted", required_argument, nullptr, OPT_TAINTED}, {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0}};
   bool want_kernels = false;
   for (;;) {
@@ -165,6 +167,7 @@ int check_main(int argc, char **argv) {
     case OPT_API: api_file = optarg; break;
     case OPT_UPSTREAM: upstream = true; break;
     case OPT_KERNELS: want_kernels = true; break;
+    case OPT_TAINTED: tainted = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 3;
     }
@@ -238,6 +241,7 @@ int check_main(int argc, char **argv) {
     if (fs::exists("/proc/modules")) loaded_files.push_back("/proc/modules");
   }
   apply_cmdline(cmdline, state);
+  state.kernel_taint = tainted;
   for (const auto &f : loaded_files) {
     if (is_module_path(f)) {
       auto m = read_module(f, ReadOptions{.symbols = false});

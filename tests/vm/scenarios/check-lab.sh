@@ -1,0 +1,131 @@
+# kmx check against what the kernel really does. Test modules of tests/vm/check-modules, one
+# per loader condition (some edited after modpost by patch.py), plus the other lab kernel's
+# clean module, are loaded with kmod's insmod; per case the guest records the exit, kmod's
+# message (its strerror names the errno), the kernel log of that load, /proc/sys/kernel/tainted
+# before it and the module's taint. On the host, `kmx check --insmod` on the same file against
+# the same kernel, learnt offline from its image package and its headers' Module.symvers, must
+# give the same verdict, errno and taint, and every line it predicts must be in the log.
+
+check_lab_cases="clean prop gpl crc nocrc ns layout vermagic noversions other again"
+
+# Build (cached) the check modules for lab kernel $1 and make the edited copies; prints the dir.
+check_lab_modules() {
+  local k=$1 hdr sum dir src=$KMX_SRC/tests/vm/check-modules
+  hdr=$(lab_headers_dir "$k") || return 1
+  sum=$(cat "$src"/* | sha256sum | cut -c1-16)
+  dir=$lab_cache/check-modules-$k-$sum
+  if [ ! -e "$dir/.done" ]; then
+    rm -rf "$dir" "$dir.build"
+    mkdir -p "$dir.build" "$dir"
+    cp "$src"/Kbuild "$src"/*.c "$dir.build/"
+    if ! make -s -C "$hdr" M="$dir.build" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$dir.build/make.log" 2>&1; then
+      echo "check-lab: building the check modules for $k failed:" >&2
+      cat "$dir.build/make.log" >&2
+      return 1
+    fi
+    cp "$dir.build"/*.ko "$dir/"
+    local p="$src/patch.py" vm
+    mv "$dir/check_clean.ko" "$dir/clean.ko"
+    mv "$dir/check_prop.ko" "$dir/prop.ko"
+    mv "$dir/check_gpl.ko" "$dir/gpl.ko"
+    "$p" "$dir/gpl.ko" modinfo license=GPL license=BSD
+    cp "$dir/check_crc.ko" "$dir/nocrc.ko"
+    mv "$dir/check_crc.ko" "$dir/crc.ko"
+    "$p" "$dir/crc.ko" versions-crc get_random_u32
+    "$p" "$dir/nocrc.ko" versions-rename get_random_u32 get_random_x32
+    mv "$dir/check_ns.ko" "$dir/ns.ko"
+    "$p" "$dir/ns.ko" modinfo import_ns=DMA_BUF import_ns=DMA_BUX
+    cp "$dir/clean.ko" "$dir/layout.ko"
+    "$p" "$dir/layout.ko" versions-crc module_layout
+    cp "$dir/clean.ko" "$dir/vermagic.ko"
+    vm=$(/usr/sbin/modinfo -F vermagic "$dir/clean.ko")
+    "$p" "$dir/vermagic.ko" modinfo "vermagic=$vm" "vermagic=${vm/mod_unload/mod_unlaod}"
+    cp "$dir/clean.ko" "$dir/noversions.ko"
+    "$p" "$dir/noversions.ko" section-rename __versions __versionz
+    cp "$dir/clean.ko" "$dir/again.ko"
+    rm -rf "$dir.build"
+    touch "$dir/.done"
+  fi
+  echo "$dir"
+}
+
+guest() {
+  # Runs on the host while the initramfs for kernel $k is made ($root is its root).
+  local d o
+  d=$(check_lab_modules "$k") || return 1
+  o=$(check_lab_modules "$(lab_other_kernel "$k")") || return 1
+  mkdir -p "$root/lab/check"
+  cp "$d"/*.ko "$root/lab/check/"
+  cp "$o/clean.ko" "$root/lab/check/other.ko"
+  cat <<'G'
+lab_clean
+check_unload() {
+  for m in check_clean check_prop check_gpl check_crc check_ns; do
+    [ -d /sys/module/$m ] && kmod rmmod $m >/dev/null 2>&1
+  done
+}
+check_unload
+for c in clean prop gpl crc nocrc ns layout vermagic noversions other again; do
+  [ $c = again ] && kmod insmod /lab/check/clean.ko && run loaded-again cat /proc/modules
+  result tainted-$c "$(cat /proc/sys/kernel/tainted)"
+  dmesg -c >/dev/null
+  run ins-$c kmod insmod /lab/check/$c.ko
+  run log-$c dmesg
+  n=$(/lab/kmod/modinfo -F name /lab/check/$c.ko)
+  result taint-$c "$(cat /sys/module/$n/taint 2>/dev/null)"
+  check_unload
+done
+lab_clean
+G
+}
+
+check() {
+  local d img sym c
+  d=$(check_lab_modules "$K") || { failed "cannot build the check modules"; return; }
+  img=$(lab_image_root "$K")
+  sym=$(ls "$("$lab_fetch" path "headers-$K")"/usr/src/linux-headers-*/Module.symvers)
+  cp "$(check_lab_modules "$(lab_other_kernel "$K")")/clean.ko" "$lab_tmp/other.ko"
+  for c in $check_lab_cases; do
+    local f=$d/$c.ko extra=()
+    [ $c = other ] && f=$lab_tmp/other.ko
+    [ $c = again ] && { out loaded-again >"$lab_tmp/loaded"; extra=(--loaded "$lab_tmp/loaded"); }
+    local bits letters
+    bits=$(res "tainted-$c")
+    letters=$(python3 -c '
+import sys
+b = int(sys.argv[1] or 0)
+print("".join(l for i, l in [(0,"P"),(1,"F"),(10,"C"),(12,"O"),(13,"E"),(15,"K"),(18,"N")] if b >> i & 1))' "$bits")
+    "$KMX" check --json --insmod -t "$img,$sym" --tainted "$letters" "${extra[@]}" "$f" >"$lab_tmp/check.json" || true
+    out "log-$c" | sed 's/^\[[ 0-9.]*\] //' >"$lab_tmp/log"
+    local why
+    why=$(python3 - "$lab_tmp/check.json" "$lab_tmp/log" "$(rc "ins-$c")" "$(err "ins-$c")" "$(res "taint-$c")" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))[0]
+log = open(sys.argv[2]).read().splitlines()
+rc, err, taint = sys.argv[3], sys.argv[4], sys.argv[5]
+names = {"Invalid module format": "ENOEXEC", "Unknown symbol in module": "ENOENT",
+         "Invalid argument": "EINVAL", "File exists": "EEXIST", "Operation not permitted": "EPERM",
+         "Key was rejected by service": "EKEYREJECTED"}
+got = None
+if rc != "0":
+    got = next((e for s, e in names.items() if err.rstrip().endswith(s)), "?" + err)
+problems = []
+if (rc == "0") != v["loads"]:
+    problems.append(f"kernel {'loaded' if rc == '0' else 'refused'} it, kmx says loads={v['loads']}")
+if got and got != v["errno"]:
+    problems.append(f"kernel errno {got}, kmx {v['errno']}")
+if rc == "0" and taint != v["taint"]:
+    problems.append(f"module taint {taint!r}, kmx {v['taint']!r}")
+for m in v["messages"]:
+    if m not in log:
+        problems.append(f"predicted line not in the log: {m!r}")
+print("; ".join(problems) if problems else
+      f"ok {'loads ' + v['taint'] if v['loads'] else 'refused ' + v['errno'] + ' ' + v['check_id']}")
+PY
+)
+    case $why in
+    ok*) passed "$c: $why" ;;
+    *) failed "$c: $why"; sed 's/^/    log| /' "$lab_tmp/log"; sed 's/^/    kmx| /' "$lab_tmp/check.json" | head -40 ;;
+    esac
+  done
+}
