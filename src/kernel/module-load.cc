@@ -116,12 +116,19 @@ Result<LoadResult> load_module_file(const KernelRoots &r, const std::string &pat
   }
 
   // The kernel decompresses only the one format it was built for; it says which in sysfs.
-  if (kernel_decompression(r) == res.compression) {
+  // Without sysfs there is nothing to read, so ask the kernel and fall back on the errors that
+  // mean "not this way": EINVAL (flag unknown before 6.4, or another format), EOPNOTSUPP (no
+  // CONFIG_MODULE_DECOMPRESS), ENOSYS (no finit_module).
+  std::optional<Compression> kc = kernel_decompression(r);
+  bool probe = !kc && !sysfs_available(r);
+  if (kc == res.compression || probe) {
     res.method = LoadMethod::finit_compressed;
     res.reached_kernel = true;
     if (sys_finit_module(fd, args.c_str(), kflags | MODULE_INIT_COMPRESSED_FILE) == 0) return res;
-    // ENOSYS: no finit_module at all. Any other error is the kernel's verdict on the module.
-    if (errno != ENOSYS) return os_fail(errno, "finit_module");
+    int err = errno;
+    bool fall_back = err == ENOSYS || (probe && (err == EINVAL || err == EOPNOTSUPP));
+    // Otherwise the error is the kernel's verdict on the module.
+    if (!fall_back) return os_fail(err, "finit_module");
   }
   res.reached_kernel = false;
   TRY_ASSIGN(MappedFile f, MappedFile::open(path));

@@ -84,6 +84,11 @@ std::optional<Compression> kernel_decompression(const KernelRoots &r) {
   return std::nullopt;
 }
 
+bool sysfs_available(const KernelRoots &r) {
+  struct stat st;
+  return stat((r.sys + "/module").c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 bool module_is_builtin(const KernelRoots &r, const std::string &name) {
   struct utsname u;
   if (uname(&u) != 0) return false;

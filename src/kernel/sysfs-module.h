@@ -40,6 +40,10 @@ Result<std::vector<LoadedModule>> loaded_modules(const KernelRoots &r);
 // kernel cannot decompress modules.
 std::optional<Compression> kernel_decompression(const KernelRoots &r);
 
+// Is sysfs mounted (does <sys>/module exist)? Without it, kernel features must be probed by
+// trying them.
+bool sysfs_available(const KernelRoots &r);
+
 // Is NAME listed in <modules>/<release>/modules.builtin (release: uname -r)?
 bool module_is_builtin(const KernelRoots &r, const std::string &name);
 

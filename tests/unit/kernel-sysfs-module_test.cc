@@ -70,6 +70,10 @@ TEST_F(FakeKernel, RefcntCoresizeHolders) {
 }
 
 TEST_F(FakeKernel, DecompressionProbe) {
+  EXPECT_TRUE(sysfs_available(roots_));
+  KernelRoots nosys = roots_;
+  nosys.sys = (root_ / "nosys").string();
+  EXPECT_FALSE(sysfs_available(nosys));
   EXPECT_EQ(kernel_decompression(roots_), std::nullopt);
   put(fs::path(roots_.sys) / "module/compression", "xz\n");
   EXPECT_EQ(kernel_decompression(roots_), Compression::xz);

@@ -17,6 +17,13 @@ for c in xz gz zst; do
   run rmmod-$c kmx rmmod kmx_lab_a
   result gone-$c "$([ -d /sys/module/kmx_lab_a ] && echo no || echo yes)"
 done
+# Without sysfs there is nothing to read: kmx asks the kernel (MODULE_INIT_COMPRESSED_FILE)
+# and falls back to decompressing itself on the error that means "not supported".
+umount /sys
+run insmod-nosysfs env KMX_DEBUG=1 /lab/kmx/insmod /lab/mods/kmx_lab_a.ko.xz answer=21
+mount -t sysfs sysfs /sys
+result answer-nosysfs "$(cat /sys/module/kmx_lab_a/parameters/answer 2>/dev/null)"
+kmx rmmod kmx_lab_a
 tree=$(ls /lib/modules/$KVER/kernel/fs/nls/nls_cp437.ko*)
 result tree-file "${tree##*/}"
 run insmod-tree env KMX_DEBUG=1 /lab/kmx/insmod "$tree"
@@ -47,6 +54,13 @@ check() {
     expect_rc rmmod-$c 0
     expect_res gone-$c yes
   done
+  expect_rc insmod-nosysfs 0
+  expect_res answer-nosysfs 21
+  if [ "$K" = 6.1 ]; then
+    expect_err insmod-nosysfs '^insmod: DEBUG: init_module, file compression xz$'
+  else
+    expect_err insmod-nosysfs '^insmod: DEBUG: finit_module\(MODULE_INIT_COMPRESSED_FILE\), file compression xz$'
+  fi
   expect_rc insmod-tree 0
   expect_res tree-loaded 1
   expect_rc rmmod-tree 0
