@@ -4,6 +4,7 @@
 # the kmx/kmod ratios.
 #
 #   bench/depmod-bench.sh [KMX] [RUNS]      (KMX defaults to build/kmx, RUNS to 5)
+#   BENCH_SCENARIOS="full-6.1 dkms-6.12" bench/depmod-bench.sh ...   (a subset)
 #
 # Scenarios:
 #   full-6.12-xz   full rebuild of the 6.12 tree (4230 .ko.xz), kmx without its cache
@@ -81,7 +82,12 @@ dkms() {  # NAME KEY
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-full full-6.12-xz amd64-6.12
-full full-6.1 amd64-6.1
-dkms dkms-6.12 amd64-6.12
+for s in ${BENCH_SCENARIOS:-full-6.12-xz full-6.1 dkms-6.12}; do
+  case $s in
+    full-6.12-xz) full full-6.12-xz amd64-6.12 ;;
+    full-6.1) full full-6.1 amd64-6.1 ;;
+    dkms-6.12) dkms dkms-6.12 amd64-6.12 ;;
+    *) echo "unknown scenario $s" >&2; exit 2 ;;
+  esac
+done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
