@@ -1,6 +1,7 @@
 #include "lookup/probe.h"
 
 #include <fnmatch.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -18,6 +19,11 @@ enum IndexId { DEP, ALIAS, SYMBOL, BUILTIN_ALIAS, BUILTIN, INDEX_COUNT };
 const char *const index_names[INDEX_COUNT] = {
     "modules.dep.bin", "modules.alias.bin", "modules.symbols.bin",
     "modules.builtin.alias.bin", "modules.builtin.bin"};
+
+bool empty_file(const std::string &path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && st.st_size == 0;
+}
 
 }  // namespace
 
@@ -46,7 +52,9 @@ ProbeContext::Index *ProbeContext::index(int which) {
     auto f = IndexFile::open(path);
     if (f) {
       idx->file.emplace(std::move(*f));
-    } else if (f.error().code != Errc::not_found && warn_) {
+    } else if (f.error().code != Errc::not_found && warn_ && !empty_file(path)) {
+      // kmod's depmod writes an empty modules.builtin.bin when there is no modules.builtin;
+      // like kmod, that is simply "nothing there". Anything else unusable is reported.
       warn_(fmt::format("{}: unusable index, ignored: {}", path, f.error().msg));
     }
   }

@@ -312,8 +312,9 @@ struct Modprobe {
 
   // system(3) with $MODPROBE_MODULE set, as libkmod and modprobe run commands. The module
   // name reaches the shell only through the environment, never inside the command text.
+  // stdout is not flushed first: like kmod, a line printed by print_action() stays in the
+  // buffer while the command runs, so redirected output has the command's own lines first.
   static int run_shell(const std::string &modname, const std::string &cmd) {
-    std::fflush(stdout);
     setenv("MODPROBE_MODULE", modname.c_str(), 1);
     int ret = std::system(cmd.c_str());
     unsetenv("MODPROBE_MODULE");
@@ -736,7 +737,7 @@ int modprobe_main(int argc, char **argv) {
     if (print_errors) std::fprintf(stderr, "libkmod: ERROR %s\n", m.msg.c_str());
   });
   ModprobeConfig cfg = load_modprobe_config(src, diag);
-  ProbeContext ctx(dirname, cfg, [&](const std::string &msg) { mp.vlog(P_ERR, msg + "\n"); });
+  ProbeContext ctx(dirname, cfg, [&](const std::string &msg) { mp.vlog(P_WARNING, msg + "\n"); });
   mp.ctx = &ctx;
 
   int err;
