@@ -58,22 +58,26 @@ void read_modinfo(ByteView sec, ModuleInfo &mi) {
   }
 }
 
+// __versions is read leniently, as kmod reads it: a section whose size is not a multiple of
+// the entry size still yields its whole entries, and an unterminated name ends at its field.
+// Either is recorded in versions_problem (the kernel itself would refuse the module) rather
+// than failing the module, so that depmod still computes its dependencies as kmod does.
 Status read_versions(const ElfFile &elf, ModuleInfo &mi) {
   if (auto idx = elf.find_section("__versions")) {
     TRY_ASSIGN(ByteView sec, elf.section_data(*idx));
     const unsigned crc_size = elf.is64() ? 8 : 4;
     const u64 entry = 64;
     if (sec.size() % entry != 0)
-      return fail(Errc::invalid_format, "section [" + num(*idx) + "] __versions size " + num(sec.size()) +
-                                            " is not a multiple of " + num(entry));
-    for (u64 off = 0; off < sec.size(); off += entry) {
+      mi.versions_problem = "section [" + num(*idx) + "] __versions size " + num(sec.size()) +
+                            " is not a multiple of " + num(entry);
+    for (u64 off = 0; off + entry <= sec.size(); off += entry) {
       SymbolVersion v;
       v.crc = *elf.read_uint(sec, off, crc_size);
       std::string_view name = sec.sub(off + crc_size, entry - crc_size)->as_string();
       size_t nul = name.find('\0');
-      if (nul == std::string_view::npos)
-        return fail(Errc::invalid_format, "section [" + num(*idx) + "] __versions entry " + num(off / entry) +
-                                              " has an unterminated name");
+      if (nul == std::string_view::npos && mi.versions_problem.empty())
+        mi.versions_problem = "section [" + num(*idx) + "] __versions entry " + num(off / entry) +
+                              " has an unterminated name";
       // A leading '.' (ppc64 ELFv1 function descriptors) is not part of the symbol name: the
       // kernel's dedotify_versions() and kmod both drop it.
       std::string_view n = name.substr(0, nul);

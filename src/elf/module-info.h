@@ -68,6 +68,7 @@ struct ModuleInfo {
 
   std::vector<ModinfoEntry> modinfo;
   std::vector<SymbolVersion> versions;
+  std::string versions_problem;            // why __versions is malformed, if it is
   std::vector<ImportedSymbol> imports;     // undefined symbols, .symtab order
   std::vector<ExportedSymbol> exports;     // __ksymtab order: plain, then gpl, then gpl_future
   // The raw strings of __ksymtab_strings in file order (names and, since 5.4, namespace
