@@ -104,7 +104,7 @@ v = json.load(open(sys.argv[1]))[0]
 log = open(sys.argv[2]).read().splitlines()
 rc, err, taint = sys.argv[3], sys.argv[4], sys.argv[5]
 names = {"Invalid module format": "ENOEXEC", "Unknown symbol in module": "ENOENT",
-         "Invalid argument": "EINVAL", "File exists": "EEXIST", "Operation not permitted": "EPERM",
+         "Invalid argument": "EINVAL", "Invalid parameters": "EINVAL", "File exists": "EEXIST", "Operation not permitted": "EPERM",
          "Key was rejected by service": "EKEYREJECTED"}
 got = None
 if rc != "0":
