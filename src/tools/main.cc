@@ -24,6 +24,7 @@ const std::vector<Tool> tools = {
     {"modinfo", kmx::modinfo_main, "show information about a kernel module"},
     {"scan", kmx::scan_main, "summarise every module under a directory"},
     {"depmod", kmx::depmod_main, "generate modules.dep and the module index files"},
+    {"abi-diff", kmx::abi_diff_main, "compare two kernels' module ABI (exports, CRCs, namespaces)"},
     {"check", kmx::check_main, "predict whether modules load into a kernel, and why not"},
     {"modprobe", kmx::modprobe_main, "show the modprobe configuration (-c); loading not yet"},
 };

@@ -12,6 +12,7 @@ int scan_main(int argc, char **argv);
 int depmod_main(int argc, char **argv);
 int modprobe_main(int argc, char **argv);
 int check_main(int argc, char **argv);
+int abi_diff_main(int argc, char **argv);
 
 
 }  // namespace kmx
