@@ -332,6 +332,10 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
       else TRY(parse_kernel_config(text, f, p));
     }
   for (const auto &t : trees) TRY(learn_module_tree(t, !have_symvers, p));
+  // vmlinux exports module_layout (its CRC is struct module's) when modversions are on.
+  if (!p.module_layout_crc)
+    if (auto it = p.exports.find("module_layout"); it != p.exports.end() && it->second.owner == "vmlinux")
+      p.module_layout_crc = it->second.crc;
   parse_release(p.release, p.major, p.minor);
   if (p.vermagic && p.major == 0) {
     std::string rel = p.vermagic->substr(0, p.vermagic->find(' '));

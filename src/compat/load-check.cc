@@ -30,6 +30,7 @@ struct Run {
   }
   void msg(std::string line) { v.messages.push_back(std::move(line)); }
   void refuse(const char *id, int err) {
+    if (!v.loads) return;  // --all: the first refusal is the verdict
     v.loads = false;
     v.err = err;
     v.errno_name = errno_name(err);
@@ -486,7 +487,7 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
                                                    duplicate_exports};
   for (auto fn : stages) {
     fn(r);
-    if (r.done) break;
+    if (r.done && !opts.all) break;
   }
   std::string ordered;
   for (char c : taint_order)

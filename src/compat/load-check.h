@@ -56,6 +56,10 @@ Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const st
 struct CheckOptions {
   bool modprobe = true;               // dependencies from the tree are loaded first
   bool upstream_missing_crc = false;  // upstream semantics: a missing CRC only warns
+  // Keep checking after the refusal (the verdict stays the first refusal's): reports every
+  // problem, e.g. all symbol findings of a module that the kernel refuses earlier. The
+  // messages then include lines the kernel would not print.
+  bool all = false;
   const std::vector<ApiChange> *api_changes = nullptr;
   // Profiles of other kernels (--history): where a symbol exists elsewhere.
   const std::vector<const KernelProfile *> *history = nullptr;

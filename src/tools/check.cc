@@ -47,6 +47,8 @@ void usage(FILE *out) {
                "      --loaded FILE     /proc/modules file or module files already loaded (repeatable)\n"
                "      --tainted LETTERS the kernel is already tainted (e.g. OE): once-only lines\n"
                "      --insmod          dependencies are not loaded first (default: modprobe semantics)\n"
+               "      --all             keep checking after the refusal (every finding; the verdict\n"
+               "                        stays the first refusal)\n"
                "      --upstream        upstream kernel semantics (missing CRC only warns)\n"
                "Output:\n"
                "      --json            JSON, one object per module\n"
@@ -137,7 +139,8 @@ int check_main(int argc, char **argv) {
   std::vector<std::string> targets, extra, loaded_files, history_specs, kernels;
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
-         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED };
+         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL };
+  bool all = false;
   std::string tainted;
   static const option longopts[] = {
       {"basedir", required_argument, nullptr, 'b'},   {"kernel", required_argument, nullptr, 'k'},
@@ -147,7 +150,8 @@ int check_main(int argc, char **argv) {
       {"insmod", no_argument, nullptr, OPT_INSMOD},   {"json", no_argument, nullptr, OPT_JSON},
       {"html", required_argument, nullptr, OPT_HTML}, {"history", required_argument, nullptr, OPT_HISTORY},
       {"api-changes", required_argument, nullptr, OPT_API}, {"upstream", no_argument, nullptr, OPT_UPSTREAM},
-      {"kernels", no_argument, nullptr, OPT_KERNELS}, {"tainted", required_argument, nullptr, OPT_TAINTED}, {"help", no_argument, nullptr, 'h'},
+      {"kernels", no_argument, nullptr, OPT_KERNELS}, {"tainted", required_argument, nullptr, OPT_TAINTED},
+      {"all", no_argument, nullptr, OPT_ALL}, {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0}};
   bool want_kernels = false;
   for (;;) {
@@ -168,6 +172,7 @@ int check_main(int argc, char **argv) {
     case OPT_UPSTREAM: upstream = true; break;
     case OPT_KERNELS: want_kernels = true; break;
     case OPT_TAINTED: tainted = optarg; break;
+    case OPT_ALL: all = true; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 3;
     }
@@ -302,6 +307,7 @@ int check_main(int argc, char **argv) {
   CheckOptions opts;
   opts.modprobe = !insmod;
   opts.upstream_missing_crc = upstream;
+  opts.all = all;
   opts.api_changes = &api;
   opts.history = &history_ptrs;
 

@@ -85,10 +85,14 @@ check() {
   img=$(lab_image_root "$K")
   sym=$(ls "$("$lab_fetch" path "headers-$K")"/usr/src/linux-headers-*/Module.symvers)
   cp "$(check_lab_modules "$(lab_other_kernel "$K")")/clean.ko" "$lab_tmp/other.ko"
+  local cmdline=${lab_cmdline:-}
   for c in $check_lab_cases; do
-    local f=$d/$c.ko extra=()
+    local f=$d/$c.ko extra=(--cmdline "$cmdline")
     [ $c = other ] && f=$lab_tmp/other.ko
-    [ $c = again ] && { out loaded-again >"$lab_tmp/loaded"; extra=(--loaded "$lab_tmp/loaded"); }
+    case $c in tree-*)
+      f=$(ls "$img/lib/modules/$(lab_release "$K")"/kernel/drivers/net/${c#tree-}.ko* | head -n1) ;;
+    esac
+    [ $c = again ] && { out loaded-again >"$lab_tmp/loaded"; extra+=(--loaded "$lab_tmp/loaded"); }
     local bits letters
     bits=$(res "tainted-$c")
     letters=$(python3 -c '
