@@ -31,21 +31,27 @@ ModuleFacts facts_from_module_info(const ModuleInfo &mi) {
   if (f.exports.empty())
     for (const std::string &s : mi.ksymtab_strings) f.exports.emplace_back(s, 0);
 
+  // kmod_elf_get_dependency_symbols() ignores a __versions section whose size is not a
+  // multiple of the entry size altogether (no CRCs, no extra entries); the ELF layer reads
+  // its whole entries anyway and says so in versions_problem.
+  static const std::vector<SymbolVersion> none;
+  const std::vector<SymbolVersion> &versions =
+      mi.versions_problem.find("is not a multiple of") != std::string::npos ? none : mi.versions;
   std::unordered_map<std::string_view, size_t> first_version;
-  for (size_t i = 0; i < mi.versions.size(); i++) first_version.emplace(mi.versions[i].name, i);
-  std::vector<bool> visited(mi.versions.size(), false);
+  for (size_t i = 0; i < versions.size(); i++) first_version.emplace(versions[i].name, i);
+  std::vector<bool> visited(versions.size(), false);
   for (const ImportedSymbol &imp : mi.imports) {
     DepSymbol d;
     d.name = imp.name;
     d.weak = imp.weak;
     if (auto it = first_version.find(imp.name); it != first_version.end()) {
-      d.crc = mi.versions[it->second].crc;
+      d.crc = versions[it->second].crc;
       visited[it->second] = true;
     }
     f.dep_symbols.push_back(std::move(d));
   }
-  for (size_t i = 0; i < mi.versions.size(); i++)
-    if (!visited[i]) f.dep_symbols.push_back(DepSymbol{mi.versions[i].name, mi.versions[i].crc, false});
+  for (size_t i = 0; i < versions.size(); i++)
+    if (!visited[i]) f.dep_symbols.push_back(DepSymbol{versions[i].name, versions[i].crc, false});
 
   for (const ModinfoEntry &e : mi.modinfo)
     if (e.key == "alias" || e.key == "softdep" || e.key == "weakdep")

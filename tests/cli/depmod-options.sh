@@ -128,6 +128,16 @@ printf '\177ELF\003\001\001\000\000\000\000\000\000\000\000\000padding-padding-p
 printf '\177ELF\002\001\001\000' > "$D/kernel/bad/shortelf.ko"
 if command -v zstd > /dev/null; then zstd -q -c "$D/kernel/fs/fat/msdos.ko" > "$D/kernel/bad/good-zstd.ko.zst"; fi
 compare bad-modules "$D" -b "$R" "$ver"
+if command -v objcopy > /dev/null; then
+  # __versions of a size that is not a multiple of 64, and one cut to a single entry.
+  objcopy -O binary --only-section=__versions "$D/kernel/fs/fat/vfat.ko" "$TMP/versions"
+  head -c 100 "$TMP/versions" > "$TMP/v100"
+  head -c 64 "$TMP/versions" > "$TMP/v64"
+  objcopy --update-section "__versions=$TMP/v100" "$D/kernel/fs/fat/vfat.ko" "$D/kernel/bad/vfat-odd.ko"
+  objcopy --update-section "__versions=$TMP/v64" "$D/kernel/fs/fat/msdos.ko" "$D/kernel/bad/msdos-one.ko"
+  compare odd-versions "$D" -b "$R" "$ver"
+  if [ -n "${symvers:-}" ]; then compare odd-versions-symvers "$D" -e -E "$symvers" -b "$R" "$ver"; fi
+fi
 rm -rf "$D/kernel/bad"
 
 # depmod.d: search order with built-in, override, exclude, external, bad lines.
