@@ -109,3 +109,17 @@ TEST(FactsCache, RoundTripAndRejectsDamage) {
   extra.push_back(0);
   EXPECT_FALSE(decode_facts_cache(ByteView(extra)));
 }
+
+TEST(ModuleFacts, OddSizedVersionsAreIgnoredLikeKmodDepmod) {
+  ModuleInfo mi;
+  mi.versions = {{"printk", 5}, {"module_layout", 6}};
+  mi.versions_problem = "section [7] __versions size 100 is not a multiple of 64";
+  mi.imports = {{"printk", false, 5}};
+  ModuleFacts f = facts_from_module_info(mi);
+  ASSERT_EQ(f.dep_symbols.size(), 1u);
+  EXPECT_EQ(f.dep_symbols[0].crc, 0u);
+  mi.versions_problem = "section [7] __versions entry 1 has an unterminated name";
+  f = facts_from_module_info(mi);
+  ASSERT_EQ(f.dep_symbols.size(), 2u);
+  EXPECT_EQ(f.dep_symbols[0].crc, 5u);
+}
