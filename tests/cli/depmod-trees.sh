@@ -59,7 +59,12 @@ for key in amd64-6.1 amd64-6.12 arm64-6.1 i386-6.1 signed-6.1; do
     run_tool kmxn "$KMX" depmod -n -b "$root" "$ver"
     same "$key -n stdout" "$TMP/kmodn.out" "$TMP/kmxn.out"
     same "$key -n stderr" "$TMP/kmodn.err" "$TMP/kmxn.err"
-    echo "ok $key: rerun untouched, -j1 identical, -n identical"
+    # -w: kmod's duplicate warnings (this tree has modules listing an alias twice).
+    run_tool kmodw /usr/sbin/depmod -w -b "$root" "$ver"
+    run_tool kmxw "$KMX" depmod -w -b "$root" "$ver"
+    [ -s "$TMP/kmodw.err" ] || fail "$key: expected duplicate warnings from kmod -w"
+    same "$key -w stderr" "$TMP/kmodw.err" "$TMP/kmxw.err"
+    echo "ok $key: rerun untouched, -j1 identical, -n identical, -w warnings identical"
   fi
   rm -rf "$root"
 done
