@@ -31,12 +31,17 @@ bool mentions(std::string_view text, const std::string &name) {
   return false;
 }
 
-// Lines about module loading in general that do not name the module (signature and lockdown
-// checks print the reason, not the module).
-bool generic_load_line(std::string_view text) {
+// Lines about the signature checks, which print the reason, not the module.
+bool signature_line(std::string_view text) {
   return text.find("Loading of unsigned module is rejected") != std::string_view::npos ||
          text.find("Loading of module with unavailable key is rejected") != std::string_view::npos ||
          text.find("Lockdown:") != std::string_view::npos;
+}
+
+// Lines about a module load that do not name the module: the signature checks and the ELF
+// header check (which runs before the kernel knows the name).
+bool generic_load_line(std::string_view text) {
+  return signature_line(text) || text.find("Invalid ELF header") != std::string_view::npos;
 }
 
 }  // namespace
@@ -96,10 +101,14 @@ Result<std::vector<KmsgRecord>> KmsgWatch::read_new() {
   return out;
 }
 
-LoadExplanation explain_load_failure(const std::vector<KmsgRecord> &records, const std::string &name, int err) {
+LoadExplanation explain_load_failure(const std::vector<KmsgRecord> &records, const std::vector<std::string> &names,
+                                     int err) {
   LoadExplanation ex;
-  for (const KmsgRecord &r : records)
-    if (mentions(r.text, name) || generic_load_line(r.text)) ex.lines.push_back(r.text);
+  for (const KmsgRecord &r : records) {
+    bool about = generic_load_line(r.text);
+    for (const std::string &n : names) about = about || (!n.empty() && mentions(r.text, n));
+    if (about) ex.lines.push_back(r.text);
+  }
 
   // Rules in order of precedence, each over every line: a load can log a taint notice
   // ("module verification failed ... tainting kernel") before the line that explains it.
@@ -124,12 +133,14 @@ LoadExplanation explain_load_failure(const std::vector<KmsgRecord> &records, con
     ex.hint = "it uses symbol " + m[1].str() + " from namespace " + m[2].str() + " without importing that namespace (MODULE_IMPORT_NS)";
   } else if (any([&](const std::string &l) { return std::regex_search(l, m, unknown_re); })) {
     ex.hint = "a symbol it needs is absent: " + m[1].str() + " (load the module that provides it first, e.g. with modprobe)";
-  } else if (any([&](const std::string &l) { return generic_load_line(l); })) {
+  } else if (any([&](const std::string &l) { return signature_line(l); })) {
     ex.hint = "the kernel requires a valid signature (module.sig_enforce or lockdown) and this module has none it can verify";
   } else if (any([&](const std::string &l) { return has(l, "invalid for parameter") || has(l, "Unknown parameter"); })) {
     ex.hint = "the kernel refused a module parameter given on the command line (see modinfo -p for the valid ones)";
   } else if (any([&](const std::string &l) { return has(l, "blacklisted"); })) {
     ex.hint = "the kernel command line blacklists it (module_blacklist=)";
+  } else if (any([&](const std::string &l) { return has(l, "Invalid ELF header"); })) {
+    ex.hint = "the file is not a loadable module for this kernel (wrong architecture, corrupt or not ELF)";
   }
   if (ex.hint.empty()) {
     if (err == EKEYREJECTED || err == ENOKEY)

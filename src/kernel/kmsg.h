@@ -56,8 +56,10 @@ struct LoadExplanation {
   std::string hint;                // one line, empty when nothing more can be said
 };
 
-// Given the records a failed load of module `name` produced and its errno, pick the lines
-// that concern it and say in words why the kernel refused it.
-LoadExplanation explain_load_failure(const std::vector<KmsgRecord> &records, const std::string &name, int err);
+// Given the records a failed load produced and its errno, pick the lines that concern the
+// module (known by any of `names`: the file's and the one in its .modinfo, which the kernel
+// uses) and say in words why the kernel refused it.
+LoadExplanation explain_load_failure(const std::vector<KmsgRecord> &records, const std::vector<std::string> &names,
+                                     int err);
 
 }  // namespace kmx

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "kernel/kmsg.h"
 #include "kernel/module-load.h"
@@ -111,7 +112,12 @@ int insmod_main(int argc, char **argv) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, res.error().msg.c_str());
     return 1;
   }
-  std::string name = module_name_from_path(filename);
+  // The kernel names the module by its .modinfo name, which need not be the file's.
+  std::vector<std::string> names = {module_name_from_path(filename)};
+  ReadOptions ro;
+  ro.symbols = false;
+  if (auto info = read_module(filename, ro))
+    if (auto n = info->get("name")) names.push_back(*n);
   if (!watch) {
     std::fprintf(stderr, "%s: note: cannot read the kernel log (%s), so the kernel's reason is not shown\n", prog,
                  watch.error().msg.c_str());
@@ -123,7 +129,7 @@ int insmod_main(int argc, char **argv) {
                  records.error().msg.c_str());
     return 1;
   }
-  LoadExplanation ex = explain_load_failure(*records, name, err);
+  LoadExplanation ex = explain_load_failure(*records, names, err);
   for (const std::string &l : ex.lines) std::fprintf(stderr, "%s: kernel: %s\n", prog, l.c_str());
   if (!ex.hint.empty()) std::fprintf(stderr, "%s: hint: %s\n", prog, ex.hint.c_str());
   return 1;

@@ -74,9 +74,19 @@ TEST(Kmsg, ExplainsRefusals) {
   for (const Case &c : cases) {
     std::string name = c.log.empty() || c.log[0].text.find("kmx_lab_b") == std::string::npos ? "kmx_lab_a" : "kmx_lab_b";
     if (c.log.size() == 2) name = "kmx_lab_a";
-    LoadExplanation ex = explain_load_failure(c.log, name, c.err);
+    LoadExplanation ex = explain_load_failure(c.log, {name}, c.err);
     EXPECT_EQ(ex.lines.size(), c.lines) << (c.log.empty() ? "" : c.log[0].text);
     EXPECT_TRUE(ex.hint.starts_with(c.hint_start)) << ex.hint << " / expected " << c.hint_start;
     if (!*c.hint_start) EXPECT_EQ(ex.hint, "");
   }
+}
+
+TEST(Kmsg, MatchesAnyOfTheModuleNames) {
+  // The file kmx_lab_a_badmagic.ko holds module kmx_lab_a: the kernel uses the latter.
+  auto log = recs({"kmx_lab_a: version magic '6.12 XMP' should be '6.12 SMP'", "Invalid ELF header magic: != \\x7fELF"});
+  LoadExplanation ex = explain_load_failure(log, {"kmx_lab_a_badmagic"}, ENOEXEC);
+  EXPECT_EQ(ex.lines.size(), 1u);  // only the name-less ELF header line
+  ex = explain_load_failure(log, {"kmx_lab_a_badmagic", "kmx_lab_a"}, ENOEXEC);
+  EXPECT_EQ(ex.lines.size(), 2u);
+  EXPECT_TRUE(ex.hint.starts_with("it was built for another kernel")) << ex.hint;
 }

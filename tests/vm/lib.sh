@@ -84,11 +84,12 @@ lab_headers_dir() {
 }
 
 # Build the lab's test modules (tests/vm/modules) for a lab kernel, plus compressed copies.
-# Cached by a hash of the sources; prints the directory holding the .ko files.
+# Cached; prints the directory holding the .ko files.
 lab_test_modules() {
   local k=$1 hdr sum dir
   hdr=$(lab_headers_dir "$k") || return 1
-  sum=$(cat "$KMX_SRC"/tests/vm/modules/* | sha256sum | cut -c1-16)
+  # Keyed by the sources and by this function's own text (it makes the variants).
+  sum=$( (cat "$KMX_SRC"/tests/vm/modules/*; declare -f lab_test_modules) | sha256sum | cut -c1-16)
   dir=$lab_cache/modules-$k-$sum
   if [ ! -e "$dir/.done" ]; then
     rm -rf "$dir" "$dir.build"
@@ -107,6 +108,10 @@ lab_test_modules() {
     done
     # Drop kmx_lab_ns's namespace import after modpost checked it (same length, in .modinfo).
     perl -0777 -pi -e 's/import_ns=ACPI\0/import_ns=NONE\0/g' "$dir/kmx_lab_ns.ko"
+    # A copy whose vermagic names another build ("SMP" -> "XMP", same length): refused as is,
+    # loadable with insmod -f, which must drop the vermagic check (kernel flag or stripping).
+    perl -0777 -pe 's/(vermagic=[^\0]*?)SMP/${1}XMP/' "$dir/kmx_lab_a.ko" >"$dir/kmx_lab_a_badmagic.ko"
+    gzip -9 -n -c "$dir/kmx_lab_a_badmagic.ko" >"$dir/kmx_lab_a_badmagic.ko.gz"
     # Compressed copies, made the way kbuild makes them (xz with a CRC32 check, which the
     # kernel's in-kernel decompressor requires).
     xz --check=crc32 --lzma2=dict=1MiB -c "$dir/kmx_lab_a.ko" >"$dir/kmx_lab_a.ko.xz"

@@ -137,8 +137,12 @@ boot_kernel() {
     done
     local log=$res/$k/boot-$i.log initrd=$lab_tmp/initrd-$k-$i.cpio t0 t1 rc=0
     mkdir -p "$res/$k"
-    lab_tree_modules=$trees lab_initramfs "$k" "$initrd" "${group[@]}" ||
-      { echo "lab: could not build the initramfs for $k" >&2; return 1; }
+    # One initramfs build at a time: scenarios' guest() may build cached files of their own
+    # (for both kernels), which must not race between the kernels' jobs.
+    (
+      flock 9
+      lab_tree_modules=$trees lab_initramfs "$k" "$initrd" "${group[@]}"
+    ) 9>"$lab_tmp/build.lock" || { echo "lab: could not build the initramfs for $k" >&2; return 1; }
     t0=$(date +%s.%N)
     local tree=""
     case " $trees " in *" all "*) tree=$(lab_tree_image "$k") ;; esac
