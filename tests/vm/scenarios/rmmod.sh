@@ -26,10 +26,12 @@ run kmod-force-inuse kmod rmmod -f kmx_lab_a
 run kmx-force-inuse kmx rmmod -f kmx_lab_a
 # -s: messages go to syslog, not stderr.
 syslogd -O /tmp/syslog
-sleep 1
+i=0
+while [ ! -S /dev/log ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 run kmod-syslog kmod rmmod -s kmx_lab_nothere
 run kmx-syslog kmx rmmod -s kmx_lab_nothere
-sleep 1
+i=0
+while [ "$(grep -c 'rmmod' /tmp/syslog 2>/dev/null)" -lt 2 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 grep -a 'rmmod' /tmp/syslog | sed 's/^.* daemon\./daemon./' >/tmp/syslog.rmmod
 result syslog-lines "$(wc -l </tmp/syslog.rmmod)"
 if [ "$(sed -n 1p /tmp/syslog.rmmod)" = "$(sed -n 2p /tmp/syslog.rmmod)" ]; then result syslog-same yes; else result syslog-same no; fi
