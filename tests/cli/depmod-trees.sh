@@ -64,7 +64,20 @@ for key in amd64-6.1 amd64-6.12 arm64-6.1 i386-6.1 signed-6.1; do
     run_tool kmxw "$KMX" depmod -w -b "$root" "$ver"
     [ -s "$TMP/kmodw.err" ] || fail "$key: expected duplicate warnings from kmod -w"
     same "$key -w stderr" "$TMP/kmodw.err" "$TMP/kmxw.err"
-    echo "ok $key: rerun untouched, -j1 identical, -n identical, -w warnings identical"
+    # -e with -F System.map and with -E Module.symvers (every 50th CRC altered): kmod's
+    # unknown-symbol and CRC-mismatch warnings, in kmod's order.
+    image=$(tree_root "$key")
+    run_tool kmodF /usr/sbin/depmod -e -F "$image/boot/System.map-$ver" -b "$root" "$ver"
+    run_tool kmxF "$KMX" depmod -e -F "$image/boot/System.map-$ver" -b "$root" "$ver"
+    same "$key -e -F stderr" "$TMP/kmodF.err" "$TMP/kmxF.err"
+    if headers=$("$KMX_SRC/tests/data/fetch-trees.sh" path headers-6.1 2>/dev/null) && [ -e "$headers/.done" ]; then
+      awk 'BEGIN{OFS="\t"} NR%50==0 {$1="0x12345678"} {print}' "$headers"/usr/src/*/Module.symvers > "$TMP/symvers"
+      run_tool kmodE /usr/sbin/depmod -e -E "$TMP/symvers" -b "$root" "$ver"
+      run_tool kmxE "$KMX" depmod -e -E "$TMP/symvers" -b "$root" "$ver"
+      [ -s "$TMP/kmodE.err" ] || fail "$key: expected CRC warnings from kmod -e -E"
+      same "$key -e -E stderr" "$TMP/kmodE.err" "$TMP/kmxE.err"
+    fi
+    echo "ok $key: rerun untouched, -j1 identical, -n identical, -w, -e -F, -e -E warnings identical"
   fi
   rm -rf "$root"
 done
