@@ -207,7 +207,7 @@ static bool should_exclude(const DepmodConfig &cfg, const char *name) {
 
 // `path` ends with '/'; readdir order, as kmod (ties between equal priorities go to the
 // first one found).
-void Depmod::search_dir(const DepmodConfig &cfg, int dfd, std::string &path) {
+void Depmod::search_dir(const DepmodConfig &cfg, int dfd, std::string &path, unsigned depth) {
   DIR *d = ::fdopendir(dfd);
   if (!d) {
     diag_.error("fdopendir(" + std::to_string(dfd) + "): " + errstr(errno));
@@ -244,8 +244,15 @@ void Depmod::search_dir(const DepmodConfig &cfg, int dfd, std::string &path) {
         diag_.error("openat(" + std::to_string(::dirfd(d)) + ", " + name + ", O_RDONLY): " + errstr(errno));
         continue;
       }
+      // kmod follows directory symlinks without limit (a loop exhausts its stack); stop at a
+      // depth no real tree reaches.
+      if (depth >= 64) {
+        diag_.error("directory nesting too deep, skipped: " + path);
+        ::close(fd);
+        continue;
+      }
       path += '/';
-      search_dir(cfg, fd, path);
+      search_dir(cfg, fd, path, depth + 1);
     } else {
       search_file(cfg, path, base - 1);
     }
@@ -262,7 +269,7 @@ Status Depmod::search_path(const DepmodConfig &cfg, const std::string &dir) {
     return fail_errno(e, "could not open directory " + dir + ": " + errstr(e));
   }
   std::string path = dir + "/";
-  search_dir(cfg, fd, path);
+  search_dir(cfg, fd, path, 0);
   return {};
 }
 

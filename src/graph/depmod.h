@@ -112,7 +112,7 @@ private:
   const std::pair<const std::string, Symbol> *find_symbol(std::string_view name) const;
   void add_fake_symbols();
   Status search_path(const DepmodConfig &cfg, const std::string &path);
-  void search_dir(const DepmodConfig &cfg, int dfd, std::string &path);
+  void search_dir(const DepmodConfig &cfg, int dfd, std::string &path, unsigned depth);
   void search_file(const DepmodConfig &cfg, const std::string &path, size_t baselen);
   bool existing_is_higher_priority(const DepmodConfig &cfg, const Candidate &old, const Candidate &neu) const;
   void build_array();
