@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
 
 #include "elf/module-elf.h"
 
@@ -60,6 +61,44 @@ const SymbolVersion *find_version(const ModuleInfo &m, std::string_view sym) {
 std::string after_space(const std::string &s) {
   size_t sp = s.find(' ');
   return sp == std::string::npos ? std::string() : s.substr(sp);
+}
+
+// "your headers' config differs in CONFIG_A (y -> n), ..." when both configs are known.
+std::string config_delta(const Run &r) {
+  if (!r.o.module_config || r.k.config.empty()) return "";
+  std::vector<std::string> diffs;
+  size_t n = 0;
+  auto val = [](const std::map<std::string, std::string> &m, const std::string &k) {
+    auto it = m.find(k);
+    return it == m.end() ? std::string("unset") : it->second;
+  };
+  std::set<std::string> keys;
+  for (const auto &[k, v] : *r.o.module_config) keys.insert(k);
+  for (const auto &[k, v] : r.k.config) keys.insert(k);
+  // Options that change struct module or vermagic (include/linux/module.h, vermagic.h) first.
+  static const std::set<std::string> layout = {
+      "CONFIG_SMP", "CONFIG_PREEMPT_BUILD", "CONFIG_PREEMPT_RT", "CONFIG_MODULE_UNLOAD",
+      "CONFIG_MODVERSIONS", "CONFIG_RANDSTRUCT", "CONFIG_MODULE_SIG", "CONFIG_GENERIC_BUG",
+      "CONFIG_KALLSYMS", "CONFIG_SYSFS", "CONFIG_CONSTRUCTORS", "CONFIG_TRACEPOINTS",
+      "CONFIG_TREE_SRCU", "CONFIG_BPF_EVENTS", "CONFIG_JUMP_LABEL", "CONFIG_TRACING",
+      "CONFIG_EVENT_TRACING", "CONFIG_FTRACE_MCOUNT_RECORD", "CONFIG_KPROBES", "CONFIG_LIVEPATCH",
+      "CONFIG_PRINTK_INDEX", "CONFIG_DYNAMIC_DEBUG_CORE", "CONFIG_DEBUG_INFO_BTF_MODULES",
+      "CONFIG_FUNCTION_ERROR_INJECTION", "CONFIG_KUNIT", "CONFIG_MODULE_UNLOAD_TAINT_TRACKING",
+      "CONFIG_MITIGATION_RETPOLINE", "CONFIG_RETPOLINE", "CONFIG_MITIGATION_ITS",
+      "CONFIG_CFI_CLANG", "CONFIG_ARCH_USES_CFI_TRAPS", "CONFIG_MODULE_DEBUGFS",
+      "CONFIG_EXTENDED_MODVERSIONS", "CONFIG_BASIC_MODVERSIONS"};
+  for (int pass = 0; pass < 2; pass++)
+    for (const auto &k : keys) {
+      if (layout.contains(k) != (pass == 0)) continue;
+      std::string a = val(*r.o.module_config, k), b = val(r.k.config, k);
+      if (a == b || (a == "unset" && b == "n") || (a == "n" && b == "unset")) continue;
+      if (n++ < 12) diffs.push_back(fmt::format("{} ({} -> {})", k, a, b));
+    }
+  if (n == 0) return "; your headers' config equals this kernel's";
+  std::string out = "; your headers' config differs in ";
+  for (size_t i = 0; i < diffs.size(); i++) out += (i ? ", " : "") + diffs[i];
+  if (n > diffs.size()) out += fmt::format(" and {} more", n - diffs.size());
+  return out;
 }
 
 void check_signature(Run &r) {
@@ -130,8 +169,8 @@ void check_this_module_size(Run &r) {
            fmt::format("module {:#x} bytes, kernel {:#x}", *r.m.this_module_size, *r.k.this_module_size));
     r.refuse("C10", ENOEXEC);
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): struct "
-                                    "module differs, so the module was built for another kernel",
-                                    r.k.release));
+                                    "module differs, so the module was built for another kernel{}",
+                                    r.k.release, config_delta(r)));
     return;
   }
   r.step("C10", "struct module size", "pass", fmt::format("{:#x} bytes", *r.m.this_module_size));
@@ -193,8 +232,8 @@ void check_module_layout(Run &r) {
            fmt::format("module {} kernel {}", hex(sv->crc), hex(*r.k.module_layout_crc)));
     r.refuse("D2", ENOEXEC);
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): "
-                                    "struct module's layout differs",
-                                    r.k.release));
+                                    "struct module's layout differs{}",
+                                    r.k.release, config_delta(r)));
     return;
   }
   r.step("D2", "module_layout", "pass", hex(sv->crc));
@@ -224,8 +263,8 @@ void check_vermagic(Run &r) {
                 : "differs (compared in full: no modversions)");
     r.refuse("D5", ENOEXEC);
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}); "
-                                    "module vermagic '{}', kernel '{}'",
-                                    r.k.release, *mm, *r.k.vermagic));
+                                    "module vermagic '{}', kernel '{}'{}",
+                                    r.k.release, *mm, *r.k.vermagic, config_delta(r)));
     return;
   }
   r.step("D5", "vermagic", "pass", crcs && *mm != *r.k.vermagic ? "release word differs, ignored" : "");

@@ -61,6 +61,9 @@ struct CheckOptions {
   // messages then include lines the kernel would not print.
   bool all = false;
   const std::vector<ApiChange> *api_changes = nullptr;
+  // Config of the headers the module was built against (--built-with); with the target's
+  // config, mismatch hints name the options that differ.
+  const std::map<std::string, std::string> *module_config = nullptr;
   // Profiles of other kernels (--history): where a symbol exists elsewhere.
   const std::vector<const KernelProfile *> *history = nullptr;
 };

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic-file.h"
 #include "base/mapped-file.h"
 #include "base/parallel.h"
 #include "compat/kernel-profile.h"
@@ -53,6 +54,8 @@ void usage(FILE *out) {
                "Output:\n"
                "      --json            JSON, one object per module\n"
                "      --html FILE       self-contained HTML report (matrix)\n"
+               "      --built-with CONFIG the .config of the headers the modules were built with:\n"
+               "                        mismatch hints name the options that differ\n"
                "      --history SPEC    other kernels to say where missing symbols exist (repeatable)\n"
                "      --api-changes F   known API changes (default: data/api-changes.tsv)\n"
                "Exit: 0 loads cleanly, 1 loads with taint, 2 refused, 3 error.\n");
@@ -139,7 +142,8 @@ int check_main(int argc, char **argv) {
   std::vector<std::string> targets, extra, loaded_files, history_specs, kernels;
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
-         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL };
+         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH };
+  std::string built_with;
   bool all = false;
   std::string tainted;
   static const option longopts[] = {
@@ -151,7 +155,7 @@ int check_main(int argc, char **argv) {
       {"html", required_argument, nullptr, OPT_HTML}, {"history", required_argument, nullptr, OPT_HISTORY},
       {"api-changes", required_argument, nullptr, OPT_API}, {"upstream", no_argument, nullptr, OPT_UPSTREAM},
       {"kernels", no_argument, nullptr, OPT_KERNELS}, {"tainted", required_argument, nullptr, OPT_TAINTED},
-      {"all", no_argument, nullptr, OPT_ALL}, {"help", no_argument, nullptr, 'h'},
+      {"all", no_argument, nullptr, OPT_ALL}, {"built-with", required_argument, nullptr, OPT_BUILT_WITH}, {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0}};
   bool want_kernels = false;
   for (;;) {
@@ -173,6 +177,7 @@ int check_main(int argc, char **argv) {
     case OPT_KERNELS: want_kernels = true; break;
     case OPT_TAINTED: tainted = optarg; break;
     case OPT_ALL: all = true; break;
+    case OPT_BUILT_WITH: built_with = optarg; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 3;
     }
@@ -308,6 +313,19 @@ int check_main(int argc, char **argv) {
   opts.modprobe = !insmod;
   opts.upstream_missing_crc = upstream;
   opts.all = all;
+  KernelProfile built;
+  if (!built_with.empty()) {
+    auto text = read_file(built_with);
+    if (!text) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
+      return 3;
+    }
+    if (auto st = parse_kernel_config(*text, built_with, built); !st) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, st.error().msg.c_str());
+      return 3;
+    }
+    opts.module_config = &built.config;
+  }
   opts.api_changes = &api;
   opts.history = &history_ptrs;
 
@@ -372,9 +390,8 @@ int check_main(int argc, char **argv) {
       h += "</tr>";
     }
     h += "</table></body></html>\n";
-    FILE *f = std::fopen(html.c_str(), "w");
-    if (!f || std::fwrite(h.data(), 1, h.size(), f) != h.size() || std::fclose(f) != 0) {
-      std::fprintf(stderr, "%s: ERROR: cannot write %s\n", prog, html.c_str());
+    if (auto w = write_file_atomic(html, h); !w) {
+      std::fprintf(stderr, "%s: ERROR: %s\n", prog, w.error().msg.c_str());
       return 3;
     }
   }

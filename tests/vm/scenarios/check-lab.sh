@@ -6,7 +6,7 @@
 # the same kernel, learnt offline from its image package and its headers' Module.symvers, must
 # give the same verdict, errno and taint, and every line it predicts must be in the log.
 
-check_lab_cases="clean prop gpl crc nocrc ns layout vermagic noversions other again"
+check_lab_cases="clean prop gpl crc nocrc ns pfn layout vermagic noversions other again"
 
 # Build (cached) the check modules for lab kernel $1 and make the edited copies; prints the dir.
 check_lab_modules() {
@@ -18,7 +18,7 @@ check_lab_modules() {
     rm -rf "$dir" "$dir.build"
     mkdir -p "$dir.build" "$dir"
     cp "$src"/Kbuild "$src"/*.c "$dir.build/"
-    if ! make -s -C "$hdr" M="$dir.build" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$dir.build/make.log" 2>&1; then
+    if ! make -s -C "$hdr" M="$dir.build" CONFIG_DEBUG_INFO_BTF_MODULES= KBUILD_MODPOST_WARN=1 modules >"$dir.build/make.log" 2>&1; then
       echo "check-lab: building the check modules for $k failed:" >&2
       cat "$dir.build/make.log" >&2
       return 1
@@ -34,6 +34,7 @@ check_lab_modules() {
     "$p" "$dir/crc.ko" versions-crc get_random_u32
     "$p" "$dir/nocrc.ko" versions-rename get_random_u32 get_random_x32
     mv "$dir/check_ns.ko" "$dir/ns.ko"
+    mv "$dir/check_pfn.ko" "$dir/pfn.ko"
     "$p" "$dir/ns.ko" modinfo import_ns=DMA_BUF import_ns=DMA_BUX
     cp "$dir/clean.ko" "$dir/layout.ko"
     "$p" "$dir/layout.ko" versions-crc module_layout
@@ -60,12 +61,12 @@ guest() {
   cat <<'G'
 lab_clean
 check_unload() {
-  for m in check_clean check_prop check_gpl check_crc check_ns; do
+  for m in check_clean check_prop check_gpl check_crc check_ns check_pfn; do
     [ -d /sys/module/$m ] && kmod rmmod $m >/dev/null 2>&1
   done
 }
 check_unload
-for c in clean prop gpl crc nocrc ns layout vermagic noversions other again; do
+for c in clean prop gpl crc nocrc ns pfn layout vermagic noversions other again; do
   [ $c = again ] && kmod insmod /lab/check/clean.ko && run loaded-again cat /proc/modules
   result tainted-$c "$(cat /proc/sys/kernel/tainted)"
   dmesg -c >/dev/null
@@ -102,7 +103,7 @@ print("".join(l for i, l in [(0,"P"),(1,"F"),(10,"C"),(12,"O"),(13,"E"),(15,"K")
     "$KMX" check --json --insmod -t "$img,$sym" --tainted "$letters" "${extra[@]}" "$f" >"$lab_tmp/check.json" || true
     out "log-$c" | sed 's/^\[[ 0-9.]*\] //' >"$lab_tmp/log"
     local why
-    why=$(python3 - "$lab_tmp/check.json" "$lab_tmp/log" "$(rc "ins-$c")" "$(err "ins-$c")" "$(res "taint-$c")" <<'PY'
+    why=$(python3 - "$lab_tmp/check.json" "$lab_tmp/log" "$(rc "ins-$c")" "$(err "ins-$c")" "$(res "taint-$c")" "$c" <<'PY'
 import json, sys
 v = json.load(open(sys.argv[1]))[0]
 log = open(sys.argv[2]).read().splitlines()
@@ -120,6 +121,8 @@ if got and got != v["errno"]:
     problems.append(f"kernel errno {got}, kmx {v['errno']}")
 if rc == "0" and taint != v["taint"]:
     problems.append(f"module taint {taint!r}, kmx {v['taint']!r}")
+if sys.argv[6] == "pfn" and not v["loads"] and not any("cb10c28ac82c" in h for h in v["hints"]):
+    problems.append("no follow_pfn hint from data/api-changes.tsv")
 for m in v["messages"]:
     if m not in log:
         problems.append(f"predicted line not in the log: {m!r}")
