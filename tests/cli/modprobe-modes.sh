@@ -113,3 +113,19 @@ PATH="$TMP/kmx-bin:$PATH" modprobe -d "$root" -S "$ver" "${C[@]}" -D rtnl-link-b
 [ "$rc" -lt 128 ] || fail "kmx modprobe killed by a signal on a truncated index"
 grep -q "modules.alias.bin" "$TMP/kmx.err" || { cat "$TMP/kmx.err" >&2; fail "truncated index not reported"; }
 echo "ok: corrupt and truncated indexes reported"
+
+# Install commands run through /bin/sh as kmod runs them, but the module name reaches the
+# shell only as $MODPROBE_MODULE, never inside the command text: a module file whose name
+# is shell syntax is not executed. (Real run, not a dry run: only the install command runs.)
+# $CMDLINE_OPTS, like kmod, is substituted as shell text: options are the caller's own words.
+mkdir -p "$TMP/q" "$TMP/evil"
+printf 'install evil* printf "%%s|%%s\\n" "$MODPROBE_MODULE" "$CMDLINE_OPTS" > %s/q/out\n' "$TMP" > "$TMP/evil/e.conf"
+name='evil;touch pwned;$(touch pwned2)'
+cp "$dir/kernel/net/802/stp.ko" "$TMP/q/$name.ko"
+rc=0
+(cd "$TMP/q" && PATH="$TMP/kmx-bin:$PATH" modprobe -C "$TMP/evil" -d "$root" -S "$ver" "./$name.ko" 'a=$(touch pwned3)') || rc=$?
+[ "$rc" = 0 ] || fail "install command run failed ($rc)"
+[ -e "$TMP/q/out" ] || fail "install command did not run"
+[ ! -e "$TMP/q/pwned" ] && [ ! -e "$TMP/q/pwned2" ] || fail "a module name reached the shell unquoted"
+grep -qxF 'evil;touch pwned;$(touch pwned2)|a=1' "$TMP/q/out" || { cat "$TMP/q/out" >&2; fail "MODPROBE_MODULE not passed"; }
+echo "ok: module names reach install commands only through \$MODPROBE_MODULE"
