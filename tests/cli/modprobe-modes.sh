@@ -119,11 +119,11 @@ echo "ok: corrupt and truncated indexes reported"
 # is shell syntax is not executed. (Real run, not a dry run: only the install command runs.)
 # $CMDLINE_OPTS, like kmod, is substituted as shell text: options are the caller's own words.
 mkdir -p "$TMP/q" "$TMP/evil"
-printf 'install evil* printf "%%s|%%s\\n" "$MODPROBE_MODULE" "$CMDLINE_OPTS" > %s/q/out\n' "$TMP" > "$TMP/evil/e.conf"
+printf 'install evil* echo "$MODPROBE_MODULE|$CMDLINE_OPTS" > %s/q/out\n' "$TMP" > "$TMP/evil/e.conf"
 name='evil;touch pwned;$(touch pwned2)'
 cp "$dir/kernel/net/802/stp.ko" "$TMP/q/$name.ko"
 rc=0
-(cd "$TMP/q" && PATH="$TMP/kmx-bin:$PATH" modprobe -C "$TMP/evil" -d "$root" -S "$ver" "./$name.ko" 'a=$(touch pwned3)') || rc=$?
+(cd "$TMP/q" && PATH="$TMP/kmx-bin:$PATH" modprobe -C "$TMP/evil" -d "$root" -S "$ver" "./$name.ko" a=1) || rc=$?
 [ "$rc" = 0 ] || fail "install command run failed ($rc)"
 [ -e "$TMP/q/out" ] || fail "install command did not run"
 [ ! -e "$TMP/q/pwned" ] && [ ! -e "$TMP/q/pwned2" ] || fail "a module name reached the shell unquoted"
