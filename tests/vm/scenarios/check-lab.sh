@@ -6,7 +6,7 @@
 # the same kernel, learnt offline from its image package and its headers' Module.symvers, must
 # give the same verdict, errno and taint, and every line it predicts must be in the log.
 
-check_lab_cases="clean prop gpl crc nocrc ns pfn layout vermagic noversions other again"
+check_lab_cases="clean prop gpl crc nocrc ns pfn layout vermagic noversions other tree-other again"
 
 # Build (cached) the check modules for lab kernel $1 and make the edited copies; prints the dir.
 check_lab_modules() {
@@ -58,6 +58,11 @@ guest() {
   mkdir -p "$root/lab/check"
   cp "$d"/*.ko "$root/lab/check/"
   cp "$o/clean.ko" "$root/lab/check/other.ko"
+  # An in-tree module of the other kernel (signed by that kernel's build key).
+  local oroot t
+  oroot=$(lab_image_root "$(lab_other_kernel "$k")")
+  t=$(ls "$oroot"/lib/modules/*/kernel/drivers/net/dummy.ko* | head -n1)
+  cp "$t" "$root/lab/check/tree-other.${t#*/dummy.}"
   cat <<'G'
 lab_clean
 check_unload() {
@@ -66,13 +71,14 @@ check_unload() {
   done
 }
 check_unload
-for c in clean prop gpl crc nocrc ns pfn layout vermagic noversions other again; do
+for c in clean prop gpl crc nocrc ns pfn layout vermagic noversions other tree-other again; do
   [ $c = again ] && kmod insmod /lab/check/clean.ko && run loaded-again cat /proc/modules
+  f=$(ls /lab/check/$c.ko* | head -n1)
   result tainted-$c "$(cat /proc/sys/kernel/tainted)"
   dmesg -c >/dev/null
-  run ins-$c kmod insmod /lab/check/$c.ko
+  run ins-$c kmod insmod $f
   run log-$c dmesg
-  n=$(/lab/kmod/modinfo -F name /lab/check/$c.ko)
+  n=$(/lab/kmod/modinfo -F name $f)
   result taint-$c "$(cat /sys/module/$n/taint 2>/dev/null)"
   check_unload
 done
@@ -90,8 +96,9 @@ check() {
   for c in $check_lab_cases; do
     local f=$d/$c.ko extra=(--cmdline "$cmdline")
     [ $c = other ] && f=$lab_tmp/other.ko
-    case $c in tree-*)
-      f=$(ls "$img/lib/modules/$(lab_release "$K")"/kernel/drivers/net/${c#tree-}.ko* | head -n1) ;;
+    case $c in
+    tree-other) f=$(ls "$(lab_image_root "$(lab_other_kernel "$K")")"/lib/modules/*/kernel/drivers/net/dummy.ko* | head -n1) ;;
+    tree-*) f=$(ls "$img/lib/modules/$(lab_release "$K")"/kernel/drivers/net/${c#tree-}.ko* | head -n1) ;;
     esac
     [ $c = again ] && { out loaded-again >"$lab_tmp/loaded"; extra+=(--loaded "$lab_tmp/loaded"); }
     local bits letters
