@@ -61,7 +61,7 @@ std::string Depmod::out_deps(Diag &) const {
   for (u32 i = 0; i < mods_.size(); i++) {
     out += mods_[i].compressed_path();
     out += ':';
-    for (u32 d : all_sorted_deps(i)) {
+    for (u32 d : closure_[i]) {
       out += ' ';
       out += mods_[d].compressed_path();
     }
@@ -74,7 +74,7 @@ std::string Depmod::out_deps_bin(Diag &d) const {
   IndexBuilder idx;
   for (u32 i = 0; i < mods_.size(); i++) {
     std::string line = mods_[i].compressed_path() + ":";
-    for (u32 d : all_sorted_deps(i)) line += " " + mods_[d].compressed_path();
+    for (u32 d : closure_[i]) line += " " + mods_[d].compressed_path();
     auto dup = idx.insert(mods_[i].modname, line, mods_[i].idx);
     if (!dup) d.error("modules.dep.bin: " + dup.error().msg);
     else if (*dup && opts_.warn_dups) d.warn("duplicate module deps:\n" + line);
@@ -124,6 +124,12 @@ std::string Depmod::out_weakdeps(Diag &) const {
   return out;
 }
 
+void Depmod::prepare_outputs() {
+  closure_.resize(mods_.size());
+  parallel_for_each(mods_.size(), [&](size_t i) { closure_[i] = all_sorted_deps(static_cast<u32>(i)); }, opts_.jobs);
+  symbol_order_ = symbol_order();
+}
+
 std::vector<std::string> Depmod::symbol_order() const {
   std::vector<std::string> names;
   names.reserve(symbols_.size());
@@ -145,14 +151,14 @@ std::vector<std::string> Depmod::symbol_order() const {
 
 std::string Depmod::out_symbols(Diag &) const {
   std::string out = "# Aliases for symbols, used by symbol_request().\n";
-  for (const std::string &name : symbol_order())
+  for (const std::string &name : symbol_order_)
     out += "alias symbol:" + name + " " + mods_[symbols_.at(name).owner].modname + "\n";
   return out;
 }
 
 std::string Depmod::out_symbols_bin(Diag &d) const {
   IndexBuilder idx;
-  for (const std::string &name : symbol_order()) {
+  for (const std::string &name : symbol_order_) {
     const DepmodModule &owner = mods_[symbols_.at(name).owner];
     std::string alias = "symbol:" + name;
     auto dup = idx.insert(alias, owner.modname, owner.idx);

@@ -461,7 +461,9 @@ Status Depmod::load() {
     for (const auto &[name, crc] : m.facts.exports) add_symbol(name, false, crc, m.idx);
   }
   load_dependencies();
-  return calculate_dependencies();
+  TRY(calculate_dependencies());
+  prepare_outputs();
+  return {};
 }
 
 Status Depmod::calculate_dependencies() {

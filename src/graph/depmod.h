@@ -122,6 +122,7 @@ private:
   Status calculate_dependencies();
   void report_cycles(const std::vector<u32> &users);
   std::vector<u32> all_sorted_deps(u32 m) const;
+  void prepare_outputs();
 
   std::string out_deps(Diag &d) const;
   std::string out_aliases(Diag &d) const;
@@ -143,6 +144,9 @@ private:
   std::vector<DepmodModule> mods_;
   std::unordered_map<std::string, Symbol> symbols_;
   Stats stats_;
+  // Shared by several outputs, computed once after load().
+  std::vector<std::vector<u32>> closure_;       // per module: all dependencies, in rank order
+  std::vector<std::string> symbol_order_;       // owned symbols in kmod's hash order
 };
 
 // kmod's alias_normalize(): '-' -> '_' outside [...] ranges; nullopt on an unmatched bracket.
