@@ -38,10 +38,11 @@ bool signature_line(std::string_view text) {
          text.find("Lockdown:") != std::string_view::npos;
 }
 
-// Lines about a module load that do not name the module: the signature checks and the ELF
-// header check (which runs before the kernel knows the name).
+// Lines about a module load that do not name the module: the signature checks, and the
+// decompression and ELF checks, which run before the kernel knows the name.
 bool generic_load_line(std::string_view text) {
-  return signature_line(text) || text.find("Invalid ELF header") != std::string_view::npos;
+  return signature_line(text) || text.find("Invalid ELF") != std::string_view::npos ||
+         text.find("decompression failed") != std::string_view::npos;
 }
 
 }  // namespace
@@ -139,7 +140,9 @@ LoadExplanation explain_load_failure(const std::vector<KmsgRecord> &records, con
     ex.hint = "the kernel refused a module parameter given on the command line (see modinfo -p for the valid ones)";
   } else if (any([&](const std::string &l) { return has(l, "blacklisted"); })) {
     ex.hint = "the kernel command line blacklists it (module_blacklist=)";
-  } else if (any([&](const std::string &l) { return has(l, "Invalid ELF header"); })) {
+  } else if (any([&](const std::string &l) { return has(l, "decompression failed"); })) {
+    ex.hint = "the kernel could not decompress the file: it is corrupt or truncated";
+  } else if (any([&](const std::string &l) { return has(l, "Invalid ELF"); })) {
     ex.hint = "the file is not a loadable module for this kernel (wrong architecture, corrupt or not ELF)";
   }
   if (ex.hint.empty()) {

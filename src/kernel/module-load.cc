@@ -136,7 +136,8 @@ Result<LoadResult> load_module_file(const KernelRoots &r, const std::string &pat
   if (!plain) {
     Error e = std::move(plain).error();
     e.msg = "'" + path + "': " + e.msg;
-    e.sys_errno = ENOEXEC;
+    // kmod reports a file it cannot decompress as EINVAL ("Invalid parameters").
+    e.sys_errno = EINVAL;
     return fail(std::move(e));
   }
   return load_buffer(std::move(*plain), args, opt, res);

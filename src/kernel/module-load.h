@@ -34,7 +34,8 @@ struct LoadResult {
 };
 
 // Load the module file at `path` with the parameter string `args`. On failure the Error's
-// sys_errno is the errno of the failing step (open, decompress -> ENOEXEC-like, or the kernel's).
+// sys_errno is the errno of the failing step (open; EINVAL for a file kmx cannot decompress,
+// as kmod; or the kernel's).
 // `tried` (optional) receives what was attempted, for messages and tests.
 Result<LoadResult> load_module_file(const KernelRoots &r, const std::string &path, const std::string &args,
                                     const LoadOptions &opt, LoadResult *tried = nullptr);

@@ -66,6 +66,8 @@ TEST(Kmsg, ExplainsRefusals) {
        "the kernel requires a valid signature"},
       {recs({}), EKEYREJECTED, 0, "the kernel requires a valid signature"},
       {recs({"Module kmx_lab_b is blacklisted"}), EPERM, 1, "the kernel command line blacklists it"},
+      {recs({"decompression failed with status 0"}), EINVAL, 1, "the kernel could not decompress the file"},
+      {recs({"Invalid ELF section header overflow"}), ENOEXEC, 1, "the file is not a loadable module"},
       {recs({"kmx_lab_a: `x' invalid for parameter `answer'"}), EINVAL, 1, "the kernel refused a module parameter"},
       // Other modules' lines are not this load's business.
       {recs({"other_mod: Unknown symbol foo (err -2)", "kmx_lab_ab: version magic 'x' should be 'y'"}), ENOEXEC, 0,

@@ -24,6 +24,9 @@ run kmx-badparam kmx insmod /lab/mods/kmx_lab_a.ko answer=notanumber
 head -c 4096 /lab/mods/kmx_lab_a.ko >/tmp/truncated.ko
 run kmod-truncated kmod insmod /tmp/truncated.ko
 run kmx-truncated kmx insmod /tmp/truncated.ko
+head -c 2000 /lab/mods/kmx_lab_a.ko.xz >/tmp/truncated.ko.xz
+run kmod-truncated-xz kmod insmod /tmp/truncated.ko.xz
+run kmx-truncated-xz kmx insmod /tmp/truncated.ko.xz
 run kmod-notelf kmod insmod /lab/lib.sh
 run kmx-notelf kmx insmod /lab/lib.sh
 run kmod-missing kmod insmod /lab/mods/nonexistent.ko
@@ -66,6 +69,14 @@ check() {
   expect_err kmx-badparam '^insmod: kernel: kmx_lab_a: .*answer'
 
   expect_same kmx-missing kmod-missing
+  expect_same_first_err kmx-truncated-xz kmod-truncated-xz
+  expect_err kmx-truncated-xz 'Invalid parameters$'
+  if [ "$K" = 6.1 ]; then
+    expect_err kmx-truncated-xz "^insmod: ERROR: '/tmp/truncated.ko.xz': xz: "
+  else
+    expect_err kmx-truncated-xz '^insmod: kernel: decompression failed'
+    expect_err kmx-truncated-xz '^insmod: hint: the kernel could not decompress the file'
+  fi
   for v in truncated notelf; do
     expect_same_first_err kmx-$v kmod-$v
     expect_err kmx-$v '^insmod: hint: '
