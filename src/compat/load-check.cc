@@ -176,6 +176,23 @@ void check_this_module_size(Run &r) {
   r.step("C10", "struct module size", "pass", fmt::format("{:#x} bytes", *r.m.this_module_size));
 }
 
+// Compressed modules: kmod hands the file to finit_module(MODULE_INIT_COMPRESSED_FILE) when the
+// kernel decompresses that format (/sys/module/compression), else decompresses it itself and
+// uses init_module(); either way the loader sees the plain image, so this never refuses.
+void check_compression(Run &r) {
+  if (r.m.compression == Compression::none) return;
+  std::string fmt_name(compression_name(r.m.compression));
+  std::string upper = fmt_name;
+  for (auto &c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto dec = r.k.config_on("CONFIG_MODULE_DECOMPRESS");
+  auto fmt_on = r.k.config_on("CONFIG_MODULE_COMPRESS_" + upper);
+  std::string how = !dec ? "kernel config unknown"
+                    : *dec && fmt_on.value_or(false)
+                        ? "the kernel decompresses " + fmt_name + " (finit_module MODULE_INIT_COMPRESSED_FILE)"
+                        : "the kernel cannot decompress " + fmt_name + ": kmod decompresses it and uses init_module";
+  r.step("A5", "compression", "pass", how);
+}
+
 void check_blacklist(Run &r) {
   if (r.s.blacklist.contains(r.name)) {
     r.msg(fmt::format("Module {} is blacklisted", r.name));
@@ -516,11 +533,11 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
   r.v.path = m.path;
   bool new_order = k.version_at_least(6, 4);
   auto stages = new_order
-                    ? std::vector<void (*)(Run &)>{check_signature, check_this_module_size, check_blacklist,
+                    ? std::vector<void (*)(Run &)>{check_compression, check_signature, check_this_module_size, check_blacklist,
                                                    check_module_layout, check_vermagic, check_loaded,
                                                    modinfo_taints, unsigned_taint, export_versions,
                                                    resolve_symbols, duplicate_exports}
-                    : std::vector<void (*)(Run &)>{check_signature, check_blacklist, check_module_layout,
+                    : std::vector<void (*)(Run &)>{check_compression, check_signature, check_blacklist, check_module_layout,
                                                    check_vermagic, modinfo_taints, check_loaded,
                                                    unsigned_taint, export_versions, resolve_symbols,
                                                    duplicate_exports};

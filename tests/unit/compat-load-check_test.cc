@@ -174,3 +174,27 @@ TEST(LoadCheck, LicenceList) {
   EXPECT_FALSE(license_is_gpl_compatible("BSD"));
   EXPECT_FALSE(license_is_gpl_compatible("unspecified"));
 }
+
+TEST(LoadCheck, DuplicateExportRefusedLast) {
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk"});
+  m.exports.push_back({"_printk", ExportLicense::plain, "", 0x1});
+  auto v = check_module(m, kernel("6.12.1", 0x500), {});
+  EXPECT_EQ(v.check_id, "G1");
+  EXPECT_EQ(v.err, ENOEXEC);
+  EXPECT_TRUE(has_line(v, "demo: exports duplicate symbol _printk (owned by kernel)"));
+  // A module's export that another (not loaded) module also exports is no conflict.
+  m.exports.back().name = "helper";
+  EXPECT_TRUE(check_module(m, kernel("6.12.1", 0x500), {}).loads);
+  TargetState s;
+  s.loaded.insert("helpermod");
+  EXPECT_EQ(check_module(m, kernel("6.12.1", 0x500), s).check_id, "G1");
+}
+
+TEST(LoadCheck, ExportsWithoutCrcsTaintF) {
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk"});
+  m.exports.push_back({"mine", ExportLicense::plain, "", std::nullopt});
+  auto v = check_module(m, kernel("6.12.1", 0x500), {});
+  EXPECT_TRUE(v.loads);
+  EXPECT_EQ(v.taint, "FOE");
+  EXPECT_TRUE(has_line(v, "demo: no versions for exported symbols: kernel tainted."));
+}
