@@ -66,7 +66,7 @@ void Depmod::add_symbol(std::string_view name, bool prefix_skipped, u64 crc, i64
 const std::pair<const std::string, Depmod::Symbol> *Depmod::find_symbol(std::string_view name) const {
   if (!name.empty() && name[0] == '.') name.remove_prefix(1);  // PPC64: .foo == foo
   if (!name.empty() && name[0] == opts_.sym_prefix) name.remove_prefix(1);
-  auto it = symbols_.find(std::string(name));
+  auto it = symbols_.find(name);
   return it == symbols_.end() ? nullptr : &*it;
 }
 

@@ -142,7 +142,11 @@ private:
   std::function<void(const std::string &)> show_;
   std::unordered_map<std::string, Candidate> by_name_;
   std::vector<DepmodModule> mods_;
-  std::unordered_map<std::string, Symbol> symbols_;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Symbol, StringHash, std::equal_to<>> symbols_;
   Stats stats_;
   // Shared by several outputs, computed once after load().
   std::vector<std::vector<u32>> closure_;       // per module: all dependencies, in rank order
