@@ -79,7 +79,9 @@ TEST(Kmsg, ExplainsRefusals) {
     LoadExplanation ex = explain_load_failure(c.log, {name}, c.err);
     EXPECT_EQ(ex.lines.size(), c.lines) << (c.log.empty() ? "" : c.log[0].text);
     EXPECT_TRUE(ex.hint.starts_with(c.hint_start)) << ex.hint << " / expected " << c.hint_start;
-    if (!*c.hint_start) EXPECT_EQ(ex.hint, "");
+    if (!*c.hint_start) {
+      EXPECT_EQ(ex.hint, "");
+    }
   }
 }
 
