@@ -6,6 +6,12 @@
 # kmod's depmod in a scratch root; the config is an empty -C directory. Two modes: -R (the
 # lookup alone) and --show-depends (lookup, dependencies, softdeps, path printing).
 #
+# One process per alias makes process start-up the dominant cost: the lookup itself is a few
+# syscalls (strace -c: ~120, most of them the dynamic loader). kmx loads libstdc++, libm,
+# libgcc_s and libz on top of what kmod loads (libcrypto, liblzma, libzstd, libc), which is
+# what separates the two here; linking with -static-libstdc++ -static-libgcc brought kmx level
+# with kmod in a manual experiment, and going below kmod would need libcrypto loaded lazily.
+#
 #   bench/modprobe-bench.sh [KMX] [RUNS]     (KMX defaults to build/kmx, RUNS to 5)
 source "$(dirname "$0")/lib.sh"
 kmx=${1:-$bench_src/build/kmx}
