@@ -104,6 +104,7 @@ Status parse_module_symvers(std::string_view text, const std::string &what, Kern
   });
   if (bad) return fail(Errc::invalid_format, err);
   p.exports_have_licence = true;
+  p.vmlinux_exports_known = true;
   p.sources.push_back("Module.symvers " + what);
   return st;
 }
@@ -140,6 +141,7 @@ Status parse_system_map(std::string_view text, const std::string &what, KernelPr
     return {};
   }
   if (n == 0) return fail(Errc::invalid_format, what + ": no __ksymtab_ symbols: not a System.map");
+  p.vmlinux_exports_known = true;
   p.sources.push_back("System.map " + what);
   return {};
 }

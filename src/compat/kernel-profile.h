@@ -43,6 +43,7 @@ struct KernelProfile {
   std::optional<u64> this_module_size;  // sizeof(struct module)
   std::unordered_map<std::string, KernelExport> exports;
   bool exports_have_licence = false;    // false when only System.map gave the exports
+  bool vmlinux_exports_known = false;   // Module.symvers or a real System.map was read
   std::map<std::string, std::string> config;  // "CONFIG_X" -> "y", "m", "\"str\"", "n"
   std::string tree;                     // lib/modules/REL directory, if known
   std::unordered_map<std::string, std::string> tree_modules;  // name -> path

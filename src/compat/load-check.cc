@@ -385,11 +385,17 @@ void resolve_symbols(Run &r) {
   int last_err = 0;
   const char *last_id = nullptr;
   size_t n = 0, bad = 0;
+  std::vector<std::string> unknown;
   for (const auto &imp : r.m.imports) {
     if (imp.weak || imp.name == "_GLOBAL_OFFSET_TABLE_") continue;
     n++;
     auto it = r.k.exports.find(imp.name);
     const KernelExport *e = it == r.k.exports.end() ? nullptr : &it->second;
+    if (!e && !r.k.vmlinux_exports_known) {
+      // Not a module export, and vmlinux's exports are not known: cannot tell.
+      unknown.push_back(imp.name);
+      continue;
+    }
     bool available = e && (e->owner == "vmlinux" || r.o.modprobe || r.s.loaded.contains(e->owner));
     bool gpl_blocked = available && prop && e->license != ExportLicense::plain;
     int err = 0;
@@ -455,11 +461,16 @@ void resolve_symbols(Run &r) {
       bad++;
     }
   }
+  if (!unknown.empty())
+    r.step("F", "symbols", "unknown",
+           fmt::format("{} symbol(s) not exported by modules, and vmlinux's exports are not known "
+                       "(give Module.symvers or System.map): {}{}",
+                       unknown.size(), unknown[0], unknown.size() > 1 ? ", ..." : ""));
   if (last_err) {
     r.refuse(last_id, last_err);
     return;
   }
-  r.step("F", "symbols", "pass", fmt::format("{} symbols resolve", n));
+  r.step("F", "symbols", "pass", fmt::format("{} symbols resolve", n - unknown.size()));
 }
 
 void duplicate_exports(Run &r) {
@@ -545,6 +556,8 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
     fn(r);
     if (r.done && !opts.all) break;
   }
+  for (const auto &c : r.v.checks)
+    if (c.result == "unknown") r.v.complete = false;
   std::string ordered;
   for (char c : taint_order)
     if (r.v.taint.find(c) != std::string::npos) ordered += c;

@@ -39,6 +39,9 @@ struct LoadVerdict {
   std::vector<std::string> messages;  // predicted kernel log lines, in order
   std::string taint;        // taint letters the load adds (module-scoped, bit order)
   std::vector<std::string> hints;
+  // False when a check could not be made for lack of facts (its result is "unknown"): a
+  // "loads" verdict then only says that nothing known refuses it.
+  bool complete = true;
 
   // 0 loads cleanly, 1 loads with taint, 2 refused.
   int exit_code() const { return !loads ? 2 : taint.empty() ? 0 : 1; }

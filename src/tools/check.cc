@@ -102,6 +102,7 @@ nlohmann::json to_json(const LoadVerdict &v, const KernelProfile &k) {
   j["messages"] = v.messages;
   j["taint"] = v.taint;
   j["hints"] = v.hints;
+  j["complete"] = v.complete;
   return j;
 }
 
@@ -116,6 +117,7 @@ void print_text(const LoadVerdict &v, const KernelProfile &k, bool colour) {
                 k.release.c_str());
   else
     std::printf("%s: %sloads%s in %s\n", v.path.c_str(), green, off, k.release.c_str());
+  if (!v.complete) std::printf("  (incomplete: some checks could not be made, see \"unknown\" below)\n");
   for (const auto &c : v.checks)
     if (c.result != "pass")
       std::printf("  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), c.result.c_str(), c.detail.c_str());
@@ -204,7 +206,9 @@ int check_main(int argc, char **argv) {
   if (kernels.empty()) {
     std::string spec;
     if (!targets.empty()) spec = join(targets, ",");
-    else if (!basedir.empty() || !release.empty()) {
+    else if (!basedir.empty() && release.empty()) {
+      spec = basedir;  // the only release under BASEDIR/lib/modules
+    } else if (!basedir.empty() || !release.empty()) {
       std::string rel = release.empty() ? running_release() : release;
       std::string root = basedir.empty() ? "/" : basedir;
       spec = root;

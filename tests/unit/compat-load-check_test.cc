@@ -24,6 +24,7 @@ KernelProfile kernel(const std::string &release, u64 size) {
   k.exports["dma_buf_put"] = KernelExport{"vmlinux", ExportLicense::gpl, "DMA_BUF", 0xcccc};
   k.exports["helper"] = KernelExport{"helpermod", ExportLicense::plain, "", 0xdddd};
   k.exports_have_licence = true;
+  k.vmlinux_exports_known = true;
   return k;
 }
 
@@ -197,4 +198,14 @@ TEST(LoadCheck, ExportsWithoutCrcsTaintF) {
   EXPECT_TRUE(v.loads);
   EXPECT_EQ(v.taint, "FOE");
   EXPECT_TRUE(has_line(v, "demo: no versions for exported symbols: kernel tainted."));
+}
+
+TEST(LoadCheck, UnknownVmlinuxExportsAreNotRefusals) {
+  KernelProfile k = kernel("6.12.1", 0x500);
+  k.vmlinux_exports_known = false;  // only module exports known (a tree without Module.symvers)
+  auto v = check_module(module("6.12.1", 0x500, {"something_in_vmlinux"}), k, {});
+  EXPECT_TRUE(v.loads);
+  bool unknown = false;
+  for (const auto &c : v.checks) unknown = unknown || (c.id == "F" && c.result == "unknown");
+  EXPECT_TRUE(unknown);
 }
