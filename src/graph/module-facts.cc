@@ -121,15 +121,15 @@ u64 fnv1a(const u8 *p, size_t n) {
   return h;
 }
 
+// Grow, then store in place: GCC 12 misreads vector::insert from a small array as an
+// out-of-bounds memcpy (-Warray-bounds), which would break -Werror builds.
 void put32(Bytes &out, u32 v) {
-  u8 b[4];
-  store<u32, true>(b, v);
-  out.insert(out.end(), b, b + 4);
+  out.resize(out.size() + 4);
+  store<u32, true>(out.data() + out.size() - 4, v);
 }
 void put64(Bytes &out, u64 v) {
-  u8 b[8];
-  store<u64, true>(b, v);
-  out.insert(out.end(), b, b + 8);
+  out.resize(out.size() + 8);
+  store<u64, true>(out.data() + out.size() - 8, v);
 }
 void putstr(Bytes &out, std::string_view s) {
   put32(out, static_cast<u32>(s.size()));
