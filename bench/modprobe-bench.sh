@@ -7,10 +7,9 @@
 # lookup alone) and --show-depends (lookup, dependencies, softdeps, path printing).
 #
 # One process per alias makes process start-up the dominant cost: the lookup itself is a few
-# syscalls (strace -c: ~120, most of them the dynamic loader). kmx loads libstdc++, libm,
-# libgcc_s and libz on top of what kmod loads (libcrypto, liblzma, libzstd, libc), which is
-# what separates the two here; linking with -static-libstdc++ -static-libgcc brought kmx level
-# with kmod in a manual experiment, and going below kmod would need libcrypto loaded lazily.
+# syscalls. kmx is linked statically by default (CMake option KMX_STATIC), so it starts without
+# the dynamic loader; a dynamically linked kmx (-DKMX_STATIC=OFF) loads libstdc++, libm,
+# libgcc_s and libz on top of kmod's libraries and is slower than kmod here.
 #
 #   bench/modprobe-bench.sh [KMX] [RUNS]     (KMX defaults to build/kmx, RUNS to 5)
 source "$(dirname "$0")/lib.sh"
