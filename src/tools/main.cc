@@ -26,6 +26,7 @@ const std::vector<Tool> tools = {
     {"depmod", kmx::depmod_main, "generate modules.dep and the module index files"},
     {"abi-diff", kmx::abi_diff_main, "compare two kernels' module ABI (exports, CRCs, namespaces)"},
     {"check", kmx::check_main, "predict whether modules load into a kernel, and why not"},
+    {"persist", kmx::persist_main, "edit the store of module settings kept across unload (get/set/list/rm)"},
     {"modprobe", kmx::modprobe_main, "add or remove modules with their dependencies (kmod 30 options)"},
 };
 

@@ -13,6 +13,7 @@ int depmod_main(int argc, char **argv);
 int modprobe_main(int argc, char **argv);
 int check_main(int argc, char **argv);
 int abi_diff_main(int argc, char **argv);
+int persist_main(int argc, char **argv);
 
 
 }  // namespace kmx

@@ -1,0 +1,118 @@
+#include "daemon/ondemand.h"
+
+#include <sqlite3.h>
+
+#include "base/mapped-file.h"
+
+namespace kmx {
+namespace {
+
+std::string first_line(std::string s) {
+  auto nl = s.find('\n');
+  if (nl != std::string::npos) s.resize(nl);
+  return s;
+}
+
+Failure db_fail(sqlite3 *db, const std::string &what) {
+  return fail(Errc::io, what + ": " + sqlite3_errmsg(db));
+}
+
+}  // namespace
+
+std::string current_boot_id(const KernelRoots &r) {
+  auto t = read_file(r.proc + "/sys/kernel/random/boot_id");
+  return t ? first_line(*t) : std::string();
+}
+
+std::string process_comm(const KernelRoots &r, i64 pid) {
+  if (pid <= 0) return {};
+  auto t = read_file(r.proc + "/" + std::to_string(pid) + "/comm");
+  return t ? first_line(*t) : std::string();
+}
+
+Status record_on_demand(PersistStore &store, const OnDemandRecord &rec) {
+  TRY(validate_module_name(rec.module));
+  sqlite3 *db = store.db();
+  sqlite3_stmt *st = nullptr;
+  const char *sql =
+      "INSERT INTO ondemand(module, alias, source, pid, comm, boot_id, loaded) VALUES(?1,?2,?3,?4,?5,?6,?7) "
+      "ON CONFLICT(module) DO UPDATE SET alias=excluded.alias, source=excluded.source, pid=excluded.pid, "
+      "comm=excluded.comm, boot_id=excluded.boot_id, loaded=excluded.loaded";
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return db_fail(db, "record on-demand load");
+  bool ok = sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK;
+  if (ok) {
+    sqlite3_bind_text(st, 1, rec.module.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, rec.alias.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, rec.source.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, rec.pid);
+    sqlite3_bind_text(st, 5, rec.comm.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, rec.boot_id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 7, rec.loaded);
+    ok = sqlite3_step(st) == SQLITE_DONE;
+  }
+  sqlite3_finalize(st);
+  if (ok) {
+    st = nullptr;
+    ok = sqlite3_prepare_v2(db, "DELETE FROM ondemand WHERE boot_id != ?1", -1, &st, nullptr) == SQLITE_OK;
+    if (ok) {
+      sqlite3_bind_text(st, 1, rec.boot_id.c_str(), -1, SQLITE_TRANSIENT);
+      ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+  }
+  if (!ok) {
+    Failure f = db_fail(db, "record on-demand load of " + rec.module);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return f;
+  }
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Failure f = db_fail(db, "record on-demand load of " + rec.module);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return f;
+  }
+  return {};
+}
+
+Result<bool> forget_on_demand(PersistStore &store, const std::string &module) {
+  sqlite3 *db = store.db();
+  sqlite3_stmt *st = nullptr;
+  if (sqlite3_prepare_v2(db, "DELETE FROM ondemand WHERE module=?1", -1, &st, nullptr) != SQLITE_OK)
+    return db_fail(db, "forget on-demand load");
+  sqlite3_bind_text(st, 1, module.c_str(), -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return db_fail(db, "forget on-demand load of " + module);
+  return sqlite3_changes(db) > 0;
+}
+
+Result<std::vector<OnDemandRecord>> on_demand_records(PersistStore &store, const std::string &boot_id) {
+  sqlite3 *db = store.db();
+  sqlite3_stmt *st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT module, alias, source, pid, comm, boot_id, loaded FROM ondemand WHERE boot_id=?1 ORDER BY module",
+                         -1, &st, nullptr) != SQLITE_OK)
+    return db_fail(db, "read on-demand record");
+  sqlite3_bind_text(st, 1, boot_id.c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<OnDemandRecord> out;
+  auto col = [&](int i) {
+    const unsigned char *p = sqlite3_column_text(st, i);
+    return p ? std::string(reinterpret_cast<const char *>(p)) : std::string();
+  };
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    OnDemandRecord r;
+    r.module = col(0);
+    r.alias = col(1);
+    r.source = col(2);
+    r.pid = sqlite3_column_int64(st, 3);
+    r.comm = col(4);
+    r.boot_id = col(5);
+    r.loaded = sqlite3_column_int64(st, 6);
+    out.push_back(std::move(r));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return db_fail(db, "read on-demand record");
+  return out;
+}
+
+}  // namespace kmx

@@ -1,0 +1,113 @@
+#include "persist/module-params.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "base/mapped-file.h"
+
+namespace kmx {
+namespace {
+
+std::string normalise(std::string_view name) {
+  std::string s(name);
+  std::replace(s.begin(), s.end(), '-', '_');
+  return s;
+}
+
+bool needs_quotes(std::string_view v) {
+  return v.empty() || v.find_first_of(" \t\n") != std::string_view::npos;
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> read_writable_params(const std::string &sys_root, const std::string &module) {
+  TRY(validate_module_name(module));
+  std::string mdir = sys_root + "/module/" + normalise(module);
+  struct stat st;
+  if (stat(mdir.c_str(), &st) != 0) return fail(Errc::not_found, "module " + module + " is not loaded ('" + mdir + "' missing)");
+  std::map<std::string, std::string> out;
+  std::string pdir = mdir + "/parameters";
+  DIR *d = opendir(pdir.c_str());
+  if (!d) {
+    if (errno == ENOENT) return out;
+    return fail_errno(errno, "could not open '" + pdir + "': " + std::strerror(errno));
+  }
+  while (struct dirent *e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    std::string path = pdir + "/" + n;
+    if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if ((st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0) continue;
+    // A write-only parameter (no read bit) cannot be saved; sysfs refuses the read.
+    auto text = read_file(path);
+    if (!text) continue;
+    std::string v = std::move(*text);
+    if (!v.empty() && v.back() == '\n') v.pop_back();
+    out[n] = std::move(v);
+  }
+  closedir(d);
+  return out;
+}
+
+Status save_module_params(PersistStore &store, const std::string &sys_root, const std::string &module) {
+  TRY_ASSIGN(auto params, read_writable_params(sys_root, module));
+  return store.save_params(normalise(module), params);
+}
+
+std::vector<std::string> option_names(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) i++;
+    if (i >= s.size()) break;
+    // One word: quotes may open anywhere and hide spaces (kernel next_arg()).
+    size_t start = i;
+    bool in_quote = false;
+    size_t eq = std::string_view::npos;
+    for (; i < s.size(); i++) {
+      char c = s[i];
+      if (c == '"') in_quote = !in_quote;
+      else if (!in_quote && (c == ' ' || c == '\t' || c == '\n')) break;
+      else if (c == '=' && eq == std::string_view::npos) eq = i;  // next_arg(): the first '=', quoted or not
+    }
+    std::string_view word = s.substr(start, (eq == std::string_view::npos ? i : eq) - start);
+    if (!word.empty() && word.front() == '"') word.remove_prefix(1);
+    if (!word.empty()) out.push_back(normalise(word));
+  }
+  return out;
+}
+
+std::vector<std::string> params_to_apply(const std::vector<PersistEntry> &stored, std::string_view load_options,
+                                         const std::vector<std::string> &module_params) {
+  std::vector<std::string> named = option_names(load_options);
+  std::vector<std::string> declared;
+  for (const std::string &p : module_params) declared.push_back(normalise(p));
+  std::vector<std::string> out;
+  for (const PersistEntry &e : stored) {
+    std::string key = normalise(e.key);
+    if (std::find(named.begin(), named.end(), key) != named.end()) continue;
+    if (e.kind == EntryKind::user && std::find(declared.begin(), declared.end(), key) == declared.end()) continue;
+    if (needs_quotes(e.value)) out.push_back(e.key + "=\"" + e.value + "\"");
+    else out.push_back(e.key + "=" + e.value);
+  }
+  return out;
+}
+
+std::string merge_load_options(std::string_view load_options, const std::vector<std::string> &to_apply) {
+  std::string out;
+  for (const std::string &w : to_apply) {
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  if (!load_options.empty()) {
+    if (!out.empty()) out += ' ';
+    out += load_options;
+  }
+  return out;
+}
+
+}  // namespace kmx

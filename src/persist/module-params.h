@@ -1,0 +1,43 @@
+// Module parameters that outlive an unload: what to save from sysfs before kmx unloads a
+// module, and what to hand back to the kernel when it loads again.
+//
+// Source: /sys/module/NAME/parameters/KEY (kernel/params.c: one file per parameter, mode from
+// module_param's perm; a write bit means the value can change at runtime, so only those are
+// worth saving). Values read back end in '\n', which is dropped. Load options use the kernel's
+// parse_args() syntax: space-separated KEY[=VALUE], a value may be double-quoted, and '-' and
+// '_' are the same character in a parameter name (parameq()).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "persist/persist-store.h"
+
+namespace kmx {
+
+// The writable, readable parameters of a loaded module, by name. A module without a
+// parameters directory has none (an empty map); a module that is not loaded
+// (<sys>/module/NAME missing) is Errc::not_found.
+Result<std::map<std::string, std::string>> read_writable_params(const std::string &sys_root, const std::string &module);
+
+// Snapshot the module's writable parameters into the store (before an unload).
+Status save_module_params(PersistStore &store, const std::string &sys_root, const std::string &module);
+
+// Parameter names a load's option string sets, normalised ('-' -> '_').
+std::vector<std::string> option_names(std::string_view options);
+
+// The stored entries to apply on the next load, as "KEY=VALUE" option words (quoted when the
+// value holds spaces), leaving out those the load names itself. `module_params`, when not
+// empty, lists the parameters the module file declares (modinfo parm); 'user' entries are only
+// applied when they name one of them, 'param' entries always.
+std::vector<std::string> params_to_apply(const std::vector<PersistEntry> &stored, std::string_view load_options,
+                                         const std::vector<std::string> &module_params);
+
+// `load_options` followed by the stored parameters (stored ones first, so that on a duplicate
+// the load's own value, parsed last by the kernel, would win anyway).
+std::string merge_load_options(std::string_view load_options, const std::vector<std::string> &to_apply);
+
+}  // namespace kmx

@@ -1,0 +1,371 @@
+#include "persist/persist-store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace kmx {
+namespace {
+
+// mkdir -p with mode 0700 for every directory it creates; returns 0 or -1 with errno set.
+int make_private_dirs(const std::string &dir) {
+  for (size_t pos = 1; pos <= dir.size(); pos++) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    std::string part = dir.substr(0, pos);
+    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return -1;
+  }
+  return 0;
+}
+
+// How long a writer waits for another one before reporting "database is locked".
+constexpr int kBusyTimeoutMs = 5000;
+
+Failure sql_fail(sqlite3 *db, const std::string &what) {
+  int rc = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
+  std::string msg = what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
+  int primary = rc & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return fail(Errc::busy, msg);
+  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) return fail(Errc::invalid_format, msg);
+  if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_AUTH)
+    return fail(Errc::permission, msg);
+  if (primary == SQLITE_CANTOPEN) return fail(Errc::io, msg);
+  return fail(Errc::io, msg);
+}
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+public:
+  Stmt(sqlite3 *db, const char *sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt &) = delete;
+  Stmt &operator=(const Stmt &) = delete;
+  bool ok() const { return s_ != nullptr; }
+  sqlite3_stmt *get() { return s_; }
+  void bind(int i, std::string_view v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, i64 v) { sqlite3_bind_int64(s_, i, v); }
+  std::string text(int col) {
+    const unsigned char *p = sqlite3_column_text(s_, col);
+    return p ? std::string(reinterpret_cast<const char *>(p), static_cast<size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  }
+  i64 int64(int col) { return sqlite3_column_int64(s_, col); }
+
+private:
+  sqlite3 *db_;
+  sqlite3_stmt *s_ = nullptr;
+};
+
+// Runs a statement to completion; SQLITE_ROW results are ignored.
+Status run(sqlite3 *db, Stmt &st, const char *what) {
+  if (!st.ok()) return sql_fail(db, what);
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+  }
+  if (rc != SQLITE_DONE) return sql_fail(db, what);
+  return {};
+}
+
+Status exec(sqlite3 *db, const char *sql) {
+  char *err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    sqlite3_free(err);
+    return sql_fail(db, std::string("'") + sql + "'");
+  }
+  return {};
+}
+
+// BEGIN IMMEDIATE takes the write lock up front, so the busy timeout applies to it instead
+// of a deadlock-prone upgrade later; the guard rolls back unless commit() succeeded.
+class Txn {
+public:
+  explicit Txn(sqlite3 *db) : db_(db) {}
+  Status begin() {
+    TRY(exec(db_, "BEGIN IMMEDIATE"));
+    open_ = true;
+    return {};
+  }
+  Status commit() {
+    TRY(exec(db_, "COMMIT"));
+    open_ = false;
+    return {};
+  }
+  ~Txn() {
+    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+private:
+  sqlite3 *db_;
+  bool open_ = false;
+};
+
+const char *kSchema =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS entry(module TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK(kind IN ('param','user')), updated INTEGER NOT NULL,"
+    " PRIMARY KEY(module, key)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS snapshot(module TEXT PRIMARY KEY, generation INTEGER NOT NULL,"
+    " nparams INTEGER NOT NULL, saved INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS ondemand(module TEXT PRIMARY KEY, alias TEXT NOT NULL,"
+    " source TEXT NOT NULL, pid INTEGER NOT NULL, comm TEXT NOT NULL, boot_id TEXT NOT NULL,"
+    " loaded INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', '1');";
+
+i64 now_seconds() { return static_cast<i64>(std::time(nullptr)); }
+
+}  // namespace
+
+Status exec_sql(sqlite3 *db, const std::string &sql) {
+  Txn t(db);
+  TRY(t.begin());
+  TRY(exec(db, sql.c_str()));
+  return t.commit();
+}
+
+Status validate_module_name(std::string_view m) {
+  if (m.empty()) return fail(Errc::invalid_argument, "empty module name");
+  if (m.size() > 55) return fail(Errc::invalid_argument, "module name '" + std::string(m) + "' is longer than 55 characters");
+  for (char c : m) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return fail(Errc::invalid_argument, "invalid module name '" + std::string(m) + "': only letters, digits, '_' and '-' are allowed");
+  }
+  return {};
+}
+
+Status validate_key(std::string_view k) {
+  if (k.empty()) return fail(Errc::invalid_argument, "empty key");
+  if (k.size() > 255) return fail(Errc::invalid_argument, "key is longer than 255 characters");
+  for (unsigned char c : k)
+    if (c < 0x20 || c == 0x7f || c == '=' || c == ' ')
+      return fail(Errc::invalid_argument, "invalid key '" + std::string(k) + "': no spaces, '=' or control characters");
+  return {};
+}
+
+PersistStore::PersistStore(PersistStore &&o) noexcept : db_(o.db_), path_(std::move(o.path_)) { o.db_ = nullptr; }
+
+PersistStore &PersistStore::operator=(PersistStore &&o) noexcept {
+  if (this != &o) {
+    if (db_) sqlite3_close_v2(db_);
+    db_ = o.db_;
+    path_ = std::move(o.path_);
+    o.db_ = nullptr;
+  }
+  return *this;
+}
+
+PersistStore::~PersistStore() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Result<PersistStore> PersistStore::open(const std::string &path, OpenMode mode) {
+  struct stat st;
+  if (mode == OpenMode::read_only && stat(path.c_str(), &st) != 0)
+    return fail_errno(errno, "'" + path + "': " + std::strerror(errno));
+  if (mode == OpenMode::read_write) {
+    auto slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      std::string dir = path.substr(0, slash);
+      if (stat(dir.c_str(), &st) != 0 && make_private_dirs(dir) != 0)
+        return fail_errno(errno, "could not create '" + dir + "': " + std::strerror(errno));
+    }
+  }
+  PersistStore s;
+  s.path_ = path;
+  // A read-only open still needs write access to the -shm file in WAL mode; SQLite handles
+  // a read-only directory by refusing, which we report as permission.
+  int flags = mode == OpenMode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  flags |= SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &s.db_, flags, nullptr) != SQLITE_OK) {
+    Failure f = sql_fail(s.db_, "'" + path + "': cannot open");
+    return f;
+  }
+  sqlite3_busy_timeout(s.db_, kBusyTimeoutMs);
+  sqlite3_extended_result_codes(s.db_, 1);
+  if (mode == OpenMode::read_write) {
+    // journal_mode is persistent in the file; setting it on every open is cheap and repairs a
+    // store created by hand.
+    {
+      Stmt wal(s.db_, "PRAGMA journal_mode=WAL");
+      if (!wal.ok() || sqlite3_step(wal.get()) != SQLITE_ROW)
+        return fail(with_context(sql_fail(s.db_, "cannot enable WAL").error, path));
+      if (wal.text(0) != "wal") return fail(Errc::unsupported, "'" + path + "': cannot use WAL mode (journal_mode is " + wal.text(0) + ")");
+    }
+    TRY_CTX(exec(s.db_, "PRAGMA synchronous=FULL"), path);
+    Txn t(s.db_);
+    TRY_CTX(t.begin(), path);
+    TRY_CTX(exec(s.db_, kSchema), path);
+    TRY_CTX(t.commit(), path);
+  }
+  Stmt v(s.db_, "SELECT value FROM meta WHERE key='schema_version'");
+  if (!v.ok()) return fail(with_context(sql_fail(s.db_, "not a kmx persist store").error, path));
+  int rc = sqlite3_step(v.get());
+  if (rc != SQLITE_ROW) return fail(Errc::invalid_format, "'" + path + "': no schema_version in table meta");
+  std::string ver = v.text(0);
+  if (ver != std::to_string(kPersistSchemaVersion))
+    return fail(Errc::unsupported, "'" + path + "': schema version " + ver + " is not supported (this kmx knows version " + std::to_string(kPersistSchemaVersion) + ")");
+  return s;
+}
+
+Result<std::optional<std::string>> PersistStore::get(std::string_view module, std::string_view key) {
+  Stmt st(db_, "SELECT value FROM entry WHERE module=?1 AND key=?2");
+  if (!st.ok()) return sql_fail(db_, "get");
+  st.bind(1, module);
+  st.bind(2, key);
+  int rc = sqlite3_step(st.get());
+  if (rc == SQLITE_ROW) return std::optional<std::string>(st.text(0));
+  if (rc != SQLITE_DONE) return sql_fail(db_, "get");
+  return std::optional<std::string>();
+}
+
+Status PersistStore::set(std::string_view module, const std::vector<std::pair<std::string, std::string>> &kv) {
+  TRY(validate_module_name(module));
+  for (const auto &[k, v] : kv) {
+    TRY(validate_key(k));
+    if (v.find('\0') != std::string::npos) return fail(Errc::invalid_argument, "value of '" + k + "' contains a NUL byte");
+  }
+  Txn t(db_);
+  TRY(t.begin());
+  Stmt st(db_,
+          "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'user', ?4) "
+          "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, updated=excluded.updated");
+  if (!st.ok()) return sql_fail(db_, "set");
+  for (const auto &[k, v] : kv) {
+    sqlite3_reset(st.get());
+    st.bind(1, module);
+    st.bind(2, k);
+    st.bind(3, v);
+    st.bind(4, now_seconds());
+    TRY(run(db_, st, "set"));
+  }
+  return t.commit();
+}
+
+Result<int> PersistStore::remove(std::string_view module, std::string_view key) {
+  Txn t(db_);
+  TRY(t.begin());
+  int n = 0;
+  if (key.empty()) {
+    Stmt st(db_, "DELETE FROM entry WHERE module=?1");
+    st.bind(1, module);
+    TRY(run(db_, st, "remove"));
+    n = sqlite3_changes(db_);
+    Stmt sn(db_, "DELETE FROM snapshot WHERE module=?1");
+    sn.bind(1, module);
+    TRY(run(db_, sn, "remove"));
+  } else {
+    Stmt kind(db_, "SELECT kind FROM entry WHERE module=?1 AND key=?2");
+    kind.bind(1, module);
+    kind.bind(2, key);
+    bool was_param = kind.ok() && sqlite3_step(kind.get()) == SQLITE_ROW && kind.text(0) == "param";
+    Stmt st(db_, "DELETE FROM entry WHERE module=?1 AND key=?2");
+    st.bind(1, module);
+    st.bind(2, key);
+    TRY(run(db_, st, "remove"));
+    n = sqlite3_changes(db_);
+    if (was_param) {
+      // Keep the invariant: nparams counts the module's param rows.
+      Stmt sn(db_, "UPDATE snapshot SET nparams=nparams-1 WHERE module=?1");
+      sn.bind(1, module);
+      TRY(run(db_, sn, "remove"));
+    }
+  }
+  TRY(t.commit());
+  return n;
+}
+
+Result<std::vector<PersistEntry>> PersistStore::list(std::string_view module) {
+  const char *sql = module.empty() ? "SELECT module, key, value, kind, updated FROM entry ORDER BY module, key"
+                                   : "SELECT module, key, value, kind, updated FROM entry WHERE module=?1 ORDER BY key";
+  Stmt st(db_, sql);
+  if (!st.ok()) return sql_fail(db_, "list");
+  if (!module.empty()) st.bind(1, module);
+  std::vector<PersistEntry> out;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    PersistEntry e;
+    e.module = st.text(0);
+    e.key = st.text(1);
+    e.value = st.text(2);
+    e.kind = st.text(3) == "param" ? EntryKind::param : EntryKind::user;
+    e.updated = st.int64(4);
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return sql_fail(db_, "list");
+  return out;
+}
+
+Status PersistStore::save_params(std::string_view module, const std::map<std::string, std::string> &params) {
+  TRY(validate_module_name(module));
+  for (const auto &[k, v] : params) TRY(validate_key(k));
+  Txn t(db_);
+  TRY(t.begin());
+  i64 now = now_seconds();
+  Stmt del(db_, "DELETE FROM entry WHERE module=?1 AND kind='param'");
+  del.bind(1, module);
+  TRY(run(db_, del, "save parameters"));
+  Stmt ins(db_,
+           "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'param', ?4) "
+           "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, kind='param', updated=excluded.updated");
+  if (!ins.ok()) return sql_fail(db_, "save parameters");
+  for (const auto &[k, v] : params) {
+    sqlite3_reset(ins.get());
+    ins.bind(1, module);
+    ins.bind(2, k);
+    ins.bind(3, v);
+    ins.bind(4, now);
+    TRY(run(db_, ins, "save parameters"));
+  }
+  Stmt snap(db_,
+            "INSERT INTO snapshot(module, generation, nparams, saved) VALUES(?1, 1, ?2, ?3) "
+            "ON CONFLICT(module) DO UPDATE SET generation=generation+1, nparams=excluded.nparams, saved=excluded.saved");
+  snap.bind(1, module);
+  snap.bind(2, static_cast<i64>(params.size()));
+  snap.bind(3, now);
+  TRY(run(db_, snap, "save parameters"));
+  return t.commit();
+}
+
+Result<std::vector<std::string>> PersistStore::check() {
+  std::vector<std::string> problems;
+  {
+    Stmt st(db_, "PRAGMA integrity_check");
+    if (!st.ok()) return sql_fail(db_, "integrity_check");
+    int rc;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      std::string line = st.text(0);
+      if (line != "ok") problems.push_back("integrity_check: " + line);
+    }
+    if (rc != SQLITE_DONE) return sql_fail(db_, "integrity_check");
+  }
+  {
+    Stmt st(db_,
+            "SELECT s.module, s.nparams, (SELECT count(*) FROM entry e WHERE e.module=s.module AND e.kind='param') "
+            "FROM snapshot s");
+    if (!st.ok()) return sql_fail(db_, "check snapshots");
+    while (sqlite3_step(st.get()) == SQLITE_ROW) {
+      if (st.int64(1) != st.int64(2))
+        problems.push_back("module " + st.text(0) + ": snapshot says " + std::to_string(st.int64(1)) + " parameters, store has " + std::to_string(st.int64(2)));
+    }
+  }
+  {
+    Stmt st(db_, "SELECT DISTINCT module FROM entry WHERE kind='param' AND module NOT IN (SELECT module FROM snapshot)");
+    if (!st.ok()) return sql_fail(db_, "check snapshots");
+    while (sqlite3_step(st.get()) == SQLITE_ROW)
+      problems.push_back("module " + st.text(0) + ": parameter rows without a snapshot record");
+  }
+  {
+    Stmt st(db_, "SELECT module, key FROM entry");
+    if (!st.ok()) return sql_fail(db_, "check entries");
+    while (sqlite3_step(st.get()) == SQLITE_ROW) {
+      std::string m = st.text(0), k = st.text(1);
+      if (!validate_module_name(m)) problems.push_back("invalid module name in store: '" + m + "'");
+      if (!validate_key(k)) problems.push_back("module " + m + ": invalid key in store: '" + k + "'");
+    }
+  }
+  return problems;
+}
+
+}  // namespace kmx

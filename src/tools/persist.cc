@@ -1,0 +1,247 @@
+// kmx persist: edit the store of module settings that outlive an unload (issue 7; the old
+// kerneld's set_persist/get_persist).
+//
+//   kmx persist [--db PATH] get MODULE.KEY | MODULE
+//   kmx persist [--db PATH] set MODULE.KEY VALUE | MODULE KEY=VALUE...
+//   kmx persist [--db PATH] list [MODULE]
+//   kmx persist [--db PATH] rm MODULE.KEY | MODULE
+//   kmx persist [--db PATH] save MODULE [--sys DIR]   snapshot writable parameters now
+//   kmx persist [--db PATH] apply MODULE [OPTIONS]    options a load would get (preview)
+//   kmx persist [--db PATH] check                     integrity_check + invariants
+//
+// The store is --db, else $KMX_PERSIST_DB, else /var/lib/kmx/persist.db. Exit codes: 0 done,
+// 1 not found / failed, 2 usage error.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "persist/module-params.h"
+#include "persist/persist-store.h"
+#include "tools/tools.h"
+
+namespace kmx {
+namespace {
+
+constexpr const char *kUsage =
+    "Usage: kmx persist [--db PATH] COMMAND\n"
+    "Commands:\n"
+    "  get MODULE.KEY | MODULE          print a value (or all of a module's, KEY=VALUE)\n"
+    "  set MODULE.KEY VALUE             set one key\n"
+    "  set MODULE KEY=VALUE...          set several keys in one transaction\n"
+    "  list [MODULE]                    MODULE.KEY=VALUE lines (--long: kind and time)\n"
+    "  rm MODULE.KEY | MODULE           remove a key or all of a module's keys\n"
+    "  save MODULE [--sys DIR]          store the module's writable parameters now\n"
+    "  apply MODULE [OPTIONS...]        print the options the next load of MODULE gets\n"
+    "  check                            verify the store (integrity and invariants)\n";
+
+int usage_error(const char *fmt, const char *arg = "") {
+  std::fprintf(stderr, "kmx persist: error: ");
+  std::fprintf(stderr, fmt, arg);
+  std::fprintf(stderr, "\n%s", kUsage);
+  return 2;
+}
+
+int report(const Error &e) {
+  std::fprintf(stderr, "kmx persist: error: %s\n", e.msg.c_str());
+  return e.code == Errc::invalid_argument ? 2 : 1;
+}
+
+struct ModKey {
+  std::string module;
+  std::string key;  // empty: the whole module
+};
+
+Result<ModKey> split_mod_key(std::string_view arg) {
+  ModKey mk;
+  auto dot = arg.find('.');
+  mk.module = std::string(arg.substr(0, dot));
+  for (char &c : mk.module)
+    if (c == '-') c = '_';
+  TRY(validate_module_name(mk.module));
+  if (dot != std::string_view::npos) {
+    mk.key = std::string(arg.substr(dot + 1));
+    TRY(validate_key(mk.key));
+  }
+  return mk;
+}
+
+Result<PersistStore> open_store(const std::string &path, OpenMode mode) {
+  auto s = PersistStore::open(path, mode);
+  if (!s && mode == OpenMode::read_only && s.error().code == Errc::not_found)
+    return fail(Errc::not_found, "no store at '" + path + "' (nothing saved yet)");
+  return s;
+}
+
+void print_entry(const PersistEntry &e, bool with_module, bool long_form) {
+  if (long_form) std::printf("%-5s %lld ", e.kind == EntryKind::param ? "param" : "user", static_cast<long long>(e.updated));
+  if (with_module) std::printf("%s.", e.module.c_str());
+  std::printf("%s=%s\n", e.key.c_str(), e.value.c_str());
+}
+
+}  // namespace
+
+int persist_main(int argc, char **argv) {
+  std::string db;
+  if (const char *env = std::getenv("KMX_PERSIST_DB"); env && *env) db = env;
+  else db = kDefaultPersistPath;
+  std::string sys_root = "/sys";
+  bool long_form = false;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; i++) {
+    std::string_view a = argv[i];
+    if (a == "--db" || a == "--sys") {
+      if (i + 1 >= argc) return usage_error("%s needs an argument", argv[i]);
+      (a == "--db" ? db : sys_root) = argv[++i];
+    } else if (a.rfind("--db=", 0) == 0) {
+      db = std::string(a.substr(5));
+    } else if (a.rfind("--sys=", 0) == 0) {
+      sys_root = std::string(a.substr(6));
+    } else if (a == "--long" || a == "-l") {
+      long_form = true;
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--") {
+      for (i++; i < argc; i++) args.emplace_back(argv[i]);
+    } else if (a.size() > 1 && a[0] == '-' && args.empty()) {
+      return usage_error("unknown option '%s'", argv[i]);
+    } else {
+      args.emplace_back(a);
+    }
+  }
+  if (args.empty()) return usage_error("no command given");
+  const std::string cmd = args[0];
+  const size_t nargs = args.size() - 1;
+
+  if (cmd == "get") {
+    if (nargs != 1) return usage_error("get takes MODULE.KEY or MODULE");
+    auto mk = split_mod_key(args[1]);
+    if (!mk) return report(mk.error());
+    auto store = open_store(db, OpenMode::read_only);
+    if (!store) return report(store.error());
+    if (mk->key.empty()) {
+      auto all = store->list(mk->module);
+      if (!all) return report(all.error());
+      if (all->empty()) {
+        std::fprintf(stderr, "kmx persist: %s has no stored keys\n", mk->module.c_str());
+        return 1;
+      }
+      for (const PersistEntry &e : *all) print_entry(e, false, long_form);
+      return 0;
+    }
+    auto v = store->get(mk->module, mk->key);
+    if (!v) return report(v.error());
+    if (!*v) {
+      std::fprintf(stderr, "kmx persist: %s.%s is not set\n", mk->module.c_str(), mk->key.c_str());
+      return 1;
+    }
+    std::printf("%s\n", (*v)->c_str());
+    return 0;
+  }
+
+  if (cmd == "set") {
+    if (nargs < 2) return usage_error("set takes MODULE.KEY VALUE or MODULE KEY=VALUE...");
+    auto mk = split_mod_key(args[1]);
+    if (!mk) return report(mk.error());
+    std::vector<std::pair<std::string, std::string>> kv;
+    if (!mk->key.empty()) {
+      if (nargs != 2) return usage_error("set MODULE.KEY takes exactly one VALUE (quote it if it has spaces)");
+      kv.emplace_back(mk->key, args[2]);
+    } else {
+      for (size_t i = 2; i < args.size(); i++) {
+        auto eq = args[i].find('=');
+        if (eq == std::string::npos) return usage_error("'%s' is not KEY=VALUE", args[i].c_str());
+        kv.emplace_back(args[i].substr(0, eq), args[i].substr(eq + 1));
+      }
+    }
+    auto store = open_store(db, OpenMode::read_write);
+    if (!store) return report(store.error());
+    auto r = store->set(mk->module, kv);
+    if (!r) return report(r.error());
+    return 0;
+  }
+
+  if (cmd == "list") {
+    if (nargs > 1) return usage_error("list takes at most one MODULE");
+    std::string module;
+    if (nargs == 1) {
+      auto mk = split_mod_key(args[1]);
+      if (!mk) return report(mk.error());
+      if (!mk->key.empty()) return usage_error("list takes a MODULE, not MODULE.KEY");
+      module = mk->module;
+    }
+    auto store = open_store(db, OpenMode::read_only);
+    if (!store) {
+      // An empty listing, not an error: nothing was ever stored.
+      if (store.error().code == Errc::not_found) return 0;
+      return report(store.error());
+    }
+    auto all = store->list(module);
+    if (!all) return report(all.error());
+    for (const PersistEntry &e : *all) print_entry(e, true, long_form);
+    return 0;
+  }
+
+  if (cmd == "rm") {
+    if (nargs != 1) return usage_error("rm takes MODULE.KEY or MODULE");
+    auto mk = split_mod_key(args[1]);
+    if (!mk) return report(mk.error());
+    auto store = open_store(db, OpenMode::read_write);
+    if (!store) return report(store.error());
+    auto n = store->remove(mk->module, mk->key);
+    if (!n) return report(n.error());
+    if (*n == 0) {
+      std::fprintf(stderr, "kmx persist: %s%s%s is not set\n", mk->module.c_str(), mk->key.empty() ? "" : ".", mk->key.c_str());
+      return 1;
+    }
+    return 0;
+  }
+
+  if (cmd == "save") {
+    if (nargs != 1) return usage_error("save takes one MODULE");
+    auto mk = split_mod_key(args[1]);
+    if (!mk) return report(mk.error());
+    if (!mk->key.empty()) return usage_error("save takes a MODULE, not MODULE.KEY");
+    auto store = open_store(db, OpenMode::read_write);
+    if (!store) return report(store.error());
+    auto r = save_module_params(*store, sys_root, mk->module);
+    if (!r) return report(r.error());
+    return 0;
+  }
+
+  if (cmd == "apply") {
+    if (nargs < 1) return usage_error("apply takes MODULE [OPTIONS...]");
+    auto mk = split_mod_key(args[1]);
+    if (!mk) return report(mk.error());
+    std::string opts;
+    for (size_t i = 2; i < args.size(); i++) opts += (opts.empty() ? "" : " ") + args[i];
+    std::vector<PersistEntry> stored;
+    auto store = open_store(db, OpenMode::read_only);
+    if (store) {
+      auto all = store->list(mk->module);
+      if (!all) return report(all.error());
+      stored = std::move(*all);
+    } else if (store.error().code != Errc::not_found) {
+      return report(store.error());
+    }
+    std::printf("%s\n", merge_load_options(opts, params_to_apply(stored, opts, {})).c_str());
+    return 0;
+  }
+
+  if (cmd == "check") {
+    if (nargs != 0) return usage_error("check takes no arguments");
+    auto store = open_store(db, OpenMode::read_only);
+    if (!store) return report(store.error());
+    auto problems = store->check();
+    if (!problems) return report(problems.error());
+    for (const std::string &p : *problems) std::fprintf(stderr, "kmx persist: %s: %s\n", db.c_str(), p.c_str());
+    return problems->empty() ? 0 : 1;
+  }
+
+  return usage_error("unknown command '%s'", cmd.c_str());
+}
+
+}  // namespace kmx

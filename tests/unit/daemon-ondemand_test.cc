@@ -1,0 +1,56 @@
+#include "daemon/ondemand.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace kmx;
+namespace fs = std::filesystem;
+
+TEST(OnDemand, RecordForgetAndBootScope) {
+  fs::path dir = fs::temp_directory_path() / ("kmx-ondemand-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  auto s = PersistStore::open((dir / "p.db").string(), OpenMode::read_write);
+  ASSERT_TRUE(s) << s.error().msg;
+  OnDemandRecord r{"dummy", "rtnl-link-dummy", "kernel", 0, "kernel", "boot-a", 1000};
+  ASSERT_TRUE(record_on_demand(*s, r));
+  r.module = "ext4";
+  r.alias = "fs-ext4";
+  ASSERT_TRUE(record_on_demand(*s, r));
+  auto got = on_demand_records(*s, "boot-a");
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].module, "dummy");
+  EXPECT_EQ((*got)[0].alias, "rtnl-link-dummy");
+  EXPECT_EQ((*got)[1].alias, "fs-ext4");
+  EXPECT_TRUE(*forget_on_demand(*s, "ext4"));
+  EXPECT_FALSE(*forget_on_demand(*s, "ext4"));
+  // Another boot does not see these, and its first write drops them.
+  EXPECT_TRUE(on_demand_records(*s, "boot-b")->empty());
+  OnDemandRecord b{"loop", "block-major-7", "kernel", 0, "kernel", "boot-b", 2000};
+  ASSERT_TRUE(record_on_demand(*s, b));
+  EXPECT_TRUE(on_demand_records(*s, "boot-a")->empty());
+  EXPECT_EQ(on_demand_records(*s, "boot-b")->size(), 1u);
+  OnDemandRecord bad = b;
+  bad.module = "x;rm";
+  EXPECT_FALSE(record_on_demand(*s, bad));
+  fs::remove_all(dir);
+}
+
+TEST(OnDemand, BootIdAndCommFromFakeProc) {
+  fs::path dir = fs::temp_directory_path() / ("kmx-ondemand-proc-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "sys/kernel/random");
+  fs::create_directories(dir / "42");
+  std::ofstream(dir / "sys/kernel/random/boot_id") << "0f1e2d3c-aaaa-bbbb-cccc-000000000000\n";
+  std::ofstream(dir / "42/comm") << "ip\n";
+  KernelRoots kr;
+  kr.proc = dir.string();
+  EXPECT_EQ(current_boot_id(kr), "0f1e2d3c-aaaa-bbbb-cccc-000000000000");
+  EXPECT_EQ(process_comm(kr, 42), "ip");
+  EXPECT_EQ(process_comm(kr, 43), "");
+  EXPECT_EQ(process_comm(kr, 0), "");
+  fs::remove_all(dir);
+}

@@ -1,0 +1,114 @@
+#include "persist/module-params.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace kmx;
+namespace fs = std::filesystem;
+
+namespace {
+
+class FakeSys : public ::testing::Test {
+protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("kmx-params-" + std::to_string(::getpid()) + "-" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "sys/module");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  void param(const std::string &mod, const std::string &name, const std::string &value, mode_t mode) {
+    fs::path p = root_ / "sys/module" / mod / "parameters" / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << value;
+    ASSERT_EQ(chmod(p.c_str(), mode), 0);
+  }
+  std::string sys() const { return (root_ / "sys").string(); }
+  fs::path root_;
+};
+
+PersistEntry entry(std::string key, std::string value, EntryKind kind) {
+  PersistEntry e;
+  e.module = "m";
+  e.key = std::move(key);
+  e.value = std::move(value);
+  e.kind = kind;
+  return e;
+}
+
+}  // namespace
+
+TEST_F(FakeSys, ReadsOnlyWritableParameters) {
+  param("dummy", "numdummies", "1\n", 0444);
+  param("dummy", "debug", "Y\n", 0644);
+  param("dummy", "name", "two words\n", 0600);
+  auto p = read_writable_params(sys(), "dummy");
+  ASSERT_TRUE(p) << p.error().msg;
+  ASSERT_EQ(p->size(), 2u);
+  EXPECT_EQ(p->at("debug"), "Y");
+  EXPECT_EQ(p->at("name"), "two words");
+}
+
+TEST_F(FakeSys, ModuleWithoutParametersHasNone) {
+  fs::create_directories(root_ / "sys/module/plain");
+  auto p = read_writable_params(sys(), "plain");
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->empty());
+}
+
+TEST_F(FakeSys, NotLoadedIsNotFound) {
+  auto p = read_writable_params(sys(), "absent");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code, Errc::not_found);
+}
+
+TEST_F(FakeSys, DashedNameFindsUnderscoredDirectory) {
+  param("snd_hda_intel", "power_save", "1\n", 0644);
+  auto p = read_writable_params(sys(), "snd-hda-intel");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->size(), 1u);
+}
+
+TEST_F(FakeSys, SaveThenApplyRoundTrip) {
+  param("dummy", "debug", "7\n", 0644);
+  param("dummy", "ro", "1\n", 0444);
+  auto store = PersistStore::open((root_ / "persist.db").string(), OpenMode::read_write);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(save_module_params(*store, sys(), "dummy"));
+  auto stored = store->list("dummy");
+  ASSERT_TRUE(stored);
+  auto words = params_to_apply(*stored, "", {});
+  ASSERT_EQ(words.size(), 1u);
+  EXPECT_EQ(words[0], "debug=7");
+  EXPECT_TRUE(params_to_apply(*stored, "debug=1", {}).empty());
+}
+
+TEST(OptionNames, KernelSyntax) {
+  auto n = option_names("  a=1 b-c=\"x y\" flag \"q=z w\" e=\"\"  ");
+  std::vector<std::string> want = {"a", "b_c", "flag", "q", "e"};
+  EXPECT_EQ(n, want);
+  EXPECT_TRUE(option_names("").empty());
+}
+
+TEST(ParamsToApply, LoadOptionsWinAndUserKeysNeedADeclaredParameter) {
+  std::vector<PersistEntry> stored = {
+      entry("debug", "3", EntryKind::param),
+      entry("power-save", "1", EntryKind::param),
+      entry("label", "two words", EntryKind::param),
+      entry("note", "not a parameter", EntryKind::user),
+      entry("level", "4", EntryKind::user),
+  };
+  auto words = params_to_apply(stored, "power_save=0", {"debug", "level", "label", "power_save"});
+  std::vector<std::string> want = {"debug=3", "label=\"two words\"", "level=4"};
+  EXPECT_EQ(words, want);
+  // Without the module's declared parameters, only saved parameters are applied.
+  words = params_to_apply(stored, "", {});
+  want = {"debug=3", "power-save=1", "label=\"two words\""};
+  EXPECT_EQ(words, want);
+  EXPECT_EQ(merge_load_options("power_save=0", {"debug=3"}), "debug=3 power_save=0");
+  EXPECT_EQ(merge_load_options("", {}), "");
+}
