@@ -10,20 +10,11 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/dirs.h"
 #include "persist/persist-store.h"
 
 namespace kmx {
 namespace {
-
-// mkdir -p with mode 0700 for every directory it creates; returns 0 or -1 with errno set.
-int make_private_dirs(const std::string &dir) {
-  for (size_t pos = 1; pos <= dir.size(); pos++) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    std::string part = dir.substr(0, pos);
-    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return -1;
-  }
-  return 0;
-}
 
 using json = nlohmann::json;
 
@@ -212,8 +203,7 @@ Result<int> listen_control_socket(const std::string &path) {
   if (slash != std::string::npos && slash > 0) {
     std::string dir = path.substr(0, slash);
     struct stat st;
-    if (stat(dir.c_str(), &st) != 0 && make_private_dirs(dir) != 0)
-      return fail_errno(errno, "could not create '" + dir + "': " + std::strerror(errno));
+    if (stat(dir.c_str(), &st) != 0) TRY(make_private_dirs(dir));
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail_errno(errno, std::string("socket: ") + std::strerror(errno));

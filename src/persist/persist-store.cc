@@ -7,18 +7,10 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/dirs.h"
+
 namespace kmx {
 namespace {
-
-// mkdir -p with mode 0700 for every directory it creates; returns 0 or -1 with errno set.
-int make_private_dirs(const std::string &dir) {
-  for (size_t pos = 1; pos <= dir.size(); pos++) {
-    if (pos != dir.size() && dir[pos] != '/') continue;
-    std::string part = dir.substr(0, pos);
-    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return -1;
-  }
-  return 0;
-}
 
 // How long a writer waits for another one before reporting "database is locked".
 constexpr int kBusyTimeoutMs = 5000;
@@ -168,8 +160,7 @@ Result<PersistStore> PersistStore::open(const std::string &path, OpenMode mode) 
     auto slash = path.rfind('/');
     if (slash != std::string::npos && slash > 0) {
       std::string dir = path.substr(0, slash);
-      if (stat(dir.c_str(), &st) != 0 && make_private_dirs(dir) != 0)
-        return fail_errno(errno, "could not create '" + dir + "': " + std::strerror(errno));
+      if (stat(dir.c_str(), &st) != 0) TRY(make_private_dirs(dir));
     }
   }
   PersistStore s;
