@@ -212,7 +212,9 @@ void dump_index(const char *p, const std::string &path, std::string_view prefix)
   std::fwrite(text->data(), 1, text->size(), stdout);
 }
 
-int show_config(const char *p, const std::vector<std::string> &config_paths, const std::string &dirname) {
+// modprobe.d as libkmod loads it, its bad lines reported in libkmod's words when the log
+// priority (KMOD_LOG) lets errors through.
+ModprobeConfig load_config(const std::vector<std::string> &config_paths, const std::string &dirname) {
   ModprobeConfigSources src;
   src.config_paths = config_paths;
   src.module_dir = dirname;
@@ -221,7 +223,11 @@ int show_config(const char *p, const std::vector<std::string> &config_paths, con
   Diag diag([&](const DiagMessage &m) {
     if (print_errors) std::fprintf(stderr, "libkmod: ERROR %s\n", m.msg.c_str());
   });
-  ModprobeConfig cfg = load_modprobe_config(src, diag);
+  return load_modprobe_config(src, diag);
+}
+
+int show_config(const char *p, const std::vector<std::string> &config_paths, const std::string &dirname) {
+  ModprobeConfig cfg = load_config(config_paths, dirname);
   std::string text = format_modprobe_config(cfg);
   std::fwrite(text.data(), 1, text.size(), stdout);
   dump_index(p, dirname + "/modules.alias.bin", "alias ");
@@ -728,15 +734,7 @@ int modprobe_main(int argc, char **argv) {
 
   if (show_cfg) return show_config(p, config_paths, dirname);
 
-  ModprobeConfigSources src;
-  src.config_paths = config_paths;
-  src.module_dir = dirname;
-  src.diag_style = ConfigDiagStyle::libkmod;
-  bool print_errors = kmod_log_priority() >= 3;
-  Diag diag([&](const DiagMessage &m) {
-    if (print_errors) std::fprintf(stderr, "libkmod: ERROR %s\n", m.msg.c_str());
-  });
-  ModprobeConfig cfg = load_modprobe_config(src, diag);
+  ModprobeConfig cfg = load_config(config_paths, dirname);
   ProbeContext ctx(dirname, cfg, [&](const std::string &msg) { mp.vlog(P_WARNING, msg + "\n"); });
   mp.ctx = &ctx;
 
