@@ -24,7 +24,9 @@ TEST(KmodHash, OrderIsBucketThenStrcmp) {
   for (size_t i = 1; i < keys.size(); i++) {
     u32 b0 = order.bucket(keys[i - 1]), b1 = order.bucket(keys[i]);
     EXPECT_LE(b0, b1);
-    if (b0 == b1) EXPECT_LT(keys[i - 1], keys[i]);
+    if (b0 == b1) {
+      EXPECT_LT(keys[i - 1], keys[i]);
+    }
   }
   // Every length class of the tail switch is exercised and deterministic.
   EXPECT_EQ(kmod_hash_superfast("abc"), kmod_hash_superfast(std::string("abc")));
