@@ -13,19 +13,25 @@ mkdir -p "$root/lib/modules"
 cp -al "$src" "$root/lib/modules/$ver"
 dir=$root/lib/modules/$ver
 victim=$(find "$dir/kernel/drivers/net" -name dummy.ko | head -n1)
+# Only depmod's outputs are saved and restored. The inputs (modules.order, modules.builtin*)
+# are hard links into the shared cached tree that other tests read at the same time: they
+# must never be written, and restored files replace their destination instead of writing
+# into it (cp --remove-destination).
+outputs="modules.alias modules.alias.bin modules.builtin.alias.bin modules.builtin.bin modules.dep modules.dep.bin modules.devname modules.softdep modules.symbols modules.symbols.bin"
+save() { mkdir -p "$1"; for f in $outputs; do cp "$dir/$f" "$1/$f"; done; }
+restore() { for f in $outputs; do cp --remove-destination "$1/$f" "$dir/$f"; done; }
 
 mv "$victim" "$TMP/dummy.ko"
 /usr/sbin/depmod -b "$root" "$ver"
-mkdir "$TMP/old" "$TMP/new"
-cp "$dir"/modules.* "$TMP/old/"
+save "$TMP/old"
 mv "$TMP/dummy.ko" "$victim"
 /usr/sbin/depmod -b "$root" "$ver"
-cp "$dir"/modules.* "$TMP/new/"
+save "$TMP/new"
 cmp -s "$TMP/old/modules.dep" "$TMP/new/modules.dep" && fail "reference sets do not differ"
 
 all_old=0 all_new=0 mixed=0
 for round in $(seq 40); do
-  cp "$TMP/old"/modules.* "$dir/"
+  restore "$TMP/old"
   "$KMX" depmod --no-cache -b "$root" "$ver" &
   pid=$!
   # Up to 2 s: before, during and after the publishing renames, however busy the machine.
@@ -44,7 +50,7 @@ for round in $(seq 40); do
   if [ "$news" -eq 0 ]; then all_old=$((all_old + 1)); elif [ "$olds" -eq 0 ]; then all_new=$((all_new + 1)); else mixed=$((mixed + 1)); fi
 done
 # A finished run publishes exactly kmod's new set.
-cp "$TMP/old"/modules.* "$dir/"
+restore "$TMP/old"
 "$KMX" depmod --no-cache -b "$root" "$ver"
 for f in "$TMP/new"/modules.*; do same "$(basename "$f") after a full run" "$f" "$dir/$(basename "$f")"; done
 strays=$(find "$dir" -maxdepth 1 -name '*.kmx-tmp-*' | wc -l)
