@@ -47,18 +47,11 @@ void for_each_line(const std::string &path, Fn &&fn) {
 }
 
 // A .bin index of the module directory, mapped for the duration of one query. nullopt
-// when the file is absent (the caller falls back to text) or unusable.
-struct OpenIndex {
-  MappedFile file;
-  IndexReader reader;
-};
-
-std::optional<OpenIndex> open_index(const std::string &path) {
-  auto f = MappedFile::open(path);
+// when the file is absent or unusable: the caller then falls back to the text twin.
+std::optional<IndexFile> open_index(const std::string &path) {
+  auto f = IndexFile::open(path);
   if (!f) return std::nullopt;
-  auto r = IndexReader::parse(f->view());
-  if (!r) return std::nullopt;
-  return OpenIndex{std::move(*f), std::move(*r)};
+  return std::move(*f);
 }
 
 // "PATH: DEP..." -> absolute PATH
@@ -77,7 +70,7 @@ FoundModule ModuleDir::module_by_name(const std::string &name) const {
 std::optional<FoundModule> ModuleDir::from_moddep(const std::string &name) const {
   if (name.find(':') != std::string::npos) return std::nullopt;
   if (auto idx = open_index(dir_ + "/modules.dep.bin")) {
-    auto v = idx->reader.lookup(name);
+    auto v = idx->reader().lookup(name);
     if (!v || !*v) return std::nullopt;
     return FoundModule{name, dep_line_path(dir_, **v), false};
   }
@@ -96,7 +89,7 @@ std::optional<FoundModule> ModuleDir::from_moddep(const std::string &name) const
 
 std::optional<FoundModule> ModuleDir::from_builtin(const std::string &name) const {
   if (auto idx = open_index(dir_ + "/modules.builtin.bin")) {
-    auto v = idx->reader.lookup(name);
+    auto v = idx->reader().lookup(name);
     if (!v || !*v) return std::nullopt;
     return FoundModule{name, "", true};
   }
@@ -115,7 +108,7 @@ std::vector<FoundModule> ModuleDir::from_alias_index(const std::string &file, co
   std::vector<FoundModule> out;
   auto idx = open_index(dir_ + "/" + file + ".bin");
   if (!idx) return from_alias_file(file, alias, file == "modules.symbols");
-  auto vals = idx->reader.search_wild(alias);
+  auto vals = idx->reader().search_wild(alias);
   if (!vals) return out;
   for (const IndexValue &v : *vals) out.push_back(module_by_name(v.value));
   return out;
@@ -143,7 +136,7 @@ std::vector<FoundModule> ModuleDir::from_alias_file(const std::string &file, con
 std::vector<FoundModule> ModuleDir::from_builtin_aliases(const std::string &alias) const {
   std::vector<FoundModule> out;
   if (auto idx = open_index(dir_ + "/modules.builtin.alias.bin")) {
-    auto vals = idx->reader.search_wild(alias);
+    auto vals = idx->reader().search_wild(alias);
     if (vals)
       for (const IndexValue &v : *vals) out.push_back({v.value, "", true});
     return out;

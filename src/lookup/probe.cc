@@ -32,10 +32,6 @@ struct ProbeContext::Index {
   std::optional<IndexFile> file;
 };
 
-std::optional<std::string> probe_normalize_alias(const std::string &alias) {
-  return normalize_alias(alias);
-}
-
 ProbeContext::ProbeContext(std::string dirname, const ModprobeConfig &cfg,
                            std::function<void(const std::string &)> warn)
     : dirname_(std::move(dirname)), cfg_(cfg), warn_(std::move(warn)) {

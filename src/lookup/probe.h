@@ -101,7 +101,5 @@ private:
   std::vector<std::unique_ptr<Index>> indexes_;
 };
 
-// kmod's alias_normalize(): '-' -> '_' outside [...]; nullopt for an unbalanced bracket.
-std::optional<std::string> probe_normalize_alias(const std::string &alias);
 
 }  // namespace kmx
