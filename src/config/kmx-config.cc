@@ -1,0 +1,152 @@
+#include "config/kmx-config.h"
+
+#include <cstdlib>
+#include <vector>
+
+#include "base/mapped-file.h"
+
+namespace kmx {
+namespace {
+
+// 'word' (built by appending: GCC 12 warns -Wrestrict on "'" + std::string(...)).
+std::string quoted(std::string_view w) {
+  std::string s;
+  s.reserve(w.size() + 2);
+  s += '\'';
+  s.append(w);
+  s += '\'';
+  return s;
+}
+
+std::vector<std::string_view> words(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) i++;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') i++;
+    if (i > start) out.push_back(line.substr(start, i - start));
+  }
+  return out;
+}
+
+// Module names as the kernel writes them in /proc/modules: letters, digits, '_' ('-' is
+// accepted and normalised, as kmod does), at most 55 bytes (MODULE_NAME_LEN - 1 on 64-bit).
+Result<std::string> module_name(std::string_view w) {
+  if (w.size() > 55) return fail(Errc::invalid_argument, "module name " + quoted(w) + " is longer than 55 bytes");
+  std::string out(w);
+  for (char &c : out) {
+    if (c == '-') c = '_';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return fail(Errc::invalid_argument, quoted(w) + " is not a module name");
+  }
+  return out;
+}
+
+Result<i64> seconds(std::string_view w, i64 min) {
+  if (w.empty() || w.size() > 9) return fail(Errc::invalid_argument, quoted(w) + " is not a number of seconds");
+  i64 v = 0;
+  for (char c : w) {
+    if (c < '0' || c > '9') return fail(Errc::invalid_argument, quoted(w) + " is not a number of seconds");
+    v = v * 10 + (c - '0');
+  }
+  if (v < min || v > kMaxKmxSeconds)
+    return fail(Errc::invalid_argument, "seconds " + std::to_string(v) + " out of range [" + std::to_string(min) + ", " +
+                                            std::to_string(kMaxKmxSeconds) + "]");
+  return v;
+}
+
+Result<std::string> abs_path(std::string_view w) {
+  if (w.empty() || w[0] != '/') return fail(Errc::invalid_argument, "path " + quoted(w) + " is not absolute");
+  return std::string(w);
+}
+
+Status parse_line(KmxConfig &cfg, const std::vector<std::string_view> &w) {
+  std::string_view d = w[0];
+  auto want = [&](size_t n, const char *shape) -> Status {
+    if (w.size() != n) return fail(Errc::invalid_argument, quoted(d) + " takes " + shape);
+    return {};
+  };
+  if (d == "persist") {
+    TRY(want(2, "one word: on or off"));
+    if (w[1] == "on") cfg.persist = true;
+    else if (w[1] == "off") cfg.persist = false;
+    else return fail(Errc::invalid_argument, "'persist' takes on or off, not " + quoted(w[1]));
+    return {};
+  }
+  if (d == "persist-db") {
+    TRY(want(2, "one PATH"));
+    TRY_ASSIGN(cfg.persist_db, abs_path(w[1]));
+    return {};
+  }
+  if (d == "control-socket") {
+    TRY(want(2, "one PATH"));
+    TRY_ASSIGN(cfg.control_socket, abs_path(w[1]));
+    return {};
+  }
+  if (d == "idle") {
+    TRY(want(2, "one number of SECONDS"));
+    TRY_ASSIGN(cfg.idle_seconds, seconds(w[1], 1));
+    return {};
+  }
+  if (d == "keep") {
+    if (w.size() < 2) return fail(Errc::invalid_argument, "'keep' takes at least one MODULE");
+    for (size_t i = 1; i < w.size(); i++) {
+      TRY_ASSIGN(std::string m, module_name(w[i]));
+      cfg.keep.insert(std::move(m));
+    }
+    return {};
+  }
+  if (d == "idle-module") {
+    TRY(want(3, "MODULE SECONDS"));
+    TRY_ASSIGN(std::string m, module_name(w[1]));
+    TRY_ASSIGN(i64 s, seconds(w[2], 0));
+    cfg.module_idle[m] = s;
+    return {};
+  }
+  return fail(Errc::invalid_argument, "unknown directive " + quoted(d));
+}
+
+}  // namespace
+
+Status parse_kmx_config_text(KmxConfig &cfg, std::string_view text, const std::string &filename) {
+  size_t pos = 0;
+  unsigned lineno = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    lineno++;
+    auto where = [&] { return filename + ":" + std::to_string(lineno) + ": "; };
+    if (line.find('\0') != std::string_view::npos) return fail(Errc::invalid_argument, where() + "NUL byte in line");
+    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    std::vector<std::string_view> w = words(line);
+    if (w.empty()) continue;
+    Status st = parse_line(cfg, w);
+    if (!st) return fail(Errc::invalid_argument, where() + st.error().msg);
+  }
+  return {};
+}
+
+Result<KmxConfig> load_kmx_config(const std::string &path, const std::string &persist_db_override) {
+  KmxConfig cfg;
+  Result<std::string> text = read_file(path);
+  if (text) {
+    cfg.source = path;
+    TRY(parse_kmx_config_text(cfg, *text, path));
+  } else if (text.error().code != Errc::not_found) {
+    return fail(with_context(text.error(), path));
+  }
+  if (!persist_db_override.empty()) cfg.persist_db = persist_db_override;
+  return cfg;
+}
+
+Result<KmxConfig> load_kmx_config_from_env() {
+  std::string path = kDefaultKmxConfigPath;
+  if (const char *e = std::getenv("KMX_CONFIG"); e && *e) path = e;
+  std::string db;
+  if (const char *e = std::getenv("KMX_PERSIST_DB"); e && *e) db = e;
+  return load_kmx_config(path, db);
+}
+
+}  // namespace kmx
