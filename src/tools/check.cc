@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -87,43 +88,138 @@ std::string html_escape(const std::string &s) {
   return o;
 }
 
-nlohmann::json to_json(const LoadVerdict &v, const KernelProfile &k) {
-  nlohmann::json j;
-  j["module"] = v.module;
-  j["path"] = v.path;
-  j["kernel"] = k.release;
-  j["loads"] = v.loads;
-  j["errno"] = v.loads ? nlohmann::json(nullptr) : nlohmann::json(v.errno_name);
-  j["err"] = v.err;
-  j["check_id"] = v.loads ? nlohmann::json(nullptr) : nlohmann::json(v.check_id);
-  j["checks"] = nlohmann::json::array();
-  for (const auto &c : v.checks)
-    j["checks"].push_back({{"id", c.id}, {"check", c.name}, {"result", c.result}, {"detail", c.detail}});
-  j["messages"] = v.messages;
-  j["taint"] = v.taint;
-  j["hints"] = v.hints;
-  j["complete"] = v.complete;
-  return j;
+// Appends `s` as a JSON string, byte for byte what nlohmann::json::dump() writes; invalid UTF-8
+// (a hostile .modinfo) becomes U+FFFD instead of an exception in a worker thread.
+void json_string(std::string &out, std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\b': out += "\\b"; break;
+    case '\f': out += "\\f"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+  }
+  out += '"';
 }
 
-void print_text(const LoadVerdict &v, const KernelProfile &k, bool colour) {
+void json_strings(std::string &out, const std::vector<std::string> &v, const std::string &ind) {
+  if (v.empty()) {
+    out += "[]";
+    return;
+  }
+  out += "[\n";
+  for (size_t i = 0; i < v.size(); i++) {
+    out += ind + "  ";
+    json_string(out, v[i]);
+    out += i + 1 < v.size() ? ",\n" : "\n";
+  }
+  out += ind + "]";
+}
+
+// Appends one verdict as the element of a top-level array, in nlohmann's dump(2) layout (keys
+// sorted), so that verdicts can be written as they are made instead of as one document.
+void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k) {
+  auto key = [&](const char *name) { out += std::string(",\n    \"") + name + "\": "; };
+  out += "  {\n    \"check_id\": ";
+  if (v.loads) out += "null";
+  else json_string(out, v.check_id);
+  key("checks");
+  if (v.checks.empty()) {
+    out += "[]";
+  } else {
+    out += "[\n";
+    for (size_t i = 0; i < v.checks.size(); i++) {
+      const CheckStep &c = v.checks[i];
+      out += "      {\n        \"check\": ";
+      json_string(out, c.name);
+      out += ",\n        \"detail\": ";
+      json_string(out, c.detail);
+      out += ",\n        \"id\": ";
+      json_string(out, c.id);
+      out += ",\n        \"result\": ";
+      json_string(out, c.result);
+      out += i + 1 < v.checks.size() ? "\n      },\n" : "\n      }\n";
+    }
+    out += "    ]";
+  }
+  key("complete");
+  out += v.complete ? "true" : "false";
+  key("err");
+  out += std::to_string(v.err);
+  key("errno");
+  if (v.loads) out += "null";
+  else json_string(out, v.errno_name);
+  key("hints");
+  json_strings(out, v.hints, "    ");
+  key("kernel");
+  json_string(out, k.release);
+  key("loads");
+  out += v.loads ? "true" : "false";
+  key("messages");
+  json_strings(out, v.messages, "    ");
+  key("module");
+  json_string(out, v.module);
+  key("path");
+  json_string(out, v.path);
+  key("taint");
+  json_string(out, v.taint);
+  out += "\n  }";
+}
+
+[[gnu::format(printf, 2, 3)]] void appendf(std::string &out, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if (static_cast<size_t>(n) < sizeof buf) {
+    out.append(buf, static_cast<size_t>(n));
+    return;
+  }
+  size_t at = out.size();
+  out.resize(at + static_cast<size_t>(n) + 1);
+  va_start(ap, fmt);
+  std::vsnprintf(out.data() + at, static_cast<size_t>(n) + 1, fmt, ap);
+  va_end(ap);
+  out.resize(at + static_cast<size_t>(n));
+}
+
+void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k, bool colour) {
   const char *red = colour ? "\033[31m" : "", *yellow = colour ? "\033[33m" : "",
              *green = colour ? "\033[32m" : "", *off = colour ? "\033[0m" : "";
   if (!v.loads)
-    std::printf("%s: %sREFUSED%s by %s (%s, %s)\n", v.path.c_str(), red, off, k.release.c_str(),
-                v.errno_name.c_str(), v.check_id.c_str());
+    appendf(out, "%s: %sREFUSED%s by %s (%s, %s)\n", v.path.c_str(), red, off, k.release.c_str(),
+            v.errno_name.c_str(), v.check_id.c_str());
   else if (!v.taint.empty())
-    std::printf("%s: %sloads, taints %s%s in %s\n", v.path.c_str(), yellow, v.taint.c_str(), off,
-                k.release.c_str());
+    appendf(out, "%s: %sloads, taints %s%s in %s\n", v.path.c_str(), yellow, v.taint.c_str(), off,
+            k.release.c_str());
   else
-    std::printf("%s: %sloads%s in %s\n", v.path.c_str(), green, off, k.release.c_str());
-  if (!v.complete) std::printf("  (incomplete: some checks could not be made, see \"unknown\" below)\n");
+    appendf(out, "%s: %sloads%s in %s\n", v.path.c_str(), green, off, k.release.c_str());
+  if (!v.complete) out += "  (incomplete: some checks could not be made, see \"unknown\" below)\n";
   for (const auto &c : v.checks)
     if (c.result != "pass")
-      std::printf("  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), c.result.c_str(), c.detail.c_str());
-  for (const auto &m : v.messages) std::printf("  kernel: %s\n", m.c_str());
-  if (!v.loads && !v.taint.empty()) std::printf("  the kernel is tainted %s before it refuses\n", v.taint.c_str());
-  for (const auto &h : v.hints) std::printf("  hint: %s\n", h.c_str());
+      appendf(out, "  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), c.result.c_str(), c.detail.c_str());
+  for (const auto &m : v.messages) appendf(out, "  kernel: %s\n", m.c_str());
+  if (!v.loads && !v.taint.empty()) appendf(out, "  the kernel is tainted %s before it refuses\n", v.taint.c_str());
+  for (const auto &h : v.hints) appendf(out, "  hint: %s\n", h.c_str());
 }
 
 std::string default_api_changes() {
@@ -310,8 +406,6 @@ int check_main(int argc, char **argv) {
       files.push_back(a);
     }
   }
-  std::vector<Result<ModuleInfo>> mods(files.size(), fail(Errc::no_data, ""));
-  parallel_for_each(files.size(), [&](size_t i) { mods[i] = read_module(files[i]); });
 
   CheckOptions opts;
   opts.modprobe = !insmod;
@@ -333,38 +427,72 @@ int check_main(int argc, char **argv) {
   opts.api_changes = &api;
   opts.history = &history_ptrs;
 
-  // verdicts[module][kernel]
-  std::vector<std::vector<LoadVerdict>> verdicts(files.size());
-  parallel_for_each(files.size(), [&](size_t i) {
-    if (!mods[i]) return;
-    for (const auto &p : profiles) verdicts[i].push_back(check_module(*mods[i], p, state, opts));
-  });
-
+  // Modules are read, checked and rendered in batches, each module in its own slot on a
+  // worker, then written in order: a tree of 4000 modules never has more than one batch of
+  // parsed modules and findings in memory, and output starts before the last module is read.
+  // Only the matrix and the HTML report keep (trimmed) verdicts of every module.
+  struct Slot {
+    std::string out;    // rendered text or JSON of this module, all kernels
+    std::string error;  // the module could not be read
+    int rc = 0;
+    std::vector<LoadVerdict> kept;  // for the matrix / HTML, without the check list
+  };
+  const bool keep = profiles.size() > 1 || !html.empty();
+  const bool colour = !json && isatty(STDOUT_FILENO);
+  std::vector<std::vector<LoadVerdict>> verdicts;  // [module][kernel], when `keep`
   int rc = 0;
-  bool colour = !json && isatty(STDOUT_FILENO);
-  nlohmann::json out = nlohmann::json::array();
-  for (size_t i = 0; i < files.size(); i++) {
-    if (!mods[i]) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, mods[i].error().msg.c_str());
-      rc = 3;
-      continue;
-    }
-    for (size_t k = 0; k < profiles.size(); k++) {
-      const LoadVerdict &v = verdicts[i][k];
-      if (rc != 3) rc = std::max(rc, v.exit_code());
-      if (json) out.push_back(to_json(v, profiles[k]));
-      else print_text(v, profiles[k], colour);
+  size_t emitted = 0;
+  if (json) std::fputs("[", stdout);
+  constexpr size_t batch = 256;
+  std::vector<Slot> slots;
+  for (size_t first = 0; first < files.size(); first += batch) {
+    size_t n = std::min(batch, files.size() - first);
+    slots.assign(n, Slot{});
+    parallel_for_each(n, [&](size_t j) {
+      Slot &slot = slots[j];
+      auto m = read_module(files[first + j]);
+      if (!m) {
+        slot.error = m.error().msg;
+        return;
+      }
+      for (const auto &p : profiles) {
+        LoadVerdict v = check_module(*m, p, state, opts);
+        slot.rc = std::max(slot.rc, v.exit_code());
+        if (json) {
+          slot.out += ",\n";
+          append_json(slot.out, v, p);
+        } else {
+          append_text(slot.out, v, p, colour);
+        }
+        if (keep) {
+          v.checks.clear();
+          slot.kept.push_back(std::move(v));
+        }
+      }
+    });
+    for (Slot &slot : slots) {
+      if (!slot.error.empty()) {
+        std::fflush(stdout);
+        std::fprintf(stderr, "%s: ERROR: %s\n", prog, slot.error.c_str());
+        rc = 3;
+        continue;
+      }
+      if (rc != 3) rc = std::max(rc, slot.rc);
+      // Each JSON element starts with ",\n"; the array's first one without the comma.
+      size_t skip = json && emitted == 0 ? 1 : 0;
+      std::fwrite(slot.out.data() + skip, 1, slot.out.size() - skip, stdout);
+      emitted++;
+      if (keep) verdicts.push_back(std::move(slot.kept));
     }
   }
-  if (json) std::printf("%s\n", out.dump(2).c_str());
+  if (json) std::fputs(emitted ? "\n]\n" : "]\n", stdout);
   else if (profiles.size() > 1) {
     std::printf("\n%-32s", "module");
     for (const auto &p : profiles) std::printf(" %-24s", p.release.c_str());
     std::printf("\n");
-    for (size_t i = 0; i < files.size(); i++) {
-      if (!mods[i]) continue;
-      std::printf("%-32s", verdicts[i].empty() ? "" : verdicts[i][0].module.c_str());
-      for (const auto &v : verdicts[i]) {
+    for (const auto &row : verdicts) {
+      std::printf("%-32s", row.empty() ? "" : row[0].module.c_str());
+      for (const auto &v : row) {
         std::string cell = !v.loads ? "refused " + v.errno_name + " " + v.check_id
                            : v.taint.empty() ? "loads" : "loads (" + v.taint + ")";
         std::printf(" %-24s", cell.c_str());
@@ -379,10 +507,10 @@ int check_main(int argc, char **argv) {
                     "pre{margin:0;font-size:85%}</style></head><body><h1>kmx check</h1><table><tr><th>module</th>";
     for (const auto &p : profiles) h += "<th>" + html_escape(p.release) + "</th>";
     h += "</tr>";
-    for (size_t i = 0; i < files.size(); i++) {
-      if (!mods[i] || verdicts[i].empty()) continue;
-      h += "<tr><td>" + html_escape(verdicts[i][0].module) + "</td>";
-      for (const auto &v : verdicts[i]) {
+    for (const auto &row : verdicts) {
+      if (row.empty()) continue;
+      h += "<tr><td>" + html_escape(row[0].module) + "</td>";
+      for (const auto &v : row) {
         std::string cls = !v.loads ? "no" : v.taint.empty() ? "ok" : "taint";
         std::string head = !v.loads ? "refused " + v.errno_name + " (" + v.check_id + ")"
                            : v.taint.empty() ? "loads" : "loads, taints " + v.taint;
