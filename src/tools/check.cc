@@ -91,13 +91,19 @@ std::string html_escape(const std::string &s) {
 // Appends `s` as a JSON string, byte for byte what nlohmann::json::dump() writes; invalid UTF-8
 // (a hostile .modinfo) becomes U+FFFD instead of an exception in a worker thread.
 void json_string(std::string &out, std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) >= 0x80) {
+  const size_t at = out.size();
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet appended
+  for (size_t i = 0; i < s.size(); i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
+    if (c >= 0x80) {
+      out.resize(at);
       out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       return;
     }
-  out += '"';
-  for (char c : s) {
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
     case '"': out += "\\\""; break;
     case '\\': out += "\\\\"; break;
@@ -106,16 +112,14 @@ void json_string(std::string &out, std::string_view s) {
     case '\n': out += "\\n"; break;
     case '\r': out += "\\r"; break;
     case '\t': out += "\\t"; break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        out += buf;
-      } else {
-        out += c;
-      }
+    default: {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    }
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
