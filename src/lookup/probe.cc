@@ -85,6 +85,27 @@ ProbeModule *ProbeContext::from_name(const std::string &name) {
   return new_module(name, name, std::nullopt);
 }
 
+ProbeModule *ProbeContext::name_lookup(const std::string &name) {
+  if (auto line = search_moddep(name)) {
+    ProbeModule *m = from_name(name);
+    parse_depline(m, *line);
+    return m;
+  }
+  if (Index *idx = index(BUILTIN)) {
+    auto v = idx->file->reader().lookup(name);
+    if (v && v->has_value()) {
+      ProbeModule *m = from_name(name);
+      m->builtin = 1;
+      return m;
+    }
+  }
+  std::vector<ProbeModule *> out;
+  alias_bin(BUILTIN_ALIAS, name, out);
+  if (out.empty()) return nullptr;
+  out.front()->builtin = 1;
+  return out.front();
+}
+
 ProbeModule *ProbeContext::from_alias(const std::string &alias, const std::string &name) {
   return new_module(name + "\\" + alias, name, alias);
 }

@@ -65,6 +65,9 @@ public:
   // kmod_module_new_from_path(): the name from the basename, the path as given made absolute.
   ProbeModule *from_path(const std::string &path);
   ProbeModule *from_name(const std::string &name);
+  // kmod_module_new_from_name_lookup(): modules.dep, then modules.builtin, then the first
+  // module of modules.builtin.alias; nullptr when none knows the name.
+  ProbeModule *name_lookup(const std::string &name);
 
   const std::string *path(ProbeModule *m);
   const std::vector<ProbeModule *> &dependencies(ProbeModule *m);

@@ -22,7 +22,9 @@
 
 #include "base/parallel.h"
 #include "elf/module-elf.h"
+#include "config/modprobe-config.h"
 #include "lookup/module-lookup.h"
+#include "lookup/probe.h"
 #include "tools/common.h"
 #include "tools/tools.h"
 
@@ -191,7 +193,9 @@ int show_file(Out &out, const std::string &path, const std::string &name, const 
   return 0;
 }
 
-int show_builtin(Out &out, const ModuleDir &dir, const std::string &name, const Options &o) {
+// A module without a file: builtin, or named by an index but absent from modules.dep (kmod
+// prints both as "(builtin)"; only a builtin one has strings in modules.builtin.modinfo).
+int show_builtin(Out &out, const std::string &dir, const std::string &name, bool builtin, const Options &o) {
   if (!o.field) {
     add_label(out, "name:");
     out.add(name);
@@ -210,7 +214,8 @@ int show_builtin(Out &out, const ModuleDir &dir, const std::string &name, const 
     out.add("(builtin)");
     out.add(o.sep);
   }
-  auto strings = dir.builtin_modinfo(name);
+  if (!builtin) return 0;  // kmod: no file to read, ENOENT, silently nothing more
+  auto strings = read_builtin_modinfo(dir, name);
   if (!strings) {
     // An old kernel without modules.builtin.modinfo: nothing more to show, as kmod.
     if (strings.error().code == Errc::not_found) return 0;
@@ -233,6 +238,7 @@ int show_builtin(Out &out, const ModuleDir &dir, const std::string &name, const 
 struct Target {
   enum class Kind { file, builtin, not_found } kind;
   std::string path, name, message;
+  bool builtin = false;  // Kind::builtin: in modules.builtin (or its alias index)
 };
 
 bool is_module_filename(const std::string &name) {
@@ -314,24 +320,30 @@ int modinfo_main(int argc, char **argv) {
   }
   (void)have_root;
   (void)have_kversion;
-  ModuleDir dir(module_dir(root, kversion));
+  // Lookups as libkmod does them for modinfo: kmod_new() with an empty config list, so no
+  // modprobe.d aliases or commands, and only the .bin indexes (no text fallback).
+  std::string dir = module_dir(root, kversion);
+  ModprobeConfig no_config;
+  ProbeContext ctx(dir, no_config);
 
   std::vector<Target> targets;
   for (int i = optind; i < argc; i++) {
     std::string arg = argv[i];
-    auto add_found = [&](const FoundModule &m) {
-      if (m.builtin) targets.push_back({Target::Kind::builtin, "", m.name, ""});
-      else targets.push_back({Target::Kind::file, m.path, m.name, ""});
+    auto add_found = [&](ProbeModule *m) {
+      if (const std::string *path = ctx.path(m)) targets.push_back({Target::Kind::file, *path, m->name, ""});
+      else targets.push_back({Target::Kind::builtin, "", m->name, "", ctx.is_builtin(m)});
     };
     if (by_name) {
-      if (auto m = dir.lookup_name(arg)) add_found(*m);
+      std::string name = normalize_module_name(arg.substr(0, arg.find('.')));
+      if (ProbeModule *m = ctx.name_lookup(name)) add_found(m);
       else targets.push_back({Target::Kind::not_found, "", arg, "Module name " + arg + " not found.\n"});
     } else if (is_module_filename(arg)) {
       targets.push_back({Target::Kind::file, make_absolute(arg), module_name_from_path(arg), ""});
     } else {
-      auto found = dir.lookup(arg);
-      if (found.empty()) targets.push_back({Target::Kind::not_found, "", arg, "Module " + arg + " not found.\n"});
-      for (const FoundModule &m : found) add_found(m);
+      auto found = ctx.lookup(arg);
+      if (!found || found->empty()) targets.push_back({Target::Kind::not_found, "", arg, "Module " + arg + " not found.\n"});
+      else
+        for (ProbeModule *m : *found) add_found(m);
     }
   }
 
@@ -354,7 +366,7 @@ int modinfo_main(int argc, char **argv) {
     int r = 0;
     switch (t.kind) {
     case Target::Kind::file: r = show_file(out, t.path, t.name, parsed[i] ? *parsed[i] : unread, o); break;
-    case Target::Kind::builtin: r = show_builtin(out, dir, t.name, o); break;
+    case Target::Kind::builtin: r = show_builtin(out, dir, t.name, t.builtin, o); break;
     case Target::Kind::not_found:
       out.flush();
       log_error(prog, "{}", t.message);
