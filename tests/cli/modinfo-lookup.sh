@@ -54,7 +54,9 @@ r1=$(odd textonly); rm "$r1"/lib/modules/9.9/*.bin
 r2=$(odd nodep); /usr/sbin/depmod -b "$r2" 9.8 2>/dev/null
 cp "$r2/lib/modules/9.8/modules.dep.bin" "$r2/lib/modules/9.9/modules.dep.bin"
 r3=$(odd builtin)
-builtin_alias=$(tr '\0' '\n' < "$src/modules.builtin.modinfo" | grep -m1 '^[a-z0-9_]*\.alias=[a-z0-9_-]*$' | cut -d= -f2)
+# (awk reads to the end: an early-exiting reader would SIGPIPE tr and fail under pipefail)
+builtin_alias=$(tr '\0' '\n' < "$src/modules.builtin.modinfo" |
+  awk -F= '!x && /^[a-z0-9_]*\.alias=[a-z0-9_-]*$/ { x = $2 } END { print x }')
 [ -n "$builtin_alias" ] || fail "no plain builtin alias in $src/modules.builtin.modinfo"
 builtin_name=$(basename "$(sed -n 7p "$src/modules.builtin")" .ko)
 for r in "$r1" "$r2" "$r3"; do
