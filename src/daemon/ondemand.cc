@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
+
 #include "base/mapped-file.h"
 
 namespace kmx {
@@ -28,6 +30,34 @@ std::string process_comm(const KernelRoots &r, i64 pid) {
   if (pid <= 0) return {};
   auto t = read_file(r.proc + "/" + std::to_string(pid) + "/comm");
   return t ? first_line(*t) : std::string();
+}
+
+bool is_kernel_thread(const KernelRoots &r, i64 pid) {
+  if (pid == 0) return true;
+  if (pid < 0) return false;
+  std::string base = r.proc + "/" + std::to_string(pid);
+  if (auto stat = read_file(base + "/stat")) {
+    // "pid (comm) state ppid ..." -- comm may hold spaces and parentheses: skip to the last ')'.
+    auto close = stat->rfind(')');
+    if (close == std::string::npos) return false;
+    std::string rest = stat->substr(close + 1);
+    // Fields after comm: state(3) ppid(4) pgrp(5) session(6) tty_nr(7) tpgid(8) flags(9).
+    size_t pos = 0;
+    for (int field = 3; field <= 9; field++) {
+      while (pos < rest.size() && rest[pos] == ' ') pos++;
+      size_t end = rest.find(' ', pos);
+      if (end == std::string::npos) end = rest.size();
+      if (field == 9) {
+        std::string flags = rest.substr(pos, end - pos);
+        if (flags.empty() || flags.size() > 20 || flags.find_first_not_of("0123456789") != std::string::npos) return false;
+        return (std::strtoull(flags.c_str(), nullptr, 10) & 0x00200000ULL) != 0;
+      }
+      pos = end;
+    }
+    return false;
+  }
+  auto cmdline = read_file(base + "/cmdline");
+  return cmdline && cmdline->empty();
 }
 
 Status record_on_demand(PersistStore &store, const OnDemandRecord &rec) {
@@ -89,7 +119,7 @@ Result<std::vector<OnDemandRecord>> on_demand_records(PersistStore &store, const
   sqlite3 *db = store.db();
   sqlite3_stmt *st = nullptr;
   if (sqlite3_prepare_v2(db,
-                         "SELECT module, alias, source, pid, comm, boot_id, loaded FROM ondemand WHERE boot_id=?1 ORDER BY module",
+                         "SELECT module, alias, source, pid, comm, boot_id, loaded FROM ondemand WHERE ?1 = '' OR boot_id=?1 ORDER BY module",
                          -1, &st, nullptr) != SQLITE_OK)
     return db_fail(db, "read on-demand record");
   sqlite3_bind_text(st, 1, boot_id.c_str(), -1, SQLITE_TRANSIENT);

@@ -38,13 +38,21 @@ std::string current_boot_id(const KernelRoots &r);
 // /proc/PID/comm of a process, "" when gone.
 std::string process_comm(const KernelRoots &r, i64 pid);
 
+// Whether process `pid` is a kernel thread, i.e. how kmx modprobe knows the kernel ran it
+// (request_module() -> call_usermodehelper: the helper's parent is a kworker, or kthreadd with
+// UMH_WAIT_EXEC). /proc/PID/stat's flags field (the 9th) carries PF_KTHREAD (0x00200000) on every
+// kernel; when stat cannot be read, an empty /proc/PID/cmdline of a live process is the sign
+// (user processes always have argv[0]; zombies too lose theirs, but a parent waiting for us is
+// not a zombie). pid 0 (no parent in our namespace) counts as the kernel.
+bool is_kernel_thread(const KernelRoots &r, i64 pid);
+
 // Record (or refresh) a module loaded on demand; drops records of other boots.
 Status record_on_demand(PersistStore &store, const OnDemandRecord &rec);
 
 // Take a module out of the record (explicit load, or it was unloaded). Returns whether it was in.
 Result<bool> forget_on_demand(PersistStore &store, const std::string &module);
 
-// This boot's records, ordered by module.
+// The records of boot `boot_id` ("" : of every boot), ordered by module.
 Result<std::vector<OnDemandRecord>> on_demand_records(PersistStore &store, const std::string &boot_id);
 
 }  // namespace kmx

@@ -319,6 +319,38 @@ Status PersistStore::save_params(std::string_view module, const std::map<std::st
   return t.commit();
 }
 
+Status PersistStore::update_params(std::string_view module, const std::map<std::string, std::string> &params) {
+  TRY(validate_module_name(module));
+  for (const auto &[k, v] : params) {
+    TRY(validate_key(k));
+    if (v.find('\0') != std::string::npos) return fail(Errc::invalid_argument, "value of '" + k + "' contains a NUL byte");
+  }
+  if (params.empty()) return {};
+  Txn t(db_);
+  TRY(t.begin());
+  i64 now = now_seconds();
+  Stmt ins(db_,
+           "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'param', ?4) "
+           "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, kind='param', updated=excluded.updated");
+  if (!ins.ok()) return sql_fail(db_, "save parameters");
+  for (const auto &[k, v] : params) {
+    sqlite3_reset(ins.get());
+    ins.bind(1, module);
+    ins.bind(2, k);
+    ins.bind(3, v);
+    ins.bind(4, now);
+    TRY(run(db_, ins, "save parameters"));
+  }
+  Stmt snap(db_,
+            "INSERT INTO snapshot(module, generation, nparams, saved) VALUES(?1, 1, "
+            "(SELECT count(*) FROM entry WHERE module=?1 AND kind='param'), ?2) "
+            "ON CONFLICT(module) DO UPDATE SET generation=generation+1, nparams=excluded.nparams, saved=excluded.saved");
+  snap.bind(1, module);
+  snap.bind(2, now);
+  TRY(run(db_, snap, "save parameters"));
+  return t.commit();
+}
+
 Result<std::vector<std::string>> PersistStore::check() {
   std::vector<std::string> problems;
   {

@@ -78,6 +78,10 @@ public:
   // Replace the module's 'param' rows by `params` atomically (a 'user' row of the same key
   // becomes a 'param' row) and bump its snapshot generation.
   Status save_params(std::string_view module, const std::map<std::string, std::string> &params);
+  // Upsert only `params` as 'param' rows, keeping the module's other rows (the parameters that
+  // did not change during the last load keep their stored value), and bump the snapshot
+  // generation; nparams is recounted. Nothing is written when `params` is empty.
+  Status update_params(std::string_view module, const std::map<std::string, std::string> &params);
   // PRAGMA integrity_check plus the store's own invariants; one line per problem.
   Result<std::vector<std::string>> check();
 

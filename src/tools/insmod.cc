@@ -14,6 +14,7 @@
 #include "kernel/kmsg.h"
 #include "kernel/module-load.h"
 #include "elf/module-elf.h"
+#include "tools/persist-hooks.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -100,7 +101,15 @@ int insmod_main(int argc, char **argv) {
   if (const char *d = std::getenv("KMX_DEBUG"); d && *d && std::strcmp(d, "0") != 0)
     std::fprintf(stderr, "%s: DEBUG: %s, file compression %s\n", prog, load_method_name(tried.method),
                  std::string(compression_name(tried.compression)).c_str());
-  if (res) return 0;
+  if (res) {
+    // An explicit load (issue 7): baseline its writable parameters, take it out of the
+    // on-demand record. Stored parameters are modprobe's business; insmod passes argv as is.
+    std::string name = module_name_from_path(filename);
+    PersistHooks hooks(roots);
+    hooks.after_load(name);
+    hooks.forget_on_demand(name);
+    return 0;
+  }
 
   int err = res.error().to_errno();
   std::fprintf(stderr, "%s: ERROR: could not insert module %s: %s\n", prog, filename.c_str(), mod_strerror(err));

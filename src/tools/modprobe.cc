@@ -16,6 +16,14 @@
 // its own logger, so they reach stderr through libkmod's default logger as
 // "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: ...", whatever -q says,
 // unless $KMOD_LOG lowers libkmod's priority below LOG_ERR.
+//
+// kmx additions (issue 7; tools/persist-hooks.h has the rules): parameters saved at unload are
+// applied at the next load unless the load names them; --autoclean NAME... (kmx only; implies
+// -a, so every argument is a module) loads and records the modules it loaded as on demand (source "modprobe", the parent process);
+// when the kernel runs kmx as its modprobe (argv exactly "-q -- NAME" and the parent is a
+// kernel thread, see is_kernel_thread() in daemon/ondemand.h) the modules loaded are recorded
+// with source "kernel" and alias NAME; any other load takes the named modules out of the
+// record, and so does an unload. -n, -D, -R, -c and --show-* never touch the store.
 #include <fcntl.h>
 #include <getopt.h>
 #include <sys/stat.h>
@@ -42,7 +50,9 @@
 #include "kernel/module-load.h"
 #include "kernel/sysfs-module.h"
 #include "lookup/probe.h"
+#include "daemon/ondemand.h"
 #include "tools/common.h"
+#include "tools/persist-hooks.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -80,6 +90,7 @@ const struct option long_options[] = {
     {"verbose", no_argument, nullptr, 'v'},
     {"version", no_argument, nullptr, 'V'},
     {"help", no_argument, nullptr, 'h'},
+    {"autoclean", no_argument, nullptr, 7},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -262,6 +273,9 @@ struct Modprobe {
   unsigned long long wait_msec = 0;
   KernelRoots roots;
   ProbeContext *ctx = nullptr;
+  PersistHooks *hooks = nullptr;
+  std::vector<std::string> loaded_now;  // modules this run inserted itself, in load order
+  bool explicit_load = true;            // not --autoclean, not the kernel: forget on-demand records
 
   void vlog(int prio, const std::string &msg) const {
     if (prio > verbose) return;
@@ -361,6 +375,8 @@ struct Modprobe {
       if (verbose >= 6) vlog(6, fmt::format("Failed to insert module '{}': {}\n", *path, std::strerror(e)));
       return -e;
     }
+    loaded_now.push_back(m->name);
+    if (hooks) hooks->after_load(m->name);
     return 0;
   }
 
@@ -407,6 +423,9 @@ struct Modprobe {
           if (refuse) err = forbidden(m, mod);
           else if (real) err = install_command(m, options);
         } else {
+          // Stored parameters join the options of a real load (printed with -v as passed).
+          if (real && hooks && !refuse)
+            if (const std::string *path = ctx->path(m)) options = hooks->load_options(m->name, *path, options);
           if (show) print_action(m, false, options);
           if (refuse) err = forbidden(m, mod);
           else if (real) err = insert_module(m, flags, options);
@@ -467,7 +486,10 @@ struct Modprobe {
     if (use_blacklist) flags |= PROBE_APPLY_BLACKLIST;
     if (first_time) flags |= PROBE_FAIL_ON_LOADED;
     int err = 0;
-    for (ProbeModule *m : list) err = insmod_insert(m, flags, extra);
+    for (ProbeModule *m : list) {
+      err = insmod_insert(m, flags, extra);
+      if (err == 0 && explicit_load && hooks && !dry_run && !lookup_only) hooks->forget_on_demand(m->name);
+    }
     return err;
   }
 
@@ -480,9 +502,11 @@ struct Modprobe {
     int err = 0;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_msec);
     unsigned long long interval = 1;
+    if (hooks) hooks->before_unload(m->name);
     for (;;) {
       Status st = unload_module(m->name, kflags);
       err = st ? 0 : -(st.error().sys_errno ? st.error().sys_errno : st.error().to_errno());
+      if (st && hooks) hooks->after_unload(m->name);
       if (err < 0 && !wait_msec) ERR("could not remove '{}': {}\n", m->name, std::strerror(-err));
       if (err == -EEXIST) {
         if (!first_time) err = 0;
@@ -661,6 +685,7 @@ int modprobe_main(int argc, char **argv) {
   const char *root = nullptr;
   const char *kversion = nullptr;
   bool show_cfg = false, use_all = false, do_remove = false, show_modversions = false, show_exports = false;
+  bool autoclean = false;
 
   optind = 0;
   for (;;) {
@@ -707,6 +732,7 @@ int modprobe_main(int argc, char **argv) {
       std::puts("+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL (kmx " KMX_VERSION ")");
       return EXIT_SUCCESS;
     case 'h': help(p); return EXIT_SUCCESS;
+    case 7: autoclean = true; mp.log_priority = P_WARNING; use_all = true; break;  // NAME...: implies -a
     case '?': return EXIT_FAILURE;
     default:
       log_error(p, "unexpected getopt_long() value '{}'.\n", static_cast<char>(c));
@@ -738,6 +764,26 @@ int modprobe_main(int argc, char **argv) {
   ProbeContext ctx(dirname, cfg, [&](const std::string &msg) { mp.vlog(P_WARNING, msg + "\n"); });
   mp.ctx = &ctx;
 
+  // The kernel's request_module(): exactly "-q -- NAME" from a kernel thread.
+  bool from_kernel = !autoclean && argc == 4 && std::strcmp(argv[1], "-q") == 0 && std::strcmp(argv[2], "--") == 0 &&
+                     is_kernel_thread(mp.roots, static_cast<i64>(::getppid()));
+  PersistHooks hooks(mp.roots);
+  hooks.set_verbose(mp.verbose > DEFAULT_VERBOSE);
+  if (!mp.dry_run && !mp.lookup_only && !show_modversions && !show_exports) mp.hooks = &hooks;
+  mp.explicit_load = !autoclean && !from_kernel;
+  // Record what one argument's load inserted, as on demand, when it was not explicit.
+  auto record = [&](const std::string &alias) {
+    if (mp.hooks && !mp.explicit_load) {
+      if (from_kernel) {
+        hooks.record_on_demand(mp.loaded_now, alias, "kernel", 0, "kernel");
+      } else {
+        i64 ppid = static_cast<i64>(::getppid());
+        hooks.record_on_demand(mp.loaded_now, alias, "modprobe", ppid, process_comm(mp.roots, ppid));
+      }
+    }
+    mp.loaded_now.clear();
+  };
+
   int err;
   if (show_modversions) err = show_symbols(mp, rest[0], false);
   else if (show_exports) err = show_symbols(mp, rest[0], true);
@@ -752,9 +798,11 @@ int modprobe_main(int argc, char **argv) {
     for (int i = 0; i < nargs; i++) {
       int r = mp.insmod(rest[i], std::nullopt);
       if (r < 0) err = r;
+      record(rest[i]);
     }
   } else {
     err = mp.insmod(rest[0], options_from_array(rest, nargs));
+    record(rest[0]);
   }
   std::fflush(stdout);
   if (mp.use_syslog) closelog();

@@ -8,8 +8,10 @@
 //   kmx persist [--db PATH] save MODULE [--sys DIR]   snapshot writable parameters now
 //   kmx persist [--db PATH] apply MODULE [OPTIONS]    options a load would get (preview)
 //   kmx persist [--db PATH] check                     integrity_check + invariants
+//   kmx persist [--db PATH] ondemand [--all]          the on-demand record (this boot's)
 //
-// The store is --db, else $KMX_PERSIST_DB, else /var/lib/kmx/persist.db. Exit codes: 0 done,
+// The store is --db, else $KMX_PERSIST_DB, else kmx.conf's persist-db (config/kmx-config.h),
+// else /var/lib/kmx/persist.db. Exit codes: 0 done,
 // 1 not found / failed, 2 usage error.
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/kmx-config.h"
+#include "daemon/ondemand.h"
 #include "persist/module-params.h"
 #include "persist/persist-store.h"
 #include "tools/tools.h"
@@ -35,7 +39,8 @@ constexpr const char *kUsage =
     "  rm MODULE.KEY | MODULE           remove a key or all of a module's keys\n"
     "  save MODULE [--sys DIR]          store the module's writable parameters now\n"
     "  apply MODULE [OPTIONS...]        print the options the next load of MODULE gets\n"
-    "  check                            verify the store (integrity and invariants)\n";
+    "  check                            verify the store (integrity and invariants)\n"
+    "  ondemand [--all]                 modules loaded on demand in this boot (--all: any boot)\n";
 
 int usage_error(const char *fmt, const char *arg = "") {
   std::fprintf(stderr, "kmx persist: error: ");
@@ -85,10 +90,11 @@ void print_entry(const PersistEntry &e, bool with_module, bool long_form) {
 
 int persist_main(int argc, char **argv) {
   std::string db;
-  if (const char *env = std::getenv("KMX_PERSIST_DB"); env && *env) db = env;
+  if (auto cfg = load_kmx_config_from_env()) db = cfg->persist_db;  // $KMX_PERSIST_DB included
+  else if (const char *env = std::getenv("KMX_PERSIST_DB"); env && *env) db = env;
   else db = kDefaultPersistPath;
   std::string sys_root = "/sys";
-  bool long_form = false;
+  bool long_form = false, all_boots = false;
   std::vector<std::string> args;
   for (int i = 1; i < argc; i++) {
     std::string_view a = argv[i];
@@ -101,6 +107,8 @@ int persist_main(int argc, char **argv) {
       sys_root = std::string(a.substr(6));
     } else if (a == "--long" || a == "-l") {
       long_form = true;
+    } else if (a == "--all") {
+      all_boots = true;
     } else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -239,6 +247,25 @@ int persist_main(int argc, char **argv) {
     if (!problems) return report(problems.error());
     for (const std::string &p : *problems) std::fprintf(stderr, "kmx persist: %s: %s\n", db.c_str(), p.c_str());
     return problems->empty() ? 0 : 1;
+  }
+
+  if (cmd == "ondemand") {
+    if (nargs != 0) return usage_error("ondemand takes no arguments");
+    auto store = open_store(db, OpenMode::read_only);
+    if (!store) {
+      if (store.error().code == Errc::not_found) return 0;  // nothing recorded yet
+      return report(store.error());
+    }
+    KernelRoots roots;
+    std::string boot = current_boot_id(roots);
+    auto recs = on_demand_records(*store, all_boots ? std::string() : boot);
+    if (!recs) return report(recs.error());
+    // One record a line: MODULE alias=... source=... pid=... comm=... loaded=UNIX [boot=ID]
+    for (const OnDemandRecord &r : *recs)
+      std::printf("%s alias=%s source=%s pid=%lld comm=%s loaded=%lld%s%s\n", r.module.c_str(), r.alias.c_str(),
+                  r.source.c_str(), static_cast<long long>(r.pid), r.comm.c_str(), static_cast<long long>(r.loaded),
+                  all_boots ? " boot=" : "", all_boots ? r.boot_id.c_str() : "");
+    return 0;
   }
 
   return usage_error("unknown command '%s'", cmd.c_str());

@@ -1,6 +1,8 @@
 // kmx rmmod: kmod 30's rmmod (tools/rmmod.c): options "fsvVwh", the in-use checks done before
 // delete_module(2) (builtin, not loaded, holders, refcount), messages and exit codes; -s sends
-// the messages to syslog instead of stderr.
+// the messages to syslog instead of stderr. kmx addition (issue 7, tools/persist-hooks.h): the
+// module's changed writable parameters are saved before delete_module(2), and a removed module
+// leaves the on-demand record; problems with that show only with -v.
 #include <fcntl.h>
 #include <getopt.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include "kernel/module-load.h"
 #include "elf/module-elf.h"
 #include "kernel/sysfs-module.h"
+#include "tools/persist-hooks.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -127,6 +130,8 @@ int rmmod_main(int argc, char **argv) {
     failures = 1;
   }
   KernelRoots roots;
+  PersistHooks hooks(roots);
+  hooks.set_verbose(log.priority > LOG_ERR);
   for (int i = optind; i < argc; ++i) {
     const char *arg = argv[i];
     struct stat st;
@@ -138,7 +143,9 @@ int rmmod_main(int argc, char **argv) {
       continue;
     }
     unsigned flags = O_NONBLOCK | (force ? O_TRUNC : 0);
+    hooks.before_unload(name);
     Status st2 = unload_module(name, flags);
+    if (st2) hooks.after_unload(name);
     if (!st2) {
       const char *why = std::strerror(st2.error().to_errno());
       // libkmod's own message, forwarded by kmod's rmmod with the source location that

@@ -54,3 +54,31 @@ TEST(OnDemand, BootIdAndCommFromFakeProc) {
   EXPECT_EQ(process_comm(kr, 0), "");
   fs::remove_all(dir);
 }
+
+TEST(OnDemand, KernelThreadParentFromFakeProc) {
+  fs::path dir = fs::temp_directory_path() / ("kmx-ondemand-kthread-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  for (const char *p : {"2", "77", "100", "101", "102", "103"}) fs::create_directories(dir / p);
+  // kthreadd and a kworker carry PF_KTHREAD (0x00200000) in field 9 of stat.
+  std::ofstream(dir / "2/stat") << "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0\n";
+  std::ofstream(dir / "77/stat") << "77 (kworker/u2:1) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0\n";
+  // A user process whose comm mimics a kworker, with spaces and parentheses: flags 4194560.
+  std::ofstream(dir / "100/stat") << "100 (kworker (x) 1) S 1 100 100 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9 0 0\n";
+  std::ofstream(dir / "100/cmdline") << "";
+  // No stat: empty cmdline means a kernel thread, a user process has argv[0].
+  std::ofstream(dir / "101/cmdline") << "";
+  std::ofstream(dir / "102/cmdline") << std::string("sh\0-c\0", 6);
+  std::ofstream(dir / "103/stat") << "garbage";
+  KernelRoots kr;
+  kr.proc = dir.string();
+  EXPECT_TRUE(is_kernel_thread(kr, 2));
+  EXPECT_TRUE(is_kernel_thread(kr, 77));
+  EXPECT_FALSE(is_kernel_thread(kr, 100));
+  EXPECT_TRUE(is_kernel_thread(kr, 101));
+  EXPECT_FALSE(is_kernel_thread(kr, 102));
+  EXPECT_FALSE(is_kernel_thread(kr, 103));
+  EXPECT_FALSE(is_kernel_thread(kr, 104));  // gone
+  EXPECT_TRUE(is_kernel_thread(kr, 0));
+  EXPECT_FALSE(is_kernel_thread(kr, -1));
+  fs::remove_all(dir);
+}

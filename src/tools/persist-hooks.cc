@@ -1,0 +1,179 @@
+#include "tools/persist-hooks.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "daemon/ondemand.h"
+#include "elf/module-elf.h"
+#include "persist/module-params.h"
+#include "persist/param-baseline.h"
+
+namespace kmx {
+namespace {
+
+std::string normalise(std::string s) {
+  std::replace(s.begin(), s.end(), '-', '_');
+  return s;
+}
+
+// Errors of the store layer often start with "'FILE': "; the report names the file itself.
+std::string strip_file(const std::string &msg, const std::string &file) {
+  std::string prefix = "'" + file + "': ";
+  if (msg.starts_with(prefix)) return msg.substr(prefix.size());
+  return msg;
+}
+
+// Parameter names the module file declares (modinfo parmtype "NAME:TYPE").
+std::vector<std::string> declared_params(const std::string &path) {
+  std::vector<std::string> out;
+  auto info = read_module(path);
+  if (!info) return out;
+  for (const std::string &v : info->get_all("parmtype")) {
+    auto colon = v.find(':');
+    out.push_back(v.substr(0, colon));
+  }
+  return out;
+}
+
+}  // namespace
+
+void PersistHooks::report(const std::string &file, const std::string &what) {
+  if (!verbose_) return;
+  std::fprintf(stderr, "kmx: persist: %s: %s\n", file.c_str(), strip_file(what, file).c_str());
+}
+
+const KmxConfig *PersistHooks::config() {
+  if (!config_loaded_) {
+    config_loaded_ = true;
+    baseline_dir_ = baseline_dir_from_env();
+    Result<KmxConfig> c = load_kmx_config_from_env();
+    if (c) {
+      config_ = std::move(*c);
+    } else {
+      // A bad kmx.conf must not break a kmod-compatible tool: persistence and records are
+      // off for this run, and -v says why.
+      if (verbose_) std::fprintf(stderr, "kmx: persist: %s\n", c.error().msg.c_str());
+    }
+  }
+  return config_ ? &*config_ : nullptr;
+}
+
+bool PersistHooks::persist_enabled() {
+  const KmxConfig *c = config();
+  return c && c->persist;
+}
+
+PersistStore *PersistHooks::store(bool create) {
+  const KmxConfig *c = config();
+  if (!c) return nullptr;
+  if (store_ && (!create || !store_read_only_)) return &*store_;
+  if (store_failed_) return nullptr;
+  const std::string &path = c->persist_db;
+  struct stat st;
+  bool exists = ::stat(path.c_str(), &st) == 0;
+  if (!exists && !create) return nullptr;
+  if (store_ && store_read_only_) {
+    // A write is needed now but the store only opened read-only: it cannot be written.
+    report(path, "store is read-only");
+    return nullptr;
+  }
+  Result<PersistStore> s = PersistStore::open(path, OpenMode::read_write);
+  if (!s && exists && !create) {
+    // A read-only /var can still be read (the stored values still apply).
+    Result<PersistStore> ro = PersistStore::open(path, OpenMode::read_only);
+    if (ro) {
+      store_ = std::move(*ro);
+      store_read_only_ = true;
+      return &*store_;
+    }
+  }
+  if (!s) {
+    report(path, s.error().msg);
+    store_failed_ = true;
+    return nullptr;
+  }
+  store_ = std::move(*s);
+  return &*store_;
+}
+
+std::string PersistHooks::load_options(const std::string &module_in, const std::string &path, const std::string &options) {
+  if (!persist_enabled()) return options;
+  PersistStore *s = store(false);
+  if (!s) return options;
+  std::string module = normalise(module_in);
+  auto entries = s->list(module);
+  if (!entries) {
+    report(s->path(), entries.error().msg);
+    return options;
+  }
+  if (entries->empty()) return options;
+  bool any_user = std::any_of(entries->begin(), entries->end(), [](const PersistEntry &e) { return e.kind == EntryKind::user; });
+  std::vector<std::string> declared = any_user ? declared_params(path) : std::vector<std::string>();
+  std::vector<std::string> add = params_to_apply(*entries, options, declared);
+  if (add.empty()) return options;
+  return merge_load_options(options, add);
+}
+
+void PersistHooks::after_load(const std::string &module) {
+  if (!persist_enabled()) return;
+  Status st = write_baseline(baseline_dir_, roots_.sys, module);
+  if (!st) report(baseline_dir_, st.error().msg);
+}
+
+void PersistHooks::before_unload(const std::string &module_in) {
+  if (!persist_enabled()) return;
+  std::string module = normalise(module_in);
+  auto current = read_writable_params(roots_.sys, module);
+  if (!current) {
+    if (current.error().code != Errc::not_found) report(roots_.sys + "/module/" + module, current.error().msg);
+    return;
+  }
+  auto baseline = read_baseline(baseline_dir_, roots_.sys, module);
+  if (!baseline) report(baseline_dir_, baseline.error().msg);  // saved as if there were none
+  std::map<std::string, std::string> changed = changed_params(baseline ? *baseline : std::nullopt, *current);
+  if (changed.empty()) return;
+  PersistStore *s = store(true);
+  if (!s) return;
+  Status st = s->update_params(module, changed);
+  if (!st) report(s->path(), st.error().msg);
+}
+
+void PersistHooks::after_unload(const std::string &module) {
+  if (persist_enabled()) {
+    Status st = remove_baseline(baseline_dir_, module);
+    if (!st) report(baseline_dir_, st.error().msg);
+  }
+  forget_on_demand(module);
+}
+
+void PersistHooks::record_on_demand(const std::vector<std::string> &modules, const std::string &alias,
+                                    const std::string &source, i64 pid, const std::string &comm) {
+  if (modules.empty()) return;
+  PersistStore *s = store(true);
+  if (!s) return;
+  OnDemandRecord rec;
+  rec.alias = alias;
+  rec.source = source;
+  rec.pid = pid;
+  rec.comm = comm;
+  rec.boot_id = current_boot_id(roots_);
+  rec.loaded = static_cast<i64>(std::time(nullptr));
+  for (const std::string &m : modules) {
+    rec.module = normalise(m);
+    Status st = kmx::record_on_demand(*s, rec);
+    if (!st) report(s->path(), st.error().msg);
+  }
+}
+
+void PersistHooks::forget_on_demand(const std::string &module) {
+  if (!config()) return;
+  PersistStore *s = store(false);
+  if (!s) return;
+  auto r = kmx::forget_on_demand(*s, normalise(module));
+  if (!r) report(s->path(), r.error().msg);
+}
+
+}  // namespace kmx

@@ -1,0 +1,69 @@
+// What kmx's loading tools (modprobe, insmod, rmmod) do besides kmod's work (issue 7):
+// persistent parameters and the on-demand record. One object per tool run.
+//
+// Rules (they keep the tools kmod-compatible and unsurprising):
+// - kmx.conf (config/kmx-config.h) is read on first use; `persist off` disables parameter
+//   saving, applying and baselines. The on-demand record is autoclean's input and stays on.
+// - The store is opened only when needed and at most once. A missing store file is never
+//   created by a load or by forgetting; only a save with something to save, or an on-demand
+//   record, creates it.
+// - Right after kmx loads a module: a baseline of its writable parameters (persist/param-
+//   baseline.h, under /run/kmx/baseline). Right before kmx unloads one: the parameters that
+//   differ from the baseline (all writable ones without a baseline) go to the store.
+// - On load, stored parameters the load does not name itself are appended as options (the
+//   load's own options -- modprobe.d, kernel command line, argv -- win).
+// - Nothing here changes a tool's output or exit code. Problems (read-only /var, corrupt
+//   store, bad kmx.conf) print one line "kmx: persist: FILE: WHAT" on stderr, and only when
+//   the tool runs with -v.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/kmx-config.h"
+#include "kernel/sysfs-module.h"
+#include "persist/persist-store.h"
+
+namespace kmx {
+
+class PersistHooks {
+public:
+  explicit PersistHooks(KernelRoots roots = {}) : roots_(std::move(roots)) {}
+
+  void set_verbose(bool v) { verbose_ = v; }
+
+  // Options for loading `module` from `path`, given the load's own options.
+  std::string load_options(const std::string &module, const std::string &path, const std::string &options);
+  // After kmx loaded `module`.
+  void after_load(const std::string &module);
+  // Before kmx unloads `module` (still loaded).
+  void before_unload(const std::string &module);
+  // After kmx unloaded `module`.
+  void after_unload(const std::string &module);
+
+  // On-demand record: `modules` were just loaded because `alias` was asked for.
+  void record_on_demand(const std::vector<std::string> &modules, const std::string &alias, const std::string &source,
+                        i64 pid, const std::string &comm);
+  // An explicit load or an unload: take `module` out of the record (only if the store exists).
+  void forget_on_demand(const std::string &module);
+
+private:
+  const KmxConfig *config();
+  bool persist_enabled();
+  // nullptr when the store cannot be used; `create` allows creating a missing file.
+  PersistStore *store(bool create);
+  void report(const std::string &file, const std::string &what);
+
+  KernelRoots roots_;
+  bool verbose_ = false;
+  bool config_loaded_ = false;
+  std::optional<KmxConfig> config_;
+  std::optional<PersistStore> store_;
+  bool store_failed_ = false;
+  bool store_read_only_ = false;
+  std::string baseline_dir_;
+};
+
+}  // namespace kmx
