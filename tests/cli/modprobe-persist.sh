@@ -1,0 +1,110 @@
+# Persistence in kmx modprobe where no kernel is needed (the host kernel has no module support,
+# so every real load fails with ENOSYS, the same way for kmod and kmx): with -v the "insmod"
+# line shows the options kmx passes, so stored parameters are visible without loading.
+# Proves: stored values are applied unless the load names them (argv, modprobe.d win); dry
+# runs (-n, -D) never touch the store and stay identical to kmod; a load never creates a
+# missing store; a corrupt store or a bad kmx.conf changes neither output nor exit code
+# (one "kmx: persist:" line on stderr only with -v); `persist off` disables it.
+source "$(dirname "$0")/common.sh"
+need_kmod modprobe depmod
+
+src=$(tree_moddir amd64-6.1) || exit $?
+ver=$(basename "$src")
+root=$TMP/root
+dir=$root/lib/modules/$ver
+mkdir -p "$dir"
+p=$(cd "$src" && find kernel -name "dummy.ko*" | head -n1)
+[ -n "$p" ] || fail "dummy not in the 6.1 tree"
+mkdir -p "$dir/$(dirname "$p")"
+cp "$src/$p" "$dir/$p"
+cp "$src/modules.builtin" "$src/modules.builtin.modinfo" "$src/modules.order" "$dir/"
+/usr/sbin/depmod -b "$root" "$ver"
+mkdir -p "$TMP/empty" "$TMP/conf" "$TMP/kmod-bin" "$TMP/kmx-bin"
+echo "options dummy numdummies=5" >"$TMP/conf/d.conf"
+ln -s /usr/sbin/modprobe "$TMP/kmod-bin/modprobe"
+KMX=$(realpath "$KMX")
+ln -s "$KMX" "$TMP/kmx-bin/modprobe"
+"$TMP/kmx-bin/modprobe" -V | grep -q kmx || fail "$TMP/kmx-bin/modprobe is not kmx"
+
+export KMX_PERSIST_DB=$TMP/var/persist.db KMX_CONFIG=$TMP/kmx.conf KMX_BASELINE_DIR=$TMP/run/baseline
+db=$KMX_PERSIST_DB
+path=$dir/$p
+
+# mp TOOL ARGS...: run modprobe of TOOL (kmod|kmx) on the test root; output in $TMP/TOOL.{out,err,rc}
+mp() {
+  local t=$1 rc=0
+  shift
+  (cd "$TMP" && PATH="$TMP/$t-bin:$PATH" modprobe -d "$root" -S "$ver" "$@") >"$TMP/$t.out" 2>"$TMP/$t.err" || rc=$?
+  echo "$rc" >"$TMP/$t.rc"
+}
+# identical ARGS...: kmx and kmod print the same and exit alike.
+identical() {
+  mp kmod "$@"
+  mp kmx "$@"
+  same "modprobe $* (stdout)" "$TMP/kmod.out" "$TMP/kmx.out"
+  same "modprobe $* (stderr)" "$TMP/kmod.err" "$TMP/kmx.err"
+  same "modprobe $* (exit code)" "$TMP/kmod.rc" "$TMP/kmx.rc"
+}
+# insmod_line ARGS...: the options of kmx's -v "insmod" line.
+insmod_line() {
+  mp kmx -v "$@"
+  sed -n "s|^insmod $path ||p" "$TMP/kmx.out"
+}
+
+# No store: identical to kmod in every mode, and nothing is created.
+for args in "-C empty dummy" "-C empty -v dummy" "-C empty -n -v dummy" "-C empty -D dummy" "-C empty -r dummy" \
+  "-C empty -v dummy numdummies=2"; do
+  identical $args
+done
+[ ! -e "$db" ] && [ ! -e "$(dirname "$db")" ] || fail "a load created the store"
+[ ! -e "$KMX_BASELINE_DIR" ] || fail "a failed load wrote a baseline"
+
+# A stored value is applied; the load's own options win.
+"$KMX" persist set dummy numdummies=3
+[ "$(insmod_line -C empty dummy)" = "numdummies=3" ] || fail "stored numdummies=3 not applied: $(cat "$TMP/kmx.out")"
+[ "$(insmod_line -C empty dummy numdummies=1)" = "numdummies=1" ] || fail "argv did not win: $(cat "$TMP/kmx.out")"
+[ "$(insmod_line -C conf dummy)" = "numdummies=5 " ] || fail "modprobe.d did not win: $(cat "$TMP/kmx.out")"
+# Without -v, the only visible effect is none: same output and exit code as kmod.
+identical -C empty dummy
+# Dry runs and queries never read the store: byte for byte kmod's.
+identical -C empty -n -v dummy
+identical -C empty -D dummy
+identical -C empty -R dummy
+# persist off: no stored values.
+echo "persist off" >"$KMX_CONFIG"
+[ "$(insmod_line -C empty dummy)" = "" ] || fail "persist off still applied: $(cat "$TMP/kmx.out")"
+identical -C empty -v dummy
+
+# A bad kmx.conf: identical without -v; with -v one extra line naming FILE:LINE.
+printf 'idle 5\npersist maybe\n' >"$KMX_CONFIG"
+identical -C empty dummy
+mp kmod -C empty -v dummy
+mp kmx -C empty -v dummy
+same "stdout with a bad kmx.conf" "$TMP/kmod.out" "$TMP/kmx.out"
+same "exit code with a bad kmx.conf" "$TMP/kmod.rc" "$TMP/kmx.rc"
+grep -qxF "kmx: persist: $KMX_CONFIG:2: 'persist' takes on or off, not 'maybe'" "$TMP/kmx.err" ||
+  fail "no FILE:LINE message: $(cat "$TMP/kmx.err")"
+[ "$(grep -v '^kmx: persist:' "$TMP/kmx.err")" = "$(cat "$TMP/kmod.err")" ] || fail "bad kmx.conf changed kmod's messages"
+rm -f "$KMX_CONFIG"
+
+# A corrupt store: identical without -v; with -v one "kmx: persist: FILE: ..." line.
+rm -f "$db" "$db"-wal "$db"-shm
+echo "this is not a database, not even close; padding padding padding padding padding" >"$db"
+identical -C empty dummy
+mp kmod -C empty -v dummy
+mp kmx -C empty -v dummy
+same "stdout with a corrupt store" "$TMP/kmod.out" "$TMP/kmx.out"
+same "exit code with a corrupt store" "$TMP/kmod.rc" "$TMP/kmx.rc"
+[ "$(grep -c "^kmx: persist: $db: " "$TMP/kmx.err")" = 1 ] || fail "expected one persist line: $(cat "$TMP/kmx.err")"
+
+# A store that cannot be opened (directory in the way): same.
+rm -f "$db"
+mkdir -p "$db"
+identical -C empty dummy
+identical -C empty -r dummy
+rmdir "$db"
+
+# kmx persist ondemand: empty without a store, and the option parser is still kmod's for -h.
+[ -z "$("$KMX" persist ondemand)" ] || fail "ondemand listing not empty"
+identical -h
+echo "ok"
