@@ -1,8 +1,31 @@
 #include "daemon/autoclean.h"
 
+#include <dirent.h>
+
 #include <algorithm>
 
 namespace kmx {
+namespace {
+
+// Symlinks in /sys/module/NAME/drivers/BUS:DRV/ other than "module" are bound devices.
+i64 count_bound_devices(const KernelRoots &r, const std::string &module) {
+  std::string drivers = r.sys + "/module/" + module + "/drivers";
+  DIR *d = opendir(drivers.c_str());
+  if (!d) return 0;
+  i64 n = 0;
+  while (struct dirent *e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    DIR *dd = opendir((drivers + "/" + e->d_name).c_str());
+    if (!dd) continue;
+    while (struct dirent *f = readdir(dd))
+      if (f->d_type == DT_LNK && std::string_view(f->d_name) != "module") n++;
+    closedir(dd);
+  }
+  closedir(d);
+  return n;
+}
+
+}  // namespace
 
 Result<std::vector<ModuleUse>> read_module_uses(const KernelRoots &r) {
   TRY_ASSIGN(std::vector<LoadedModule> mods, loaded_modules(r));
@@ -19,12 +42,13 @@ Result<std::vector<ModuleUse>> read_module_uses(const KernelRoots &r) {
       for (std::string &name : *h)
         if (std::find(u.holders.begin(), u.holders.end(), name) == u.holders.end()) u.holders.push_back(std::move(name));
     }
+    u.bound_devices = count_bound_devices(r, m.name);
     out.push_back(std::move(u));
   }
   return out;
 }
 
-bool module_in_use(const ModuleUse &u) { return u.refcnt != 0 || !u.holders.empty() || !u.live; }
+bool module_in_use(const ModuleUse &u) { return u.refcnt != 0 || !u.holders.empty() || !u.live || u.bound_devices > 0; }
 
 i64 Autoclean::idle_period(const std::string &module) const {
   auto it = cfg_.module_idle.find(module);

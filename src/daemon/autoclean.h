@@ -3,7 +3,7 @@
 // cancel_release_module as explicit requests).
 //
 // A module is in use while its refcount is not 0, it has holders (/sys/module/NAME/holders or
-// the users column of /proc/modules), or it is not Live. Only modules in the on-demand record
+// the users column of /proc/modules), a device is bound to one of its drivers, or it is not Live. Only modules in the on-demand record
 // (daemon/ondemand.h) or with a pending "release when idle" request are candidates; the keep
 // list and a per-module idle of 0 exclude a module for good. The idle clock of a module starts
 // at the first observation that finds it unused and restarts whenever it is found in use, so a
@@ -36,6 +36,10 @@ struct ModuleUse {
   i64 refcnt = 0;  // -1: the kernel cannot unload modules
   std::vector<std::string> holders;
   bool live = true;
+  // Devices bound to the module's drivers (/sys/module/NAME/drivers/*/ links other than
+  // "module"): a PCI or USB driver has refcnt 0 while it drives hardware, and unloading it
+  // would take the device away.
+  i64 bound_devices = 0;
 };
 
 // /proc/modules plus /sys/module/NAME/{refcnt,holders} (sysfs wins where present, as kmod).

@@ -86,6 +86,7 @@ Status release_now(DaemonState &state, const std::string &module) {
       why += ", holders";
       for (const std::string &h : u->holders) why += " " + h;
     }
+    if (u->bound_devices > 0) why += ", " + std::to_string(u->bound_devices) + " bound device(s)";
     if (!u->live) why += ", not live";
     return fail(Errc::busy, why + ")");
   }
@@ -148,7 +149,18 @@ std::string handle_control_line(DaemonState &state, std::string_view line, const
                     {"refused_peers", c.refused_peers},
                     {"loads", c.loads},
                     {"releases", c.releases},
-                    {"release_failures", c.release_failures}}}};
+                    {"release_failures", c.release_failures},
+                    {"uevents", c.uevents},
+                    {"uevents_malformed", c.uevents_malformed},
+                    {"uevents_ignored", c.uevents_ignored},
+                    {"uevent_overflows", c.uevent_overflows},
+                    {"rescans", c.rescans},
+                    {"load_requests", c.load_requests},
+                    {"merged", c.merged},
+                    {"processed", c.processed},
+                    {"load_errors", c.load_errors},
+                    {"index_reloads", c.index_reloads}}},
+                  {"module_loads", c.module_loads}};
     if (!records) reply["records_error"] = records.error().msg;
     return reply.dump();
   }

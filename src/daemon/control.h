@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,18 @@ struct DaemonCounters {
   i64 loads = 0;          // on-demand loads done by the daemon
   i64 releases = 0;       // modules unloaded by autoclean or a release command
   i64 release_failures = 0;
+  // Filled by `kmx daemon` (status shows them; zero in library-only use).
+  i64 uevents = 0;            // kernel uevents received and parsed
+  i64 uevents_malformed = 0;  // refused by the parser
+  i64 uevents_ignored = 0;    // not from the kernel, or truncated
+  i64 uevent_overflows = 0;   // ENOBUFS: the kernel dropped events (each one triggers a rescan)
+  i64 rescans = 0;            // coldplug scans after the first
+  i64 load_requests = 0;      // aliases asked for (uevents with MODALIAS, coldplug devices)
+  i64 merged = 0;             // requests merged into one already queued or in flight
+  i64 processed = 0;          // requests completed (merged ones included)
+  i64 load_errors = 0;
+  i64 index_reloads = 0;      // indexes reopened after depmod replaced them
+  std::map<std::string, i64> module_loads;  // module -> times the daemon loaded it
 };
 
 // What the control commands act on. The functions are injected so that tests run against fake

@@ -27,6 +27,8 @@ const std::vector<Tool> tools = {
     {"abi-diff", kmx::abi_diff_main, "compare two kernels' module ABI (exports, CRCs, namespaces)"},
     {"check", kmx::check_main, "predict whether modules load into a kernel, and why not"},
     {"persist", kmx::persist_main, "edit the store of module settings kept across unload (get/set/list/rm)"},
+    {"daemon", kmx::daemon_main, "load modules for devices (coldplug, uevents), release idle on-demand modules"},
+    {"autoclean", kmx::autoclean_main, "ask kmx daemon: status, release, release-when-idle, cancel"},
     {"modprobe", kmx::modprobe_main, "add or remove modules with their dependencies (kmod 30 options)"},
 };
 

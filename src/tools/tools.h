@@ -14,6 +14,8 @@ int modprobe_main(int argc, char **argv);
 int check_main(int argc, char **argv);
 int abi_diff_main(int argc, char **argv);
 int persist_main(int argc, char **argv);
+int daemon_main(int argc, char **argv);
+int autoclean_main(int argc, char **argv);
 
 
 }  // namespace kmx

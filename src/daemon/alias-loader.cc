@@ -1,0 +1,171 @@
+#include "daemon/alias-loader.h"
+
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/diag.h"
+#include "kernel/module-load.h"
+#include "persist/module-params.h"
+#include "persist/param-baseline.h"
+#include "persist/persist-store.h"
+
+extern char **environ;
+
+namespace kmx {
+
+struct AliasLoader::Stamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = -1;
+  i64 mtime_ns = 0;
+  bool operator==(const Stamp &) const = default;
+};
+
+namespace {
+
+// The files a ProbeContext reads; depmod replaces each by rename, so a new inode shows up.
+const char *const kIndexFiles[] = {"modules.dep.bin", "modules.alias.bin", "modules.symbols.bin",
+                                   "modules.builtin.bin", "modules.builtin.alias.bin", "modules.softdep"};
+
+}  // namespace
+
+AliasLoader::AliasLoader(LoaderOptions opt, Log log) : opt_(std::move(opt)), log_(std::move(log)) {
+  opt_.config.module_dir = opt_.moddir;
+}
+
+AliasLoader::~AliasLoader() = default;
+
+std::vector<AliasLoader::Stamp> AliasLoader::stamps() const {
+  std::vector<Stamp> out;
+  for (const char *f : kIndexFiles) {
+    Stamp s;
+    struct stat st;
+    if (::stat((opt_.moddir + "/" + f).c_str(), &st) == 0) {
+      s.dev = st.st_dev;
+      s.ino = st.st_ino;
+      s.size = st.st_size;
+      s.mtime_ns = static_cast<i64>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+void AliasLoader::open() {
+  // Stamps first: a depmod that finishes between the stat and the open is seen next time.
+  seen_ = stamps();
+  ctx_.reset();
+  Diag diag([&](const DiagMessage &m) {
+    if (log_) log_("config: " + m.msg);
+  });
+  cfg_ = std::make_unique<ModprobeConfig>(load_modprobe_config(opt_.config, diag));
+  ctx_ = std::make_unique<ProbeContext>(opt_.moddir, *cfg_, [this](const std::string &w) {
+    if (log_) log_("index: " + w);
+  });
+  generation_++;
+}
+
+bool AliasLoader::reload_if_changed() {
+  if (ctx_ && stamps() == seen_) return false;
+  open();
+  return true;
+}
+
+bool AliasLoader::in_kernel(ProbeModule *m) {
+  if (ctx_->is_builtin(m)) return true;
+  if (opt_.dry_run && simulated_.count(m->name)) return true;
+  auto st = module_initstate(opt_.roots, m->name);
+  // Coming counts as present: another loader is finishing it, and a second finit_module would
+  // only wait for it and return EEXIST.
+  return st && (*st == InitState::live || *st == InitState::coming);
+}
+
+Status AliasLoader::run_install(ProbeModule *m, const std::string &command, const std::string &options) {
+  std::string cmd = command;
+  for (size_t at; (at = cmd.find("$CMDLINE_OPTS")) != std::string::npos;) cmd.replace(at, 13, options);
+  // The environment of the daemon plus MODPROBE_MODULE; the name never enters the command text.
+  std::vector<std::string> env_store;
+  for (char **e = environ; e && *e; ++e)
+    if (std::strncmp(*e, "MODPROBE_MODULE=", 16) != 0) env_store.emplace_back(*e);
+  env_store.push_back("MODPROBE_MODULE=" + m->name);
+  std::vector<char *> envp;
+  for (std::string &s : env_store) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string sh = "/bin/sh", dash_c = "-c";
+  char *argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  pid_t pid;
+  int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, envp.data());
+  if (rc != 0) return fail_errno(rc, "could not run install command '" + cmd + "' for module " + m->name + ": " + std::strerror(rc));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return fail_errno(errno, std::string("waitpid: ") + std::strerror(errno));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail(Errc::invalid_argument, "install command '" + cmd + "' for module " + m->name + " failed (status " +
+                                            std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + ")");
+  return {};
+}
+
+LoadOutcome AliasLoader::load(const std::string &alias) {
+  LoadOutcome out;
+  if (!ctx_) open();
+  auto found = ctx_->lookup(alias);
+  if (!found || found->empty()) return out;
+  out.found = true;
+  for (ProbeModule *mod : *found) {
+    if (in_kernel(mod)) continue;
+    if (ctx_->is_blacklisted(mod)) {
+      out.blacklisted.push_back(mod->name);
+      continue;
+    }
+    std::vector<ProbeModule *> list = ctx_->probe_list(mod, false);
+    for (ProbeModule *m : list) {
+      if (in_kernel(m)) continue;
+      if (ctx_->is_forbidden(m)) {
+        out.errors.push_back(m->name + ": forbidden by a 'forbid " + m->name + "' line in the kmx configuration" +
+                             (m == mod ? "" : " (needed by " + mod->name + ")"));
+        break;
+      }
+      std::string options = ctx_->options(m);
+      if (opt_.store && !opt_.dry_run) {
+        if (auto stored = opt_.store->list(m->name); stored && !stored->empty())
+          options = merge_load_options(options, params_to_apply(*stored, options, {}));
+      }
+      const std::string *cmd = ctx_->install_command(m);
+      Status st;
+      if (cmd && !m->ignorecmd) {
+        if (!opt_.dry_run) st = run_install(m, *cmd, options);
+        if (st) out.commands.push_back(m->name);
+        if (st && opt_.dry_run) simulated_.insert(m->name);
+      } else {
+        const std::string *path = ctx_->path(m);
+        if (!path) {
+          st = fail(Errc::not_found, "could not find module by name='" + m->name + "'");
+        } else if (!opt_.dry_run) {
+          auto r = load_module_file(opt_.roots, *path, options, {});
+          if (!r && r.error().sys_errno == EEXIST) r = LoadResult{};  // loaded by someone else meanwhile
+          if (!r) st = fail(r.error());
+        }
+        if (st) {
+          out.inserted.push_back(m->name);
+          if (opt_.dry_run) simulated_.insert(m->name);
+          // As kmx modprobe does: the unload saves only what changed at runtime.
+          else if (!opt_.baseline_dir.empty())
+            if (Status b = write_baseline(opt_.baseline_dir, opt_.roots.sys, m->name); !b && log_)
+              log_("parameter baseline of " + m->name + ": " + b.error().msg);
+        }
+      }
+      if (!st) {
+        out.errors.push_back(m->name + ": " + st.error().msg);
+        if (m->required) break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace kmx

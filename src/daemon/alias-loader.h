@@ -1,0 +1,81 @@
+// The daemon's loader: resolves an alias (a device's modalias, or any name modprobe takes) and
+// loads what it names the way udev's kmod builtin does, i.e. `modprobe -b ALIAS`
+// (kmod_module_probe_insert_module with KMOD_PROBE_APPLY_BLACKLIST): the modules the lookup
+// returns, each with its dependencies and softdeps in kmod's probe-list order; a blacklisted
+// module named by the lookup is skipped, a module already in the kernel is left alone, install
+// commands run (with the module name only in $MODPROBE_MODULE, never in the command text), and
+// a `forbid` line refuses the whole load.
+//
+// The indexes are mapped once (one ProbeContext) and reopened when depmod replaces them: every
+// reload_if_changed() compares the inode, size and mtime of the .bin files with those seen at
+// open (kmod_validate_resources does the same per context).
+//
+// In dry-run mode nothing reaches the kernel and no command runs; a module that "would load" is
+// remembered, so each is reported once, as if it had been loaded.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "config/modprobe-config.h"
+#include "kernel/sysfs-module.h"
+#include "lookup/probe.h"
+
+namespace kmx {
+
+class PersistStore;
+
+struct LoaderOptions {
+  KernelRoots roots;
+  std::string moddir;                  // /lib/modules/RELEASE (absolute)
+  ModprobeConfigSources config;        // modprobe.d sources; module_dir is set from moddir
+  bool dry_run = false;
+  PersistStore *store = nullptr;       // stored parameters applied on load when set
+  std::string baseline_dir;            // parameter baselines written after a load; "" for none
+};
+
+struct LoadOutcome {
+  bool found = false;                  // the lookup named at least one module
+  std::vector<std::string> inserted;   // modules this call loaded (or would load), in order
+  std::vector<std::string> commands;   // modules whose install command ran (or would run)
+  std::vector<std::string> blacklisted;
+  std::vector<std::string> errors;     // one line per failed module
+};
+
+class AliasLoader {
+public:
+  using Log = std::function<void(const std::string &)>;
+  AliasLoader(LoaderOptions opt, Log log);
+  ~AliasLoader();
+
+  // Read modprobe.d and open the indexes (again).
+  void open();
+  // Reopen when any index file changed since open(); returns whether it did.
+  bool reload_if_changed();
+  i64 generation() const { return generation_; }
+
+  LoadOutcome load(const std::string &alias);
+
+  const LoaderOptions &options() const { return opt_; }
+  void set_store(PersistStore *store) { opt_.store = store; }
+
+private:
+  struct Stamp;
+  std::vector<Stamp> stamps() const;
+  bool in_kernel(ProbeModule *m);
+  Status run_install(ProbeModule *m, const std::string &command, const std::string &options);
+
+  LoaderOptions opt_;
+  Log log_;
+  std::unique_ptr<ModprobeConfig> cfg_;
+  std::unique_ptr<ProbeContext> ctx_;
+  std::vector<Stamp> seen_;
+  std::set<std::string> simulated_;  // dry run: modules that would be loaded
+  i64 generation_ = 0;
+};
+
+}  // namespace kmx

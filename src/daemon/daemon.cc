@@ -1,0 +1,379 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "daemon/coldplug.h"
+#include "daemon/ondemand.h"
+#include "daemon/pending-releases.h"
+#include "daemon/request-queue.h"
+#include "daemon/uevent.h"
+#include "kernel/module-load.h"
+#include "persist/module-params.h"
+#include "persist/param-baseline.h"
+#include "persist/persist-store.h"
+
+namespace kmx {
+namespace {
+
+// Messages drained from the uevent socket before the queue is worked off and the control
+// socket gets a turn; the kernel keeps the rest in the (large) receive buffer.
+constexpr int kUeventBatch = 4096;
+
+i64 now_seconds() { return static_cast<i64>(std::time(nullptr)); }
+
+i64 monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string join(const std::vector<std::string> &v) {
+  std::string s;
+  for (const std::string &x : v) s += (s.empty() ? "" : " ") + x;
+  return s;
+}
+
+struct Client {
+  int fd = -1;
+  PeerCred peer;
+  std::string buf;
+};
+
+}  // namespace
+
+struct Daemon::Impl {
+  DaemonOptions opt;
+  Log log;
+  AliasLoader loader;
+  DaemonState state;
+  RequestQueue queue;
+  std::optional<PersistStore> store;
+  std::optional<UeventSource> uevents;
+  std::string boot_id;
+  std::vector<OnDemandRecord> dry_records;  // dry run: what would have been recorded
+  std::vector<PendingRelease> saved_pending;
+  int listen_fd = -1;
+  std::vector<Client> clients;
+
+  Impl(DaemonOptions o, Log l)
+      : opt(std::move(o)), log(std::move(l)), loader(opt.loader, [this](const std::string &m) { say(m); }),
+        state(opt.autoclean) {}
+
+  ~Impl() {
+    for (Client &c : clients) ::close(c.fd);
+    if (listen_fd >= 0) {
+      ::close(listen_fd);
+      ::unlink(opt.control_socket.c_str());
+    }
+  }
+
+  void say(const std::string &m) {
+    if (log) log(m);
+  }
+
+  // ---- loading ----
+
+  void record(const std::string &module, const std::string &alias) {
+    OnDemandRecord r{module, alias, "uevent", 0, "uevent", boot_id, now_seconds()};
+    if (opt.loader.dry_run || !store) {
+      dry_records.push_back(r);
+      return;
+    }
+    if (Status st = record_on_demand(*store, r); !st) say("cannot record the on-demand load of " + module + ": " + st.error().msg);
+  }
+
+  void process_queue() {
+    if (queue.waiting() == 0) return;
+    if (loader.reload_if_changed()) {
+      state.counters.index_reloads++;
+      say("indexes changed on disk: reopened " + opt.loader.moddir);
+    }
+    while (auto req = queue.pop()) {
+      LoadOutcome out = loader.load(req->alias);
+      for (const std::string &m : out.inserted) {
+        state.counters.loads++;
+        state.counters.module_loads[m]++;
+        record(m, req->alias);
+      }
+      for (const std::string &m : out.commands) record(m, req->alias);
+      if (!out.inserted.empty() || !out.commands.empty()) {
+        std::string what = join(out.inserted);
+        if (!out.commands.empty()) what += (what.empty() ? "" : " ") + std::string("install-command:") + join(out.commands);
+        say(std::string(opt.loader.dry_run ? "would load " : "loaded ") + what + " for " + req->alias + " (" + req->source + ")");
+      } else if (opt.verbose) {
+        say(std::string(out.found ? "present " : "no module for ") + req->alias + " (" + req->source + ")");
+      }
+      for (const std::string &b : out.blacklisted)
+        if (opt.verbose) say("blacklisted " + b + " for " + req->alias);
+      for (const std::string &e : out.errors) {
+        state.counters.load_errors++;
+        say("load failed for " + req->alias + ": " + e);
+      }
+      state.counters.processed += queue.finish(req->alias);
+    }
+    state.counters.merged = queue.counters().merged;
+  }
+
+  void push(const std::string &alias, const char *source) {
+    state.counters.load_requests++;
+    queue.push(alias, source);
+  }
+
+  Status coldplug(bool rescan) {
+    i64 t0 = monotonic_ms();
+    i64 loads0 = state.counters.loads;
+    TRY_ASSIGN(ColdplugScan scan, scan_modaliases(opt.loader.roots.sys));
+    for (const std::string &p : scan.problems) say("coldplug: " + p);
+    size_t distinct = distinct_aliases(scan.devices).size();
+    for (const DeviceAlias &d : scan.devices) push(d.modalias, rescan ? "rescan" : "coldplug");
+    process_queue();
+    if (rescan) state.counters.rescans++;
+    say(std::string(rescan ? "rescan" : "coldplug") + ": " + std::to_string(scan.devices.size()) + " devices, " +
+        std::to_string(distinct) + " distinct aliases, " + std::to_string(state.counters.loads - loads0) + " modules " +
+        (opt.loader.dry_run ? "would load" : "loaded") + " in " + std::to_string(monotonic_ms() - t0) + " ms");
+    return {};
+  }
+
+  // ---- uevents ----
+
+  Status drain_uevents() {
+    std::string buf;
+    for (int i = 0; i < kUeventBatch; i++) {
+      TRY_ASSIGN(UeventSource::Recv r, uevents->receive(buf));
+      if (r == UeventSource::Recv::empty) break;
+      if (r == UeventSource::Recv::ignored) {
+        state.counters.uevents_ignored++;
+        continue;
+      }
+      if (r == UeventSource::Recv::overflow) {
+        state.counters.uevent_overflows++;
+        say("uevent receive buffer overflowed (ENOBUFS, buffer " + std::to_string(uevents->rcvbuf()) +
+            " bytes): the kernel dropped events; rescanning /sys/devices");
+        process_queue();
+        TRY(coldplug(true));
+        continue;
+      }
+      auto ev = parse_uevent(ByteView(std::string_view(buf)));
+      if (!ev) {
+        state.counters.uevents_malformed++;
+        say("malformed uevent ignored: " + ev.error().msg);
+        continue;
+      }
+      state.counters.uevents++;
+      // Only "add" loads: bind/change events after an unload must not bring a module back
+      // (systemd PR#6802).
+      if (ev->action == "add" && !ev->modalias.empty()) push(ev->modalias, "uevent");
+    }
+    process_queue();
+    return {};
+  }
+
+  // ---- control ----
+
+  void accept_clients() {
+    for (;;) {
+      int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) return;
+      auto peer = peer_credentials(fd);
+      if (!peer || peer->uid != state.allowed_uid) {
+        PeerCred p = peer ? *peer : PeerCred{0, static_cast<uid_t>(-1), 0};
+        std::string reply = handle_control_line(state, "", p) + "\n";
+        (void)!::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(fd);
+        continue;
+      }
+      clients.push_back({fd, *peer, {}});
+    }
+  }
+
+  // Blocking write of a reply (clients are local and read their answers; a client that never
+  // reads would fill at most one socket buffer).
+  bool send_reply(int fd, const std::string &s) {
+    size_t off = 0;
+    while (off < s.size()) {
+      ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        if (::poll(&p, 1, 5000) <= 0) return false;
+        continue;
+      }
+      if (n < 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  // Returns false when the client is done (closed, error or oversized request).
+  bool serve_client(Client &c) {
+    char chunk[4096];
+    for (;;) {
+      ssize_t n = ::recv(c.fd, chunk, sizeof chunk, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
+      if (n == 0) return false;
+      c.buf.append(chunk, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = c.buf.find('\n')) != std::string::npos) {
+        std::string line = c.buf.substr(0, nl);
+        c.buf.erase(0, nl + 1);
+        std::string reply = handle_control_line(state, line, c.peer) + "\n";
+        sync_pending();
+        if (!send_reply(c.fd, reply)) return false;
+      }
+      if (c.buf.size() > kMaxControlRequest) {
+        state.counters.bad_requests++;
+        send_reply(c.fd, "{\"ok\":false,\"error\":\"request longer than " + std::to_string(kMaxControlRequest) + " bytes\"}\n");
+        return false;
+      }
+    }
+  }
+
+  // ---- autoclean ----
+
+  void sync_pending() {
+    std::vector<PendingRelease> now = state.autoclean.pending();
+    auto same = [](const std::vector<PendingRelease> &a, const std::vector<PendingRelease> &b) {
+      if (a.size() != b.size()) return false;
+      for (size_t i = 0; i < a.size(); i++)
+        if (a[i].module != b[i].module || a[i].requested != b[i].requested) return false;
+      return true;
+    };
+    if (same(now, saved_pending)) return;
+    if (store) {
+      if (Status st = save_pending_releases(*store, boot_id, now); !st) {
+        say("cannot save pending releases: " + st.error().msg);
+        return;
+      }
+    }
+    saved_pending = std::move(now);
+  }
+
+  // The writable parameters that differ from the baseline taken after the load (all of them
+  // without one), as kmx rmmod/modprobe -r save them.
+  void save_changed_params(const std::string &module) {
+    auto current = read_writable_params(opt.loader.roots.sys, module);
+    if (!current) return;
+    std::optional<ParamBaseline> base;
+    if (!opt.loader.baseline_dir.empty())
+      if (auto b = read_baseline(opt.loader.baseline_dir, opt.loader.roots.sys, module)) base = *b;
+    std::map<std::string, std::string> changed = changed_params(base, *current);
+    if (changed.empty()) return;
+    if (Status st = store->update_params(module, changed); !st)
+      say("cannot save the parameters of " + module + " before unloading: " + st.error().msg);
+    else
+      say("saved " + std::to_string(changed.size()) + " parameter(s) of " + module);
+  }
+
+  Status unload(const std::string &module) {
+    if (opt.loader.dry_run) return fail(Errc::permission, "dry run: not unloading " + module);
+    if (store && opt.persist) save_changed_params(module);
+    TRY(unload_module(module, O_NONBLOCK));
+    if (store && opt.persist && !opt.loader.baseline_dir.empty()) (void)remove_baseline(opt.loader.baseline_dir, module);
+    if (store) (void)forget_on_demand(*store, module);
+    say("released " + module);
+    return {};
+  }
+
+  void setup_state() {
+    state.allowed_uid = geteuid();
+    state.clock = now_seconds;
+    state.records = [this]() -> Result<std::vector<OnDemandRecord>> {
+      if (opt.loader.dry_run || !store) return dry_records;
+      return on_demand_records(*store, boot_id);
+    };
+    state.uses = [this]() { return read_module_uses(opt.loader.roots); };
+    state.unload = [this](const std::string &m) { return unload(m); };
+  }
+
+  void tick() {
+    if (loader.reload_if_changed()) {
+      state.counters.index_reloads++;
+      say("indexes changed on disk: reopened " + opt.loader.moddir);
+    }
+    if (!opt.autoclean_enabled || opt.loader.dry_run) return;
+    std::vector<std::string> released = autoclean_round(state);
+    for (const std::string &m : released) say("autoclean: released " + m + " after " + std::to_string(state.autoclean.idle_period(m)) + " s idle");
+    sync_pending();
+  }
+
+  Status run(int stop_fd) {
+    setup_state();
+    boot_id = current_boot_id(opt.loader.roots);
+    if (!opt.db_path.empty() && !opt.loader.dry_run) {
+      TRY_ASSIGN(PersistStore s, PersistStore::open(opt.db_path, OpenMode::read_write));
+      store.emplace(std::move(s));
+      loader.set_store(opt.persist ? &*store : nullptr);
+      TRY_ASSIGN(std::vector<PendingRelease> pend, load_pending_releases(*store, boot_id));
+      for (const PendingRelease &p : pend) state.autoclean.release_when_idle(p.module, p.requested);
+      saved_pending = state.autoclean.pending();
+      if (!pend.empty()) say("restored " + std::to_string(pend.size()) + " pending release(s) from " + opt.db_path);
+    }
+    loader.open();
+    if (!opt.coldplug_only) {
+      // Listen before the coldplug scan so that no device added meanwhile is missed.
+      if (!opt.uevent_socket.empty()) {
+        TRY_ASSIGN(UeventSource u, UeventSource::open_unix(opt.uevent_socket, opt.uevent_rcvbuf));
+        uevents.emplace(std::move(u));
+      } else {
+        TRY_ASSIGN(UeventSource u, UeventSource::open_netlink(opt.uevent_rcvbuf));
+        uevents.emplace(std::move(u));
+      }
+      TRY_ASSIGN(listen_fd, listen_control_socket(opt.control_socket));
+      int fl = fcntl(listen_fd, F_GETFL);
+      fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK);
+      say("listening: uevents on " + (opt.uevent_socket.empty() ? std::string("netlink") : opt.uevent_socket) +
+          " (receive buffer " + std::to_string(uevents->rcvbuf()) + " bytes), control on " + opt.control_socket);
+    }
+    if (opt.coldplug || opt.coldplug_only) TRY(coldplug(false));
+    if (opt.coldplug_only) return {};
+
+    i64 next_tick = monotonic_ms() + opt.tick_ms;
+    for (;;) {
+      std::vector<struct pollfd> fds;
+      fds.push_back({stop_fd, POLLIN, 0});
+      fds.push_back({uevents->fd(), POLLIN, 0});
+      fds.push_back({listen_fd, POLLIN, 0});
+      for (const Client &c : clients) fds.push_back({c.fd, POLLIN, 0});
+      i64 wait = std::max<i64>(0, next_tick - monotonic_ms());
+      int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
+      if (n < 0 && errno != EINTR) return fail_errno(errno, std::string("poll: ") + std::strerror(errno));
+      if (n > 0) {
+        if (fds[0].revents) return {};
+        if (fds[1].revents) TRY(drain_uevents());
+        if (fds[2].revents) accept_clients();
+        // fds[3 + i] matches clients[i] as they were before accept_clients() appended.
+        std::vector<Client> keep;
+        for (size_t i = 0; i < clients.size(); i++) {
+          bool alive = true;
+          if (3 + i < fds.size() && fds[3 + i].revents) alive = serve_client(clients[i]);
+          if (alive) keep.push_back(std::move(clients[i]));
+          else ::close(clients[i].fd);
+        }
+        clients = std::move(keep);
+      }
+      if (monotonic_ms() >= next_tick) {
+        tick();
+        next_tick = monotonic_ms() + opt.tick_ms;
+      }
+    }
+  }
+};
+
+Daemon::Daemon(DaemonOptions opt, Log log) : impl_(new Impl(std::move(opt), std::move(log))) {}
+Daemon::~Daemon() { delete impl_; }
+
+Status Daemon::run(int stop_fd) { return impl_->run(stop_fd); }
+
+const DaemonCounters &Daemon::counters() const { return impl_->state.counters; }
+
+}  // namespace kmx

@@ -1,0 +1,62 @@
+// `kmx daemon`: kerneld revived (issue 7). One process, one thread, one poll loop over
+//   * the kernel's uevent netlink socket (hotplug: ACTION=add with MODALIAS loads a module),
+//   * the control socket (daemon/control.h: status, release, release-when-idle, cancel),
+//   * a stop descriptor (the tool's signalfd for SIGTERM/SIGINT),
+// plus a one-second tick that runs autoclean (daemon/autoclean.h) and checks whether depmod
+// replaced the indexes. At start it coldplugs: every modalias under /sys/devices, loaded like
+// udev's `modprobe -b ALIAS` through one AliasLoader (indexes mapped once).
+//
+// Requests for the same alias are merged (daemon/request-queue.h): a storm of identical uevents
+// costs one lookup, and each module is loaded once. When the kernel reports that it dropped
+// uevents (ENOBUFS on the netlink socket) the daemon says so and rescans /sys/devices, so no
+// device is left without its driver.
+//
+// Every module the daemon loads goes into the on-demand record (source "uevent"); autoclean
+// releases those idle for the idle period, saving their writable parameters first. Pending
+// release-when-idle requests live in the store (daemon/pending-releases.h) and survive a restart.
+//
+// Nothing here prints or exits: one line per action goes to the `log` callback.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "base/result.h"
+#include "daemon/alias-loader.h"
+#include "daemon/autoclean.h"
+#include "daemon/control.h"
+
+namespace kmx {
+
+struct DaemonOptions {
+  LoaderOptions loader;            // roots, module dir, modprobe.d, dry run
+  AutocleanConfig autoclean;
+  std::string db_path;             // persist store; "" for none (no records, no autoclean)
+  bool persist = true;             // save parameters before autoclean unloads, apply on load
+  std::string control_socket = kDefaultControlSocket;
+  std::string uevent_socket;       // test hook: a Unix datagram socket instead of netlink
+  int uevent_rcvbuf = 128 * 1024 * 1024;  // as udev: enough for a storm while we load
+  bool coldplug = true;
+  bool coldplug_only = false;      // exit after coldplug (no sockets)
+  bool autoclean_enabled = true;
+  i64 tick_ms = 1000;
+  bool verbose = false;            // also log modules already present / aliases without a module
+};
+
+class Daemon {
+public:
+  using Log = std::function<void(const std::string &)>;
+  Daemon(DaemonOptions opt, Log log);
+  ~Daemon();
+
+  // Run until `stop_fd` becomes readable (or, with coldplug_only, until coldplug is done).
+  Status run(int stop_fd);
+
+  const DaemonCounters &counters() const;
+
+private:
+  struct Impl;
+  Impl *impl_;
+};
+
+}  // namespace kmx

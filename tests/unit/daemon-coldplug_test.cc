@@ -1,0 +1,68 @@
+#include "daemon/coldplug.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace kmx;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct FakeSys {
+  fs::path root = fs::temp_directory_path() / ("kmx-coldplug-" + std::to_string(getpid()));
+  FakeSys() { fs::create_directories(root / "sys/devices"); }
+  ~FakeSys() { fs::remove_all(root); }
+  void device(const std::string &rel, const std::string &modalias) {
+    fs::create_directories(root / "sys/devices" / rel);
+    std::ofstream(root / "sys/devices" / rel / "modalias") << modalias;
+  }
+  std::string sys() const { return (root / "sys").string(); }
+};
+
+}  // namespace
+
+TEST(Coldplug, FindsModaliasesInNameOrderWithoutFollowingLinks) {
+  FakeSys s;
+  s.device("pci0000:00/0000:00:03.0", "pci:v00008086d0000100Esv00008086sd0000001Ebc02sc00i00\n");
+  s.device("pci0000:00/0000:00:01.0", "pci:v00008086d00007000sv00000000sd00000000bc06sc01i00\n");
+  s.device("platform/serial8250", "platform:serial8250\n");
+  s.device("platform/i8042", "platform:i8042\n");
+  s.device("virtual/empty", "");  // a bus without aliases
+  s.device("pci0000:00/0000:00:01.1", "pci:v00008086d00007000sv00000000sd00000000bc06sc01i00\n");
+  // sysfs links back into the tree (driver, subsystem): must not be followed
+  fs::create_directory_symlink(s.root / "sys/devices/platform", s.root / "sys/devices/pci0000:00/0000:00:03.0/subsystem");
+  auto scan = scan_modaliases(s.sys());
+  ASSERT_TRUE(scan) << scan.error().msg;
+  EXPECT_TRUE(scan->problems.empty());
+  std::vector<std::string> paths;
+  for (const DeviceAlias &d : scan->devices) paths.push_back(d.devpath);
+  EXPECT_EQ(paths, (std::vector<std::string>{"/devices/pci0000:00/0000:00:01.0", "/devices/pci0000:00/0000:00:01.1",
+                                             "/devices/pci0000:00/0000:00:03.0", "/devices/platform/i8042",
+                                             "/devices/platform/serial8250"}));
+  EXPECT_EQ(scan->devices[3].modalias, "platform:i8042");
+  auto distinct = distinct_aliases(scan->devices);
+  EXPECT_EQ(distinct.size(), 4u);
+  EXPECT_EQ(distinct[0], "pci:v00008086d00007000sv00000000sd00000000bc06sc01i00");
+}
+
+TEST(Coldplug, MissingDevicesDirNamesIt) {
+  FakeSys s;
+  auto scan = scan_modaliases(s.sys() + "/nope");
+  ASSERT_FALSE(scan);
+  EXPECT_NE(scan.error().msg.find("/nope/devices"), std::string::npos) << scan.error().msg;
+}
+
+TEST(Coldplug, UnreadableModaliasIsAProblemNotAnAbort) {
+  if (geteuid() == 0) GTEST_SKIP() << "root reads mode-000 files";
+  FakeSys s;
+  s.device("a", "platform:a\n");
+  s.device("b", "platform:b\n");
+  fs::permissions(s.root / "sys/devices/a/modalias", fs::perms::none);
+  auto scan = scan_modaliases(s.sys());
+  ASSERT_TRUE(scan);
+  ASSERT_EQ(scan->devices.size(), 1u);
+  EXPECT_EQ(scan->problems.size(), 1u);
+}
