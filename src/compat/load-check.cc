@@ -1,4 +1,5 @@
 #include "compat/load-check.h"
+#include "compat/symbol-history.h"
 
 #include <fmt/core.h>
 
@@ -366,11 +367,7 @@ void unknown_symbol_hints(Run &r, const std::string &sym, const KernelExport *e,
       if (c.symbol == sym)
         r.v.hints.push_back(fmt::format("{}: changed in {} ({}): {}", sym, c.version, c.commit, c.recipe));
   if (r.o.history)
-    for (const KernelProfile *h : *r.o.history) {
-      auto it = h->exports.find(sym);
-      r.v.hints.push_back(fmt::format("{} {} in {}", sym, it != h->exports.end() ? "exists" : "does not exist",
-                                      h->release));
-    }
+    for (auto &h : symbol_history_hints(sym, r.k, *r.o.history)) r.v.hints.push_back(std::move(h));
 }
 
 void resolve_symbols(Run &r) {

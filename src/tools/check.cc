@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -342,6 +343,19 @@ int check_main(int argc, char **argv) {
     if (!p) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
       return 3;
+    }
+    // A bare headers Module.symvers names no release; its directory does
+    // (/usr/src/linux-headers-REL/Module.symvers), and the history needs the version.
+    if (p->release.empty() || p->major == 0) {
+      std::string first = spec.substr(0, spec.find(','));
+      for (fs::path d = fs::path(first).lexically_normal(); !d.empty() && d != d.parent_path(); d = d.parent_path()) {
+        std::string name = d.filename().string();
+        if (name.starts_with("linux-headers-")) {
+          p->release = name.substr(std::strlen("linux-headers-"));
+          parse_release(p->release, p->major, p->minor);
+          break;
+        }
+      }
     }
     history.push_back(std::move(*p));
   }

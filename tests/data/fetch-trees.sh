@@ -9,6 +9,9 @@
 # debs/ holds the .deb files, trees/<package>/ their unpacked contents. Packages come from
 # Debian's archive with apt-get download; foreign architectures (arm64, i386) are enabled
 # with dpkg --add-architecture when needed. A tree is complete once trees/<package>/.done exists.
+# PACKAGE@sid comes from Debian unstable through a private apt state in $KMX_CACHE/apt-sid (its
+# own sources.list, lists and cache): the system's apt configuration is never touched. Unstable
+# moves on; once the .deb is cached the key keeps working.
 set -euo pipefail
 
 cache=${KMX_CACHE:-/var/cache/kmx-test}
@@ -26,6 +29,7 @@ kbuild-6.1          linux-kbuild-6.1
 headers-6.12        linux-headers-6.12.117+deb12-amd64
 headers-common-6.12 linux-headers-6.12.117+deb12-common
 kbuild-6.12         linux-kbuild-6.12.117+deb12
+headers-7.2         linux-headers-7.2.13+deb14-amd64@sid
 '
 
 package_of() {
@@ -33,7 +37,7 @@ package_of() {
 }
 
 dir_of() {
-  local pkg=$1
+  local pkg=${1%@sid}
   echo "$cache/trees/${pkg%%:*}"
 }
 
@@ -62,9 +66,46 @@ find_deb() {
   ls "$cache/debs/${name}_"*"_$arch.deb" "$cache/debs/${name}_"*"_all.deb" 2>/dev/null | head -n1 || true
 }
 
+# apt-get with the private unstable state (see the top).
+sid_apt_get() {
+  local d=$cache/apt-sid
+  mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+  [ -e "$d/sources.list" ] ||
+    echo 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main' >"$d/sources.list"
+  apt-get -o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+    -o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" -o Debug::NoLocking=1 "$@"
+}
+
+unpack() {
+  local deb=$1 dir=$2
+  echo "fetch-trees: unpacking $(basename "$deb")" >&2
+  rm -rf "$dir.tmp"
+  mkdir -p "$dir.tmp"
+  dpkg-deb -x "$deb" "$dir.tmp"
+  touch "$dir.tmp/.done"
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+}
+
 fetch_one() {
   local key=$1 pkg dir arch
   pkg=$(package_of "$key")
+  if [[ $pkg == *@sid ]]; then
+    pkg=${pkg%@sid}
+    dir=$(dir_of "$pkg")
+    [ -e "$dir/.done" ] && return 0
+    mkdir -p "$cache/debs"
+    local deb
+    deb=$(find_deb "$pkg" "$(dpkg --print-architecture)")
+    if [ -z "$deb" ]; then
+      sid_apt_get update -qq >&2 || echo "fetch-trees: apt-get update (sid) reported errors; continuing" >&2
+      (cd "$cache/debs" && sid_apt_get download -qq "$pkg" >&2)
+      deb=$(find_deb "$pkg" "$(dpkg --print-architecture)")
+      [ -n "$deb" ] || { echo "fetch-trees: download of $pkg (sid) left no .deb" >&2; return 1; }
+    fi
+    unpack "$deb" "$dir"
+    return 0
+  fi
   [ -n "$pkg" ] || { echo "fetch-trees: unknown key '$key'" >&2; return 2; }
   dir=$(dir_of "$pkg")
   [ -e "$dir/.done" ] && return 0
@@ -81,13 +122,7 @@ fetch_one() {
     deb=$(find_deb "$pkg" "$arch")
     [ -n "$deb" ] || { echo "fetch-trees: download of $pkg left no .deb" >&2; return 1; }
   fi
-  echo "fetch-trees: unpacking $(basename "$deb")" >&2
-  rm -rf "$dir.tmp"
-  mkdir -p "$dir.tmp"
-  dpkg-deb -x "$deb" "$dir.tmp"
-  touch "$dir.tmp/.done"
-  rm -rf "$dir"
-  mv "$dir.tmp" "$dir"
+  unpack "$deb" "$dir"
 }
 
 case "${1:-all}" in
