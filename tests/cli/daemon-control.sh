@@ -1,0 +1,125 @@
+# kmx daemon + kmx autoclean on the host (fake /sys and /proc, a small tree of real Debian 6.1
+# modules indexed by kmod's depmod; nothing reaches the kernel):
+#   * client exit codes: 2 usage / no daemon (message names the socket), 1 refused, 0 done;
+#   * coldplug of a fake /sys/devices resolves like kmod's modprobe -b (same modules);
+#   * release-when-idle survives a daemon restart (kept in the store), cancel drops it;
+#   * depmod replacing the indexes is noticed: an alias that only the new index knows loads;
+#   * a non-root client cannot use the socket;
+#   * bad options and a bad kmx.conf are refused with the file named.
+source "$(dirname "$0")/common.sh"
+need_kmod modprobe depmod
+
+src=$(tree_moddir amd64-6.1) || exit $?
+ver=$(basename "$src")
+root=$TMP/tree
+mods=$root/lib/modules/$ver
+mkdir -p "$mods/kernel" "$TMP/conf" "$TMP/fake/sys/devices" "$TMP/fake/proc/sys/kernel/random"
+cp "$src"/modules.order "$src"/modules.builtin "$src"/modules.builtin.modinfo "$mods/"
+for m in drivers/net/dummy.ko drivers/net/ethernet/intel/e1000/e1000.ko drivers/net/mii.ko; do
+  mkdir -p "$mods/kernel/$(dirname "$m")"
+  cp "$src/kernel/$m" "$mods/kernel/$m"
+done
+/usr/sbin/depmod -b "$root" "$ver"
+echo "control-boot" > "$TMP/fake/proc/sys/kernel/random/boot_id"
+echo "quiet" > "$TMP/fake/proc/cmdline"
+printf 'dummy 16384 0 - Live 0x0000000000000000\n' > "$TMP/fake/proc/modules"
+e1000_alias=pci:v00008086d0000100Esv00008086sd0000001Ebc02sc00i00
+rtl_alias=pci:v000010ECd00008139sv000010ECsd00008139bc02sc00i00
+mkdir -p "$TMP/fake/sys/devices/pci0000:00/0000:00:03.0" "$TMP/fake/sys/devices/pci0000:00/0000:00:04.0"
+echo "$e1000_alias" > "$TMP/fake/sys/devices/pci0000:00/0000:00:03.0/modalias"
+echo "$e1000_alias" > "$TMP/fake/sys/devices/pci0000:00/0000:00:04.0/modalias"
+
+sock=$TMP/run/control uev=$TMP/uevents
+export KMX_CONFIG=$TMP/kmx.conf
+printf 'idle 1000\n' > "$KMX_CONFIG"
+start() {
+  "$KMX" daemon --root "$TMP/fake" --db "$TMP/db" --socket "$sock" -d "$root" -S "$ver" -C "$TMP/conf" \
+    --uevent-socket "$uev" "$@" 2>> "$TMP/log" &
+  pid=$!
+  for _ in $(seq 100); do [ -S "$sock" ] && [ -S "$uev" ] && return 0; sleep 0.05; done
+  cat "$TMP/log" >&2
+  fail "daemon did not start"
+}
+stop() {
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || fail "daemon exit $rc"
+}
+ac() { "$KMX" autoclean --socket "$sock" "$@"; }
+expect_rc() {
+  local want=$1 rc=0
+  shift
+  "$@" > "$TMP/out" 2> "$TMP/err" || rc=$?
+  [ "$rc" = "$want" ] || { cat "$TMP/out" "$TMP/err" >&2; fail "exit $rc, expected $want: $*"; }
+}
+
+# --- no daemon, usage ---
+expect_rc 2 ac status
+grep -q "cannot reach kmx daemon at '$sock'.*is \`kmx daemon\` running" "$TMP/err" || fail "no socket path in: $(cat "$TMP/err")"
+expect_rc 2 ac
+expect_rc 2 ac release
+expect_rc 2 ac frobnicate x
+expect_rc 2 "$KMX" daemon --idle 0
+grep -q "\-\-idle '0'" "$TMP/err" || fail "bad --idle not named"
+expect_rc 2 "$KMX" daemon --no-coldplug --coldplug-only
+printf 'idle soon\n' > "$TMP/bad.conf"
+expect_rc 1 "$KMX" daemon --config "$TMP/bad.conf" --coldplug-only --dry-run
+grep -q "bad.conf:1" "$TMP/err" || fail "bad kmx.conf not named: $(cat "$TMP/err")"
+
+# --- coldplug resolves as kmod does (two devices, one alias, one module set) ---
+"$KMX" daemon --root "$TMP/fake" -d "$root" -S "$ver" -C "$TMP/conf" --coldplug-only --dry-run 2> "$TMP/cp.log"
+grep -q "coldplug: 2 devices, 1 distinct aliases, 1 modules would load" "$TMP/cp.log" || { cat "$TMP/cp.log"; fail "coldplug summary"; }
+kmod_mods=$(/usr/sbin/modprobe -d "$root" -S "$ver" -C "$TMP/conf" -n -b -v "$e1000_alias" | awk '{n=$2; sub(/.*\//,"",n); sub(/\.ko.*/,"",n); print n}' | tr '\n' ' ')
+grep -q "would load ${kmod_mods% } for $e1000_alias (coldplug)" "$TMP/cp.log" || fail "kmod loads '$kmod_mods', kmx: $(grep 'would load' "$TMP/cp.log")"
+
+# --- the control commands; pending releases outlive a restart ---
+start --no-coldplug
+expect_rc 0 ac status
+grep -q "idle period: 1000 s" "$TMP/out" || fail "idle from kmx.conf not shown"
+expect_rc 1 ac release e1000
+grep -q "module e1000 is not loaded" "$TMP/err" || fail "release of a module not loaded: $(cat "$TMP/err")"
+expect_rc 1 ac release 'bad/name'
+expect_rc 0 ac release-when-idle dummy
+expect_rc 0 ac --json status
+grep -q '"pending":\[{"module":"dummy"' "$TMP/out" || fail "pending not in status: $(cat "$TMP/out")"
+if command -v setpriv > /dev/null; then
+  chmod 755 "$TMP/run"  # even reachable, the socket refuses others (mode 0600, SO_PEERCRED)
+  expect_rc 2 setpriv --reuid 65534 --regid 65534 --clear-groups "$KMX" autoclean --socket "$sock" cancel dummy
+  chmod 700 "$TMP/run"
+fi
+stop
+[ ! -e "$sock" ] || fail "socket left after SIGTERM"
+start --no-coldplug
+grep -q "restored 1 pending release(s)" "$TMP/log" || fail "pending release not restored"
+expect_rc 0 ac --json status
+grep -q '"pending":\[{"module":"dummy"' "$TMP/out" || fail "pending lost over a restart"
+expect_rc 0 ac cancel dummy
+grep -q "^cancelled" "$TMP/out" || fail "cancel output"
+expect_rc 0 ac --json status
+grep -q '"pending":\[\]' "$TMP/out" || fail "pending after cancel"
+
+# --- depmod replaces the indexes: the daemon reopens them ---
+send() {
+  python3 - "$uev" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(sys.argv[1])
+for i, a in enumerate(sys.argv[2:]):
+    s.send(("add@/devices/x%d\0ACTION=add\0MODALIAS=%s\0SEQNUM=%d\0" % (i, a, i)).encode())
+PY
+}
+stop
+start --no-coldplug --dry-run
+send "$rtl_alias"
+sleep 0.5
+grep -q "would load .* for $rtl_alias" "$TMP/log" && fail "8139too resolved before it was in the tree"
+mkdir -p "$mods/kernel/drivers/net/ethernet/realtek"
+cp "$src/kernel/drivers/net/ethernet/realtek/8139too.ko" "$mods/kernel/drivers/net/ethernet/realtek/"
+/usr/sbin/depmod -b "$root" "$ver"
+send "$rtl_alias"
+for _ in $(seq 50); do grep -q "would load .*8139too for $rtl_alias" "$TMP/log" && break; sleep 0.1; done
+grep -q "indexes changed on disk: reopened" "$TMP/log" || fail "index change not noticed"
+grep -q "would load .*8139too for $rtl_alias" "$TMP/log" || { cat "$TMP/log"; fail "new alias not loaded after depmod"; }
+stop
+echo ok
