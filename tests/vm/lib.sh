@@ -168,6 +168,21 @@ lab_tree_boot_modules() {
   rm -f "$out"/.seen-*
 }
 
+# The lab's static helpers (guest/lab-socket.c), built on the host once per source; prints the
+# directory holding them.
+lab_helpers() {
+  local sum dir
+  sum=$(cat "$KMX_SRC"/tests/vm/guest/*.c | sha256sum | cut -c1-16)
+  dir=$lab_cache/helpers-$sum
+  if [ ! -e "$dir/.done" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    gcc -static -O2 -Wall -o "$dir/lab-socket" "$KMX_SRC/tests/vm/guest/lab-socket.c" || return 1
+    touch "$dir/.done"
+  fi
+  echo "$dir"
+}
+
 # Copy a dynamically linked program and the libraries ldd names into root, same paths.
 lab_copy_with_libs() {
   local prog=$1 root=$2 dest=$3 lib
@@ -190,7 +205,7 @@ lab_initramfs() {
   other=$(lab_other_kernel "$k")
   img=$(lab_image_root "$k")
   rm -rf "$root"
-  mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,lab/scenarios,lab/kmx,lab/kmod,lab/mods,lab/other}
+  mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,run,lab/scenarios,lab/kmx,lab/kmod,lab/mods,lab/other,lab/bin}
   cp /bin/busybox "$root/bin/busybox"
   local applet
   for applet in $(/bin/busybox --list); do
@@ -199,6 +214,11 @@ lab_initramfs() {
   # kmx and kmod's own tools, each with its libraries, as multi-call links.
   lab_copy_with_libs "$KMX" "$root" /lab/kmx/kmx
   lab_copy_with_libs "$(command -v kmod || echo /usr/bin/kmod)" "$root" /lab/kmod/kmod
+  # iproute2's ip (busybox's applet cannot add links of a given type) and the static helpers.
+  lab_copy_with_libs "$(command -v ip || echo /usr/sbin/ip)" "$root" /lab/bin/ip
+  local helpers
+  helpers=$(lab_helpers) || return 1
+  cp "$helpers"/lab-socket "$root/lab/bin/"
   local t
   for t in insmod rmmod lsmod modprobe modinfo depmod; do
     ln -s kmx "$root/lab/kmx/$t"
@@ -248,13 +268,15 @@ lab_initramfs() {
 }
 
 # Boot kernel $1 with initramfs $2 and extra command line $3; console goes to $4; $5 is a
-# module tree image to attach as a virtio disk (optional).
+# module tree image to attach as a virtio disk (optional, writes discarded); $6 a disk image
+# attached after it whose writes are kept (optional; lab_boots > 1 scenarios).
 # Returns qemu's status (124 when the host-side timeout killed it).
 lab_boot() {
-  local k=$1 initrd=$2 cmdline=$3 log=$4 tree=${5:-} rel
+  local k=$1 initrd=$2 cmdline=$3 log=$4 tree=${5:-} keep=${6:-} rel
   rel=$(lab_release "$k")
   local disk=()
   [ -z "$tree" ] || disk=(-drive "file=$tree,format=raw,if=virtio,snapshot=on")
+  [ -z "$keep" ] || disk+=(-drive "file=$keep,format=raw,if=virtio")
   local append="console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init $cmdline"
   timeout --kill-after=10 "${KMX_VM_TIMEOUT:-600}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp 1 -m 1024 -nographic -no-reboot -nodefaults -serial stdio \

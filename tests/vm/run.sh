@@ -21,6 +21,10 @@
 #   lab_tree_modules="..."   globs under lib/modules/<release>/ to copy into the initramfs, or
 #                            "all": the whole tree (with kmod's depmod indexes) on a virtio disk,
 #                            mounted on /lib/modules (writes are discarded at power-off)
+#   lab_boots=2              boot twice in a row with one extra disk whose writes are kept
+#                            (ext2, label kmxpersist, fresh per run; /dev/vdb with the tree,
+#                            else /dev/vda); the guest sees the boot number in $LAB_BOOT.
+#                            Such scenarios get boots of their own (grouped by cmdline too)
 #   guest()                  prints the busybox sh script run inside (see guest/lib.sh)
 #   check()                  host-side assertions, run once per kernel with $K set
 set -euo pipefail
@@ -54,7 +58,7 @@ resolve() {
 # Scenario settings, read in a subshell so that scenarios cannot disturb each other.
 scen_var() {
   (
-    lab_kernels="6.1 6.12" lab_cmdline="" lab_tree_modules=""
+    lab_kernels="6.1 6.12" lab_cmdline="" lab_tree_modules="" lab_boots=1
     # shellcheck disable=SC1090
     . "$1"
     eval "echo \"\$$2\""
@@ -117,21 +121,23 @@ boot_kernel() {
   local k=$1 res=$2
   shift 2
   local s
-  # Group this kernel's scenarios by command line, in file order.
+  # Group this kernel's scenarios by number of boots and command line ("BOOTS|CMDLINE"), in
+  # file order.
   local cmdlines=() c i found
   for s in "$@"; do
     case " $(scen_var "$s" lab_kernels) " in *" $k "*) ;; *) continue ;; esac
-    c=$(scen_var "$s" lab_cmdline)
+    c="$(scen_var "$s" lab_boots)|$(scen_var "$s" lab_cmdline)"
     found=
     for i in "${!cmdlines[@]}"; do [ "${cmdlines[$i]}" = "$c" ] && found=1; done
     [ -n "$found" ] || cmdlines+=("$c")
   done
   for i in "${!cmdlines[@]}"; do
-    c=${cmdlines[$i]}
+    local boots=${cmdlines[$i]%%|*}
+    c=${cmdlines[$i]#*|}
     local group=() trees=""
     for s in "$@"; do
       case " $(scen_var "$s" lab_kernels) " in *" $k "*) ;; *) continue ;; esac
-      [ "$(scen_var "$s" lab_cmdline)" = "$c" ] || continue
+      [ "$(scen_var "$s" lab_boots)|$(scen_var "$s" lab_cmdline)" = "$boots|$c" ] || continue
       group+=("$s")
       trees="$trees $(scen_var "$s" lab_tree_modules)"
     done
@@ -143,18 +149,45 @@ boot_kernel() {
       flock 9
       lab_tree_modules=$trees lab_initramfs "$k" "$initrd" "${group[@]}"
     ) 9>"$lab_tmp/build.lock" || { echo "lab: could not build the initramfs for $k" >&2; return 1; }
-    t0=$(date +%s.%N)
     local tree=""
     case " $trees " in *" all "*) tree=$(lab_tree_image "$k") ;; esac
-    lab_boot "$k" "$initrd" "$c" "$log" "$tree" || rc=$?
-    t1=$(date +%s.%N)
-    printf 'lab: booted %s [%s] for %d scenario(s) in %.1f s (qemu status %d)\n' \
-      "$k" "${c:-default cmdline}" "${#group[@]}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rc" >&2
-    lab_parse "$log" "$res/$k"
-    for s in "${group[@]}"; do
-      mkdir -p "$res/$k/$(basename "$s" .sh)"
-      echo "$log" >"$res/$k/$(basename "$s" .sh)/console"
+    local keep="" b
+    if [ "$boots" -gt 1 ]; then
+      keep=$lab_tmp/keep-$k-$i.ext2
+      mke2fs -q -t ext2 -L kmxpersist "$keep" 16M || { echo "lab: cannot make $keep" >&2; return 1; }
+    fi
+    for b in $(seq 1 "$boots"); do
+      local blog=$log cmd=$c
+      if [ "$boots" -gt 1 ]; then
+        blog=$res/$k/boot-$i.$b.log
+        cmd="$c kmx_lab_boot=$b"
+      fi
+      rc=0
+      t0=$(date +%s.%N)
+      lab_boot "$k" "$initrd" "$cmd" "$blog" "$tree" "$keep" || rc=$?
+      t1=$(date +%s.%N)
+      printf 'lab: booted %s [%s] for %d scenario(s) in %.1f s (qemu status %d)\n' \
+        "$k" "${cmd:-default cmdline}" "${#group[@]}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rc" >&2
+      lab_parse "$blog" "$res/$k"
+      for s in "${group[@]}"; do
+        local sd=$res/$k/$(basename "$s" .sh)
+        mkdir -p "$sd"
+        echo "$blog" >"$sd/console"
+        # Every boot must finish: keep the first bad status (a later boot overwrites it).
+        if [ "$boots" -gt 1 ]; then
+          local st
+          st=$(cat "$sd/status" 2>/dev/null || echo "unfinished-in-boot-$b")
+          [ "$st" = 0 ] || [ -e "$sd/status.bad" ] || echo "$st" >"$sd/status.bad"
+          rm -f "$sd/status"
+        fi
+      done
     done
+    if [ "$boots" -gt 1 ]; then
+      for s in "${group[@]}"; do
+        local sd=$res/$k/$(basename "$s" .sh)
+        if [ -e "$sd/status.bad" ]; then mv "$sd/status.bad" "$sd/status"; else echo 0 >"$sd/status"; fi
+      done
+    fi
   done
 }
 

@@ -57,10 +57,13 @@ argv0() {
   (exec -a "$_a0" "$@")
 }
 
-# Unload whatever test modules are loaded, so that each scenario starts clean.
+# Unload whatever test modules are loaded, and drop kmx's state (default persistence store,
+# parameter baselines), so that each scenario starts clean: a kmx rmmod of a module kmx did not
+# load saves its writable parameters, which a later kmx modprobe would apply.
 lab_clean() {
   for m in kmx_lab_b kmx_lab_a; do
     [ -d "/sys/module/$m" ] && /lab/kmod/rmmod "$m" >/dev/null 2>&1
   done
+  rm -rf /var/lib/kmx /run/kmx/baseline
   return 0
 }
