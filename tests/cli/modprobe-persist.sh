@@ -104,6 +104,14 @@ identical -C empty dummy
 identical -C empty -r dummy
 rmdir "$db"
 
+# --autoclean NAME... parses like -a (every argument a module); a dry run records nothing.
+mp kmod -C empty -a -n -v dummy nosuchmod
+mp kmx -C empty --autoclean -n -v dummy nosuchmod
+same "--autoclean -n vs -a -n (stdout)" "$TMP/kmod.out" "$TMP/kmx.out"
+same "--autoclean -n vs -a -n (stderr)" "$TMP/kmod.err" "$TMP/kmx.err"
+same "--autoclean -n vs -a -n (exit code)" "$TMP/kmod.rc" "$TMP/kmx.rc"
+[ ! -e "$db" ] || fail "a dry run created the store"
+
 # kmx persist ondemand: empty without a store, and the option parser is still kmod's for -h.
 [ -z "$("$KMX" persist ondemand)" ] || fail "ondemand listing not empty"
 identical -h
