@@ -154,7 +154,7 @@ boot_kernel() {
     local keep="" b
     if [ "$boots" -gt 1 ]; then
       keep=$lab_tmp/keep-$k-$i.ext2
-      mke2fs -q -t ext2 -L kmxpersist "$keep" 16M || { echo "lab: cannot make $keep" >&2; return 1; }
+      truncate -s 16M "$keep" && mke2fs -q -F -t ext2 -L kmxpersist "$keep" || { echo "lab: cannot make $keep" >&2; return 1; }
     fi
     for b in $(seq 1 "$boots"); do
       local blog=$log cmd=$c
