@@ -47,7 +47,8 @@ void usage(FILE *out) {
                "      --kernels SPEC... check against several targets (matrix); ends at --\n"
                "Target state:\n"
                "      --cmdline TEXT    e.g. \"module.sig_enforce=1 lockdown=integrity module_blacklist=a,b\"\n"
-               "      --loaded FILE     /proc/modules file or module files already loaded (repeatable)\n"
+               "      --loaded FILE     /proc/modules file or module files already loaded (repeatable;\n"
+               "                        a module file's exports and licence count too)\n"
                "      --tainted LETTERS the kernel is already tainted (e.g. OE): once-only lines\n"
                "      --insmod          dependencies are not loaded first (default: modprobe semantics)\n"
                "      --all             keep checking after the refusal (every finding; the verdict\n"
@@ -58,7 +59,8 @@ void usage(FILE *out) {
                "      --html FILE       self-contained HTML report (matrix)\n"
                "      --built-with CONFIG the .config of the headers the modules were built with:\n"
                "                        mismatch hints name the options that differ\n"
-               "      --history SPEC    other kernels to say where missing symbols exist (repeatable)\n"
+               "      --history SPEC    other kernels: say between which versions a missing symbol\n"
+               "                        was removed or added (repeatable)\n"
                "      --api-changes F   known API changes (default: data/api-changes.tsv)\n"
                "Exit: 0 loads cleanly, 1 loads with taint, 2 refused, 3 error.\n");
 }
@@ -372,12 +374,17 @@ int check_main(int argc, char **argv) {
   state.kernel_taint = tainted;
   for (const auto &f : loaded_files) {
     if (is_module_path(f)) {
-      auto m = read_module(f, ReadOptions{.symbols = false});
+      auto m = read_module(f);
       if (!m) {
         std::fprintf(stderr, "%s: ERROR: %s\n", prog, m.error().msg.c_str());
         return 3;
       }
-      state.loaded.insert(normalize_module_name(m->get("name").value_or(module_name_from_path(f))));
+      std::string name = normalize_module_name(m->get("name").value_or(module_name_from_path(f)));
+      state.loaded.insert(name);
+      // A loaded module's exports are the kernel's too (an out-of-tree one is in no
+      // Module.symvers); the kernel's own export wins, as a duplicate would not have loaded.
+      for (auto &p : profiles)
+        for (const auto &e : m->exports) p.exports.try_emplace(e.name, KernelExport{name, e.license, e.ns, e.crc});
       continue;
     }
     auto text = read_file(f);

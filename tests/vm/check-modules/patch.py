@@ -4,6 +4,7 @@
   patch.py FILE versions-rename SYM NEW   rename SYM's __versions entry (len(NEW) == len(SYM))
   patch.py FILE section-rename OLD NEW    rename a section (same length)
   patch.py FILE modinfo OLD NEW           replace the .modinfo string OLD by NEW (same length)
+  patch.py FILE flip SECTION              invert the first byte of SECTION (breaks a signature)
 """
 import struct
 import sys
@@ -56,6 +57,11 @@ def main():
         if at < 0:
             sys.exit(f'{path}: {sys.argv[3]!r} not in .modinfo')
         data[at:at + len(new)] = new
+    elif op == 'flip':
+        off, size, _ = secs[sys.argv[3]]
+        if size == 0:
+            sys.exit(f'{path}: {sys.argv[3]} is empty')
+        data[off] ^= 0xff
     else:
         sys.exit(f'unknown op {op}')
     open(path, 'wb').write(data)

@@ -12,7 +12,8 @@ check_lab_cases="clean prop gpl crc nocrc ns pfn layout vermagic noversions othe
 check_lab_modules() {
   local k=$1 hdr sum dir src=$KMX_SRC/tests/vm/check-modules
   hdr=$(lab_headers_dir "$k") || return 1
-  sum=$(cat "$src"/* | sha256sum | cut -c1-16)
+  # Keyed by the sources and by this function's own text (it makes the variants).
+  sum=$( (cat "$src"/*; declare -f check_lab_modules) | sha256sum | cut -c1-16)
   dir=$lab_cache/check-modules-$k-$sum
   if [ ! -e "$dir/.done" ]; then
     rm -rf "$dir" "$dir.build"
@@ -44,6 +45,24 @@ check_lab_modules() {
     cp "$dir/clean.ko" "$dir/noversions.ko"
     "$p" "$dir/noversions.ko" section-rename __versions __versionz
     cp "$dir/clean.ko" "$dir/again.ko"
+    local m
+    for m in staging lp pexp puse pgpl; do mv "$dir/check_$m.ko" "$dir/$m.ko"; done
+    # Signed with a throwaway key the kernel does not know (ENOKEY: taint E, or refused when
+    # enforced), by the kernel's own sign-file.
+    local sf
+    sf=$(ls "$("$lab_fetch" path "kbuild-$k")"/usr/lib/linux-kbuild-*/scripts/sign-file)
+    openssl req -new -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/CN=kmx lab throwaway key/" -outform PEM \
+      -keyout "$dir.build/key.pem" -out "$dir.build/cert.pem" >/dev/null 2>&1 &&
+      "$sf" sha256 "$dir.build/key.pem" "$dir.build/cert.pem" "$dir/clean.ko" "$dir/ownkey.ko" ||
+      { echo "check-lab: signing with a throwaway key failed" >&2; return 1; }
+    # An in-tree module signed by Debian with one byte of its code inverted (EKEYREJECTED).
+    local t
+    t=$(ls "$(lab_image_root "$k")/lib/modules/$(lab_release "$k")"/kernel/drivers/net/dummy.ko* | head -n1)
+    case $t in
+    *.xz) xz -dc "$t" >"$dir/flip.ko" ;;
+    *) cp "$t" "$dir/flip.ko" ;;
+    esac
+    "$p" "$dir/flip.ko" flip .text
     rm -rf "$dir.build"
     touch "$dir/.done"
   fi
@@ -86,38 +105,32 @@ lab_clean
 G
 }
 
-check() {
-  local d img sym c
-  d=$(check_lab_modules "$K") || { failed "cannot build the check modules"; return; }
+# check_lab_case CASE FILE [KMX ARGS...]: compare the guest's load of CASE (ins-CASE, log-CASE,
+# tainted-CASE, taint-CASE) with `kmx check --insmod` on FILE against lab kernel $K: same
+# verdict, errno and module taint, and the predicted kernel lines in the log in the same order.
+check_lab_case() {
+  local c=$1 f=$2
+  shift 2
+  local img sym
   img=$(lab_image_root "$K")
   sym=$(ls "$("$lab_fetch" path "headers-$K")"/usr/src/linux-headers-*/Module.symvers)
-  cp "$(check_lab_modules "$(lab_other_kernel "$K")")/clean.ko" "$lab_tmp/other.ko"
-  local cmdline=${lab_cmdline:-}
-  for c in $check_lab_cases; do
-    local f=$d/$c.ko extra=(--cmdline "$cmdline")
-    [ $c = other ] && f=$lab_tmp/other.ko
-    case $c in
-    tree-other) f=$(ls "$(lab_image_root "$(lab_other_kernel "$K")")"/lib/modules/*/kernel/drivers/net/dummy.ko* | head -n1) ;;
-    tree-*) f=$(ls "$img/lib/modules/$(lab_release "$K")"/kernel/drivers/net/${c#tree-}.ko* | head -n1) ;;
-    esac
-    [ $c = again ] && { out loaded-again >"$lab_tmp/loaded"; extra+=(--loaded "$lab_tmp/loaded"); }
-    local bits letters
-    bits=$(res "tainted-$c")
-    letters=$(python3 -c '
+  local bits letters
+  bits=$(res "tainted-$c")
+  letters=$(python3 -c '
 import sys
 b = int(sys.argv[1] or 0)
 print("".join(l for i, l in [(0,"P"),(1,"F"),(10,"C"),(12,"O"),(13,"E"),(15,"K"),(18,"N")] if b >> i & 1))' "$bits")
-    "$KMX" check --json --insmod -t "$img,$sym" --tainted "$letters" "${extra[@]}" "$f" >"$lab_tmp/check.json" || true
-    out "log-$c" | sed 's/^\[[ 0-9.]*\] //' >"$lab_tmp/log"
-    local why
-    why=$(python3 - "$lab_tmp/check.json" "$lab_tmp/log" "$(rc "ins-$c")" "$(err "ins-$c")" "$(res "taint-$c")" "$c" <<'PY'
+  "$KMX" check --json --insmod -t "$img,$sym" --tainted "$letters" --cmdline "${lab_cmdline:-}" "$@" "$f" >"$lab_tmp/check.json" || true
+  out "log-$c" | sed 's/^\[[ 0-9.]*\] //' >"$lab_tmp/log"
+  local why
+  why=$(python3 - "$lab_tmp/check.json" "$lab_tmp/log" "$(rc "ins-$c")" "$(err "ins-$c")" "$(res "taint-$c")" "$c" <<'PY'
 import json, sys
 v = json.load(open(sys.argv[1]))[0]
 log = open(sys.argv[2]).read().splitlines()
 rc, err, taint = sys.argv[3], sys.argv[4], sys.argv[5]
 names = {"Invalid module format": "ENOEXEC", "Unknown symbol in module": "ENOENT",
          "Invalid argument": "EINVAL", "Invalid parameters": "EINVAL", "File exists": "EEXIST", "Operation not permitted": "EPERM",
-         "Key was rejected by service": "EKEYREJECTED"}
+         "Key was rejected by service": "EKEYREJECTED", "Required key not available": "ENOKEY"}
 got = None
 if rc != "0":
     got = next((e for s, e in names.items() if err.rstrip().endswith(s)), "?" + err)
@@ -130,16 +143,38 @@ if rc == "0" and taint != v["taint"]:
     problems.append(f"module taint {taint!r}, kmx {v['taint']!r}")
 if sys.argv[6] == "pfn" and not v["loads"] and not any("cb10c28ac82c" in h for h in v["hints"]):
     problems.append("no follow_pfn hint from data/api-changes.tsv")
+at = 0
 for m in v["messages"]:
     if m not in log:
         problems.append(f"predicted line not in the log: {m!r}")
+    elif m not in log[at:]:
+        problems.append(f"predicted line out of order: {m!r}")
+    else:
+        at = log.index(m, at) + 1
 print("; ".join(problems) if problems else
       f"ok {'loads ' + v['taint'] if v['loads'] else 'refused ' + v['errno'] + ' ' + v['check_id']}")
 PY
 )
-    case $why in
-    ok*) passed "$c: $why" ;;
-    *) failed "$c: $why"; sed 's/^/    log| /' "$lab_tmp/log"; sed 's/^/    kmx| /' "$lab_tmp/check.json" | head -40 ;;
+  case $why in
+  ok*) passed "$c: $why"; [ -z "${check_lab_show_log:-}" ] || sed 's/^/    log| /' "$lab_tmp/log" ;;
+  *) failed "$c: $why"; sed 's/^/    log| /' "$lab_tmp/log"; sed 's/^/    kmx| /' "$lab_tmp/check.json" | head -40 ;;
+  esac
+}
+
+check() {
+  local d c
+  d=$(check_lab_modules "$K") || { failed "cannot build the check modules"; return; }
+  cp "$(check_lab_modules "$(lab_other_kernel "$K")")/clean.ko" "$lab_tmp/other.ko"
+  for c in $check_lab_cases; do
+    local f=$d/$c.ko extra=()
+    [ $c = other ] && f=$lab_tmp/other.ko
+    case $c in
+    tree-other) f=$(ls "$(lab_image_root "$(lab_other_kernel "$K")")"/lib/modules/*/kernel/drivers/net/dummy.ko* | head -n1) ;;
+    tree-*) f=$(ls "$(lab_image_root "$K")/lib/modules/$(lab_release "$K")"/kernel/drivers/net/${c#tree-}.ko* | head -n1) ;;
     esac
+    [ $c = again ] && { out loaded-again >"$lab_tmp/loaded"; extra+=(--loaded "$lab_tmp/loaded"); }
+    # The real lines of the first O/E and the first P taint of the boot, for the record.
+    check_lab_show_log=; case $c in clean | prop) check_lab_show_log=1 ;; esac
+    check_lab_case "$c" "$f" "${extra[@]}"
   done
 }
