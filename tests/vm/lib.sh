@@ -224,6 +224,10 @@ lab_initramfs() {
     ln -s kmx "$root/lab/kmx/$t"
     ln -s kmod "$root/lab/kmod/$t"
   done
+  # kmx's own tools by link name too (`kmx persist ...` in a scenario's guest script).
+  for t in persist daemon autoclean check; do
+    ln -s kmx "$root/lab/kmx/$t"
+  done
   # The module directory of the running kernel: the builtin lists (kmod's rmmod consults
   # modules.builtin.bin) and any tree modules the scenarios asked for.
   local moddir=$root/lib/modules/$rel f
