@@ -5,8 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/core.h>
+
 #include "base/mapped-file.h"
 #include "base/parallel.h"
+#include "compat/load-check.h"
 #include "elf/module-elf.h"
 
 namespace kmx {
@@ -238,6 +241,7 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
       if (!s) continue;
       take_reference(*s);
       std::string owner = normalize_module_name(s->get("name").value_or(module_name_from_path(s->path)));
+      if (!license_is_gpl_compatible(s->get("license").value_or("unspecified"))) p.proprietary_modules.insert(owner);
       for (const auto &e : s->exports) {
         if (p.exports.contains(e.name)) continue;
         p.exports.emplace(e.name, KernelExport{owner, e.license, e.ns, e.crc});
@@ -254,6 +258,35 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
     }
   }
   p.sources.push_back("module tree " + tree);
+  return {};
+}
+
+static Status learn_trusted_keys(const std::vector<std::pair<std::string, std::string>> &files, KernelProfile &p) {
+  std::vector<std::string> from;
+  for (const auto &[kind, f] : files) {
+    if (kind == "image" || kind == "image-auto") {
+      auto c = certs_from_kernel_image(f, default_cache_dir());
+      if (!c) {
+        if (kind == "image") return fail(c.error());
+        p.sources.push_back("kernel image " + f + " not used: " + c.error().msg);
+        continue;
+      }
+      for (auto &cert : c->certs) p.trusted_certs.push_back(std::move(cert));
+      from.push_back(f + " (" + c->how + (c->from_cache ? ", cached" : "") + ")");
+      p.sources.push_back("kernel image " + f);
+    } else if (kind == "cert") {
+      TRY_ASSIGN(std::vector<TrustedCert> certs, load_cert_file(f));
+      from.push_back(fmt::format("{} ({} certificate{})", f, certs.size(), certs.size() == 1 ? "" : "s"));
+      for (auto &cert : certs) p.trusted_certs.push_back(std::move(cert));
+      p.sources.push_back("certificates " + f);
+    }
+  }
+  if (!from.empty()) {
+    p.keys_source = "certificates of ";
+    for (size_t i = 0; i < from.size(); i++) p.keys_source += (i ? ", " : "") + from[i];
+  } else if (!p.trusted_key_ids.empty()) {
+    p.keys_source = "signer key ids of the tree's own modules (signatures matched by key id, not verified: give the kernel image)";
+  }
   return {};
 }
 
@@ -287,6 +320,7 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
           std::string f = path + c + rel;
           if (fs::exists(f, ec)) files.emplace_back(c[6] == 'c' ? "config" : "map", f);
         }
+        if (std::string f = path + "/boot/vmlinuz-" + rel; fs::exists(f, ec)) files.emplace_back("image-auto", f);
         for (std::string f : {path + "/lib/modules/" + rel + "/build/Module.symvers",
                               path + "/usr/src/linux-headers-" + rel + "/Module.symvers"})
           if (fs::exists(f, ec)) {
@@ -305,13 +339,19 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
     }
     if (!fs::exists(path, ec)) return fail(Errc::not_found, path + ": no such file or directory");
     std::string base = fs::path(path).filename().string();
-    if (base.find("symvers") != std::string::npos) files.emplace_back("symvers", path);
+    auto has_suffix = [&](std::string_view e) { return base.size() >= e.size() && base.compare(base.size() - e.size(), e.size(), e) == 0; };
+    if (base.starts_with("vmlinuz") || base.starts_with("vmlinux") || base.starts_with("bzImage")) files.emplace_back("image", path);
+    else if (has_suffix(".pem") || has_suffix(".der") || has_suffix(".crt") || has_suffix(".x509") || has_suffix(".cer"))
+      files.emplace_back("cert", path);
+    else if (base.find("symvers") != std::string::npos) files.emplace_back("symvers", path);
     else if (base.starts_with("System.map")) files.emplace_back("map", path);
     else if (base.starts_with("config") || base.starts_with(".config")) files.emplace_back("config", path);
     else {
       // By content: a tab-separated 0x... line is Module.symvers, "CONFIG_" is a config.
       TRY_ASSIGN(std::string text, read_file(path));
-      if (text.starts_with("0x")) files.emplace_back("symvers", path);
+      if (looks_like_kernel_image(ByteView(text))) files.emplace_back("image", path);
+      else if (looks_like_cert_file(ByteView(text))) files.emplace_back("cert", path);
+      else if (text.starts_with("0x")) files.emplace_back("symvers", path);
       else if (text.find("CONFIG_") != std::string::npos) files.emplace_back("config", path);
       else files.emplace_back("map", path);
     }
@@ -334,6 +374,7 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
       else TRY(parse_kernel_config(text, f, p));
     }
   for (const auto &t : trees) TRY(learn_module_tree(t, !have_symvers, p));
+  TRY(learn_trusted_keys(files, p));
   // vmlinux exports module_layout (its CRC is struct module's) when modversions are on.
   if (!p.module_layout_crc)
     if (auto it = p.exports.find("module_layout"); it != p.exports.end() && it->second.owner == "vmlinux")

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "compat/kernel-keys.h"
 #include "elf/module-info.h"
 
 namespace kmx {
@@ -49,6 +50,11 @@ struct KernelProfile {
   std::unordered_map<std::string, std::string> tree_modules;  // name -> path
   std::set<std::string> builtin;        // modules.builtin names
   std::vector<Bytes> trusted_key_ids;   // signer key ids seen on in-tree modules
+  // Certificates the kernel trusts (from its image and/or cert files). When empty, signatures
+  // can only be matched against trusted_key_ids, not verified.
+  std::vector<TrustedCert> trusted_certs;
+  std::string keys_source;              // where trusted_certs / trusted_key_ids came from
+  std::set<std::string> proprietary_modules;  // tree modules whose licence taints P
   std::vector<std::string> sources;     // what the profile was learnt from, for the report
 
   bool has_config() const { return !config.empty(); }
@@ -70,6 +76,10 @@ struct TargetState {
   std::string comm = "insmod";           // the loading process name, printed by lockdown
   std::string kernel_taint;              // letters the kernel is already tainted with: the
                                          // loader prints some lines only on the first taint
+  // Booted with UEFI Secure Boot: Debian's kernels (CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT) then
+  // lock down to integrity, so modules without a trusted signature are refused (EPERM).
+  bool secure_boot = false;
+  std::set<std::string> proprietary;     // loaded modules that carry taint P
 };
 
 // Parsers of the source files above (text in, facts out; errors name `what`).
@@ -88,8 +98,10 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
 
 // A target spec as given on the command line: comma-separated parts, each a directory (a root
 // holding lib/modules/REL and boot/, or a module tree lib/modules/REL) or a file recognised by
-// content or name (Module.symvers, System.map*, config*). `release` picks the directory under
-// lib/modules when a root has several.
+// content or name (Module.symvers, System.map*, config*, vmlinuz*, certificates *.pem/*.der/
+// *.crt/*.x509). A root's boot/vmlinuz-REL is read for its certificates when present (a
+// problem with it is noted in `sources`, not fatal; a named image must be readable).
+// `release` picks the directory under lib/modules when a root has several.
 Result<KernelProfile> load_profile(const std::string &spec, const std::string &release = "");
 
 }  // namespace kmx

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <set>
 
+#include "base/mapped-file.h"
+#include "compat/kernel-keys.h"
 #include "elf/module-elf.h"
 
 namespace kmx {
@@ -14,6 +16,12 @@ namespace kmx {
 namespace {
 
 std::string hex(u64 v) { return fmt::format("0x{:08x}", v); }
+
+std::string hex_string(const Bytes &b) {
+  std::string out;
+  for (u8 c : b) out += fmt::format("{:02X}", c);
+  return out;
+}
 
 // Taint letters a module can carry, in taint bit order (kernel/panic.c taint_flags).
 constexpr std::string_view taint_order = "PFCOEKXTN";
@@ -26,6 +34,7 @@ struct Run {
   LoadVerdict v;
   std::string name;
   bool done = false;  // refused
+  bool kernel_p = false;  // the kernel (not the module) got taint P (ndiswrapper)
 
   void step(const char *id, std::string what, const char *result, std::string detail = {}) {
     v.checks.push_back(CheckStep{id, std::move(what), result, std::move(detail)});
@@ -40,7 +49,7 @@ struct Run {
     done = true;
   }
   bool was_tainted(char c) const {
-    return s.kernel_taint.find(c) != std::string::npos || v.taint.find(c) != std::string::npos;
+    return s.kernel_taint.find(c) != std::string::npos || v.taint.find(c) != std::string::npos || (c == 'P' && kernel_p);
   }
   // add_taint(..., LOCKDEP_NOW_UNRELIABLE) says so on the first such taint of the boot.
   void lockdep_off() {
@@ -102,6 +111,53 @@ std::string config_delta(const Run &r) {
   return out;
 }
 
+// The module image as the kernel sees it: decompressed, signature trailer included. An
+// uncompressed module stays mapped (no copy).
+struct ModuleImage {
+  std::optional<MappedFile> file;
+  Bytes owned;
+  ByteView view;
+};
+std::optional<ModuleImage> module_image(const std::string &path) {
+  if (path.empty()) return std::nullopt;
+  auto f = MappedFile::open(path);
+  if (!f) return std::nullopt;
+  ModuleImage img;
+  Compression c = detect_compression(f->view());
+  if (c == Compression::none) {
+    img.file.emplace(std::move(*f));
+    img.view = img.file->view();
+    return img;
+  }
+  auto d = decompress(c, f->view());
+  if (!d) return std::nullopt;
+  img.owned = std::move(*d);
+  img.view = ByteView(img.owned);
+  return img;
+}
+
+// The lockdown level the target runs at and why: lockdown= on the command line, the
+// CONFIG_LOCK_DOWN_KERNEL_FORCE_* default, or Secure Boot on a kernel built with
+// CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT (Debian: "Kernel is locked down from EFI Secure Boot
+// mode; see man kernel_lockdown.7" at boot).
+std::pair<std::string, std::string> lockdown_state(const Run &r) {
+  if (!r.s.lockdown.empty()) return {r.s.lockdown, "lockdown=" + r.s.lockdown};
+  if (r.k.config_on("CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY").value_or(false))
+    return {"confidentiality", "CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY=y"};
+  if (r.k.config_on("CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY").value_or(false))
+    return {"integrity", "CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y"};
+  if (r.s.secure_boot) {
+    auto sb = r.k.config_on("CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT");
+    if (sb.value_or(true))
+      return {"integrity", sb ? "Secure Boot with CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT=y"
+                              : "Secure Boot (kernel config unknown: assuming Debian's CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT=y)"};
+  }
+  return {"", ""};
+}
+
+// module_sig_check(): ENODATA (unsigned), ENOPKG (unsupported crypto) and ENOKEY (unknown key)
+// taint E, or refuse when enforced (EKEYREJECTED) or locked down (EPERM); any other failure
+// (bad signature, malformed trailer or PKCS#7) refuses the module even when nothing is enforced.
 void check_signature(Run &r) {
   auto sig_cfg = r.k.config_on("CONFIG_MODULE_SIG");
   if (sig_cfg && !*sig_cfg) {
@@ -109,45 +165,83 @@ void check_signature(Run &r) {
     return;
   }
   bool enforced = r.s.sig_enforce || r.k.config_on("CONFIG_MODULE_SIG_FORCE").value_or(false);
-  std::string reason;
-  int code = 0;
-  if (r.m.signature) {
-    bool trusted = false;
-    for (const auto &id : r.k.trusted_key_ids) trusted = trusted || id == r.m.signature->key_id;
-    if (trusted) {
-      r.step("B1", "signature", "pass", "signed by " + r.m.signature->signer + ", a key this kernel's modules use");
-      return;
-    }
-    reason = "module with unavailable key";
-    code = ENOKEY;
-  } else if (!r.m.signature_problem.empty()) {
-    r.step("B6", "signature", "refuse", "signature trailer present but unusable: " + r.m.signature_problem);
-    r.refuse("B6", EKEYREJECTED);
-    return;
-  } else {
-    reason = "unsigned module";
-    code = ENODATA;
+  int err = ENODATA;
+  std::string detail = "no signature";
+  bool trailer = r.m.signature || !r.m.signature_problem.empty();
+  // A well-formed issuer+serial signature whose serial no trusted certificate has cannot verify:
+  // ENOKEY without reading the module again (only signed attributes or a non-data content
+  // type, which sign-file never produces, would make the kernel say EKEYREJECTED instead).
+  bool fast_nokey = false;
+  if (r.m.signature && !r.k.trusted_certs.empty()) {
+    static const std::set<std::string> digests = {"sha1", "sha224", "sha256", "sha384", "sha512"};
+    fast_nokey = digests.contains(r.m.signature->hash_algo);
+    for (const auto &c : r.k.trusted_certs) fast_nokey = fast_nokey && c.serial != r.m.signature->key_id;
   }
-  (void)code;
+  if (fast_nokey) {
+    err = ENOKEY;
+    detail = fmt::format("signed by '{}' (serial {}); no trusted certificate has that serial", r.m.signature->signer,
+                         hex_string(r.m.signature->key_id));
+  } else if (trailer && !r.k.trusted_certs.empty()) {
+    if (auto image = module_image(r.m.path)) {
+      SigCheck c = verify_module_signature(image->view, r.k.trusted_certs);
+      for (auto &l : c.lines) r.msg(l);
+      err = c.err;
+      detail = c.detail;
+    } else {
+      trailer = false;  // unreadable now: judge from what was parsed
+    }
+  }
+  if (!fast_nokey && trailer && r.k.trusted_certs.empty()) {
+    if (r.m.signature) {
+      bool known = false;
+      for (const auto &id : r.k.trusted_key_ids) known = known || id == r.m.signature->key_id;
+      err = known ? 0 : ENOKEY;
+      detail = known ? "signed by " + r.m.signature->signer + " with a key id this kernel's modules use (not verified: " +
+                           "the kernel image or its certificates were not given)"
+                     : "signed by " + r.m.signature->signer + ", a key this kernel's modules do not use" +
+                           (r.k.trusted_key_ids.empty() ? " (no trusted keys known: give the kernel image)" : "");
+      if (!known && r.k.trusted_key_ids.empty()) r.step("B", "trusted keys", "unknown", "no certificates or key ids of this kernel are known");
+    } else {
+      err = EBADMSG;
+      detail = "signature trailer present but unusable: " + r.m.signature_problem;
+    }
+  }
+  if (err == 0) {
+    r.step("B1", "signature", "pass", detail);
+    return;
+  }
+  const char *reason = err == ENODATA ? "unsigned module"
+                       : err == ENOPKG ? "module with unsupported crypto"
+                       : err == ENOKEY ? "module with unavailable key"
+                                       : nullptr;
+  if (!reason) {
+    r.step("B6", "signature", "refuse", fmt::format("{} ({}): refused even when signatures are not enforced", detail, errno_name(err)));
+    r.refuse("B6", err);
+    r.v.hints.push_back("the signature does not match the module: re-sign it after the last change (scripts/sign-file), "
+                        "or strip it (strip -g / objcopy --remove-section) to load it unsigned where that is allowed");
+    return;
+  }
   if (enforced) {
     r.msg(fmt::format("Loading of {} is rejected", reason));
     r.step("B4", "signature", "refuse",
-           fmt::format("{} and signatures are enforced ({})", reason,
+           fmt::format("{}: {} and signatures are enforced ({})", reason, detail,
                        r.s.sig_enforce ? "module.sig_enforce=1" : "CONFIG_MODULE_SIG_FORCE=y"));
     r.refuse("B4", EKEYREJECTED);
     r.v.hints.push_back("sign the module with a key the kernel trusts (scripts/sign-file, "
                         "a key enrolled with mokutil, or the kernel's own signing key)");
     return;
   }
-  if (!r.s.lockdown.empty()) {
-    r.msg(fmt::format("Lockdown: {}: unsigned module loading is restricted; see man kernel_lockdown.7",
-                      r.s.comm));
-    r.step("B5", "signature", "refuse", reason + " under lockdown=" + r.s.lockdown);
+  auto [level, why] = lockdown_state(r);
+  if (!level.empty()) {
+    r.msg(fmt::format("Lockdown: {}: unsigned module loading is restricted; see man kernel_lockdown.7", r.s.comm));
+    r.step("B5", "signature", "refuse", fmt::format("{}: {}; kernel locked down ({}, {})", reason, detail, level, why));
     r.refuse("B5", EPERM);
-    r.v.hints.push_back("a locked-down kernel loads only modules signed by a trusted key");
+    r.v.hints.push_back(r.s.secure_boot ? "under Secure Boot the kernel loads only modules signed by a trusted key: sign it "
+                                          "and enroll the certificate with mokutil --import (MOK)"
+                                        : "a locked-down kernel loads only modules signed by a trusted key");
     return;
   }
-  r.step("B2", "signature", "taint", reason + ": loads, taints E");
+  r.step(err == ENODATA ? "B2" : "B3", "signature", "taint", std::string(reason) + ": " + detail + ": loads, taints E");
 }
 
 void check_this_module_size(Run &r) {
@@ -302,16 +396,40 @@ bool proprietary(const ModuleInfo &m) {
   return !license_is_gpl_compatible(lic.value_or("unspecified"));
 }
 
+bool livepatch_on(const Run &r) { return r.k.config_on("CONFIG_LIVEPATCH").value_or(true); }
+
+// check_modinfo_livepatch(): a livepatch module on a kernel without CONFIG_LIVEPATCH. 6.1 runs it
+// inside check_modinfo() after the O and C taints; 6.4+ runs it in early_mod_check() right after
+// vermagic (and taints K later, in module_augment_kernel_taints()).
+bool livepatch_refused(Run &r) {
+  if (!r.m.get("livepatch") || livepatch_on(r)) return false;
+  r.msg(fmt::format("{}: module is marked as livepatch module, but livepatch support is disabled", r.name));
+  r.step("D7", "livepatch", "refuse", "livepatch module, kernel built without CONFIG_LIVEPATCH");
+  r.refuse("D7", ENOEXEC);
+  return true;
+}
+
+void check_livepatch(Run &r) { livepatch_refused(r); }
+
+// The .modinfo taints: the kernel tests presence (get_modinfo() != NULL), not the value.
 void modinfo_taints(Run &r) {
-  if (r.m.get("intree") != "Y") {
+  if (!r.m.get("intree")) {
     if (!r.was_tainted('O')) r.msg(fmt::format("{}: loading out-of-tree module taints kernel.", r.name));
     r.taint('O');
-    r.step("E", "out-of-tree", "taint", "no intree=Y: taints O");
+    r.step("E", "out-of-tree", "taint", "no intree in .modinfo: taints O");
   }
-  if (r.m.get("staging") == "Y") {
+  if (r.m.get("staging")) {
     r.msg(fmt::format("{}: module is from the staging directory, the quality is unknown, you have been warned.", r.name));
     r.taint('C');
-    r.step("E", "staging", "taint", "staging=Y: taints C");
+    r.step("E", "staging", "taint", "staging in .modinfo (drivers/staging): taints C, printed on every load");
+  }
+  if (r.m.get("livepatch")) {
+    if (!r.k.version_at_least(6, 4) && livepatch_refused(r)) return;
+    if (livepatch_on(r)) {
+      if (!r.was_tainted('K')) r.msg(fmt::format("{}: tainting kernel with TAINT_LIVEPATCH", r.name));
+      r.taint('K');
+      r.step("E", "livepatch", "taint", "livepatch module: taints K (the line is printed once per boot)");
+    }
   }
   if (proprietary(r.m)) {
     std::string lic = r.m.get("license").value_or("unspecified");
@@ -327,16 +445,35 @@ void modinfo_taints(Run &r) {
     r.taint('P');
     r.step("E", "licence", "taint", "licence '" + lic + "' is not GPL-compatible: taints P");
   }
-  if (r.m.get("test") == "Y") {
+  if (r.m.get("test")) {
     if (!r.was_tainted('N')) r.msg(fmt::format("{}: loading test module taints kernel.", r.name));
     r.taint('N');
-    r.step("E", "test", "taint", "test=Y: taints N");
+    r.step("E", "test", "taint", "test in .modinfo: taints N");
+  }
+}
+
+// Names the loader taints P whatever their licence says (6.1 check_module_license_and_versions(),
+// 6.4+ module_augment_kernel_taints(); 6.13+ lists the last two in module_license_offenders[]).
+// ndiswrapper taints only the kernel (add_taint), so that it keeps its GPL-only symbols.
+void name_taints(Run &r) {
+  bool kernel_only = r.name == "ndiswrapper";
+  if (!kernel_only && r.name != "driverloader" && r.name != "lve") return;
+  if (!r.was_tainted('P')) {
+    r.lockdep_off();
+    r.msg(fmt::format("{}: module license taints kernel.", r.name));
+  }
+  if (kernel_only) {
+    r.kernel_p = true;
+    r.step("E", "name", "taint", "ndiswrapper taints the kernel P (not the module: it keeps its GPL-only symbols)");
+  } else {
+    r.taint('P');
+    r.step("E", "name", "taint", r.name + " is on the loader's list of modules that lie about their licence: taints P");
   }
 }
 
 void unsigned_taint(Run &r) {
   for (const auto &c : r.v.checks)
-    if (c.id == "B2") {
+    if (c.id == "B2" || c.id == "B3") {
       if (!r.was_tainted('E')) r.msg(fmt::format("{}: module verification failed: signature and/or required key missing - tainting kernel",
                         r.name));
       r.taint('E');
@@ -370,6 +507,36 @@ void unknown_symbol_hints(Run &r, const std::string &sym, const KernelExport *e,
     for (auto &h : symbol_history_hints(sym, r.k, *r.o.history)) r.v.hints.push_back(std::move(h));
 }
 
+// The kernel's module_match(): comma-separated names, '-' and '_' equal, a trailing '*' globs.
+bool module_namespace_matches(std::string_view patterns, std::string_view modname) {
+  auto norm = [](char c) { return c == '-' ? '_' : c; };
+  while (!patterns.empty()) {
+    size_t comma = patterns.find(',');
+    std::string_view pat = patterns.substr(0, comma);
+    patterns = comma == std::string_view::npos ? std::string_view() : patterns.substr(comma + 1);
+    bool glob = !pat.empty() && pat.back() == '*';
+    if (glob) pat.remove_suffix(1);
+    if (modname.size() < pat.size() || (!glob && modname.size() != pat.size())) continue;
+    bool same = true;
+    for (size_t i = 0; i < pat.size() && same; i++) same = norm(pat[i]) == norm(modname[i]);
+    if (same) return true;
+  }
+  return false;
+}
+
+// setup_modinfo() (6.16+): an explicit import of a "module:" namespace is refused.
+void module_namespace_imports(Run &r) {
+  if (!r.k.version_at_least(6, 16)) return;
+  for (const auto &ns : r.m.get_all("import_ns"))
+    if (ns.starts_with("module:")) {
+      r.msg(fmt::format("{}: module tries to import module namespace: {}", r.name, ns));
+      r.step("D9", "import_ns", "refuse", "imports " + ns + ": module: namespaces are implicit and may not be imported");
+      r.refuse("D9", EPERM);
+      r.v.hints.push_back("drop MODULE_IMPORT_NS(" + ns + "): since 6.16 the exporter names the modules it exports to");
+      return;
+    }
+}
+
 void resolve_symbols(Run &r) {
   if (r.k.exports.empty()) {
     r.step("F", "symbols", "unknown", "no export list for this kernel (give Module.symvers or System.map)");
@@ -377,7 +544,8 @@ void resolve_symbols(Run &r) {
   }
   bool modv = r.k.modversions();
   bool vers = has_versions(r.m);
-  bool prop = proprietary(r.m);
+  bool prop = proprietary(r.m) || r.v.taint.find('P') != std::string::npos;
+  bool using_gpl = false;  // mod->using_gplonly_symbols
   auto imports_ns = r.m.get_all("import_ns");
   int last_err = 0;
   const char *last_id = nullptr;
@@ -394,6 +562,8 @@ void resolve_symbols(Run &r) {
       continue;
     }
     bool available = e && (e->owner == "vmlinux" || r.o.modprobe || r.s.loaded.contains(e->owner));
+    // find_symbol() hides GPL-only exports from a module tainted P (its licence, a name-based
+    // taint, or a taint inherited from an earlier symbol of this same load).
     bool gpl_blocked = available && prop && e->license != ExportLicense::plain;
     int err = 0;
     const char *id = nullptr;
@@ -401,10 +571,36 @@ void resolve_symbols(Run &r) {
       err = ENOENT;
       id = gpl_blocked ? "F2" : "F1";
       r.step(id, "symbol " + imp.name, "refuse",
-             gpl_blocked ? "GPL-only export, module is not GPL-compatible"
+             gpl_blocked ? (proprietary(r.m) ? "GPL-only export, module is not GPL-compatible"
+                                             : "GPL-only export, and the module is tainted P by now")
              : e         ? "exported by module " + e->owner + ", which is not loaded"
                          : "not exported by this kernel");
       unknown_symbol_hints(r, imp.name, e, gpl_blocked);
+    }
+    if (!err && e->license != ExportLicense::plain) using_gpl = true;
+    // inherit_taint() (5.9+; the symbol name is in the lines since 5.19).
+    if (!err && e->owner != "vmlinux" && r.k.version_at_least(5, 9) &&
+        (r.k.proprietary_modules.contains(e->owner) || r.s.proprietary.contains(e->owner))) {
+      bool named = r.k.version_at_least(5, 19);
+      std::string sym_part = named ? " " + imp.name : "";
+      if (using_gpl) {
+        r.msg(fmt::format("{}: module using GPL-only symbols uses symbols{} from proprietary module {}.", r.name, sym_part, e->owner));
+        err = ENOENT;
+        id = "F3";
+        r.step(id, "symbol " + imp.name, "refuse",
+               "exported by proprietary module " + e->owner + ", and this module uses GPL-only symbols");
+        r.v.hints.push_back(fmt::format("{} comes from {}, which taints P: a module using GPL-only exports cannot link "
+                                        "against it",
+                                        imp.name, e->owner));
+      } else if (!prop) {
+        r.msg(fmt::format("{}: module uses symbols{} from proprietary module {}, inheriting taint.", r.name, sym_part, e->owner));
+        prop = true;
+        r.taint('P');
+        r.step("F3", "inherited taint", "taint", "uses " + imp.name + " from proprietary module " + e->owner + ": the module is tainted P");
+      }
+    }
+    if (err) {
+      // refused above
     } else if (modv && vers) {
       const SymbolVersion *sv = find_version(r.m, imp.name);
       if (!sv) {
@@ -429,7 +625,11 @@ void resolve_symbols(Run &r) {
     } else if (modv && !vers) {
       force_load(r, imp.name);  // already tainted by module_layout: silent
     }
-    if (!err && !e->ns.empty() &&
+    // verify_module_namespace() (6.16+): "module:PAT,..." namespaces admit the named modules
+    // without an import.
+    bool module_ns_ok = !err && r.k.version_at_least(6, 16) && e->ns.starts_with("module:") &&
+                        module_namespace_matches(std::string_view(e->ns).substr(7), r.name);
+    if (!err && !module_ns_ok && !e->ns.empty() &&
         std::find(imports_ns.begin(), imports_ns.end(), e->ns) == imports_ns.end()) {
       if (r.k.config_on("CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS").value_or(false)) {
         r.msg(fmt::format("{}: module uses symbol ({}) from namespace {}, but does not import it.", r.name,
@@ -447,6 +647,16 @@ void resolve_symbols(Run &r) {
               "headers before 6.13 want MODULE_IMPORT_NS({}). Portable: #if LINUX_VERSION_CODE >= "
               "KERNEL_VERSION(6,13,0) around the two spellings",
               quoted, e->ns, e->ns));
+        else if (e->ns.starts_with("module:") && r.k.version_at_least(6, 16))
+          r.v.hints.push_back(fmt::format("{} is exported only to the modules {} (EXPORT_SYMBOL_GPL_FOR_MODULES); "
+                                          "this module's name does not match and importing module: namespaces is "
+                                          "refused since 6.16",
+                                          imp.name, e->ns.substr(7)));
+        else if (e->ns.starts_with("module:"))
+          r.v.hints.push_back(fmt::format("{} is exported for the modules {} (EXPORT_SYMBOL_GPL_FOR_MODULES); this "
+                                          "kernel's loader predates module: namespaces (6.16) and treats it as a plain "
+                                          "namespace: MODULE_IMPORT_NS({}) loads here, but 6.16+ refuses that import",
+                                          imp.name, e->ns.substr(7), e->ns));
         else
           r.v.hints.push_back(fmt::format("add MODULE_IMPORT_NS({}) (6.13+: MODULE_IMPORT_NS(\"{}\"))", e->ns, e->ns));
       }
@@ -542,13 +752,13 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
   bool new_order = k.version_at_least(6, 4);
   auto stages = new_order
                     ? std::vector<void (*)(Run &)>{check_compression, check_signature, check_this_module_size, check_blacklist,
-                                                   check_module_layout, check_vermagic, check_loaded,
-                                                   modinfo_taints, unsigned_taint, export_versions,
-                                                   resolve_symbols, duplicate_exports}
+                                                   check_module_layout, check_vermagic, check_livepatch, check_loaded,
+                                                   modinfo_taints, unsigned_taint, name_taints, export_versions,
+                                                   module_namespace_imports, resolve_symbols, duplicate_exports}
                     : std::vector<void (*)(Run &)>{check_compression, check_signature, check_blacklist, check_module_layout,
                                                    check_vermagic, modinfo_taints, check_loaded,
-                                                   unsigned_taint, export_versions, resolve_symbols,
-                                                   duplicate_exports};
+                                                   unsigned_taint, name_taints, export_versions, module_namespace_imports,
+                                                   resolve_symbols, duplicate_exports};
   for (auto fn : stages) {
     fn(r);
     if (r.done && !opts.all) break;

@@ -1,0 +1,94 @@
+// The keys a kernel trusts for module signatures, and the kernel's verification of a module
+// signature against them (kernel/module/signing.c mod_verify_sig() + verify_pkcs7_signature()).
+//
+// Where the keys come from:
+//   kernel image  x86 bzImage ("HdrS" at 0x202; setup_sects at 0x1f1, payload_offset and
+//                 payload_length at 0x248/0x24c, LE): the payload is the compressed vmlinux
+//                 (Debian amd64: xz for 6.1, zstd for 6.12; also gzip, and lzma via liblzma),
+//                 followed by its decompressed size as a LE u32. A gzip/xz/zstd file (arm64's
+//                 vmlinuz is a gzip'd Image) or a plain vmlinux ELF is taken as is.
+//                 certs/system_certificates.S puts the DER X.509 certificates back to back at
+//                 system_certificate_list, then (8-aligned) two LE quads: module_cert_size and
+//                 system_certificate_list_size. kmx scans the image for runs of DER certificates
+//                 (30 82 LL LL 30 82 ...) and takes the run followed by its own length; without
+//                 that confirmation it takes every certificate it found and says so.
+//   cert file     PEM (any number of CERTIFICATE blocks) or DER (one or more certificates back
+//                 to back), as CONFIG_SYSTEM_TRUSTED_KEYS, MOK or the UEFI db would hold them.
+//   module tree   the signer key ids of the tree's own signed modules: a fallback that can say
+//                 "signed with this kernel's key" but cannot verify a signature.
+//
+// Extracting certificates from an xz image takes about a second, so the result is cached in
+// $KMX_CACHE_DIR or $XDG_CACHE_HOME/kmx or ~/.cache/kmx, keyed on the image's path, device,
+// inode, size and mtime; a cache that cannot be read or written is ignored.
+//
+// Verification, in the kernel's order (6.1 and 6.12 alike):
+//   trailer   ~Module signature appended~\n after struct module_signature (12 bytes, sig_len
+//             BE32). len <= 12 or sig_len >= len - 12: EBADMSG. id_type != 2: ENOPKG with
+//             "module: not signed with expected PKCS#7 message". algo/hash/signer_len/
+//             key_id_len != 0: EBADMSG with "module: PKCS#7 signature info has unexpected
+//             non-zero params".
+//   PKCS#7    unparseable: EBADMSG. Content type not data: "Invalid module sig (not
+//             pkcs7-data)", EKEYREJECTED; signed attributes: "Invalid module sig (has
+//             authattrs)", EKEYREJECTED. Digest or key algorithm the kernel has no crypto for:
+//             ENOPKG.
+//   trust     the signer (issuer + serial, or subject key id) must name a certificate in the
+//             keyring: else ENOKEY. The signature over the module bytes before the trailer must
+//             verify with that key: else EKEYREJECTED.
+// ENODATA (unsigned), ENOPKG and ENOKEY only taint (E) unless signatures are enforced or the
+// kernel is locked down; every other error refuses the module even when nothing is enforced.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+struct x509_st;
+
+namespace kmx {
+
+struct TrustedCert {
+  std::shared_ptr<x509_st> x509;
+  std::string subject;  // commonName (or the whole name when it has none)
+  std::string issuer;
+  Bytes serial;         // serial number bytes: what kmod's modinfo prints as sig_key
+  Bytes skid;           // subject key identifier, if the certificate has one
+  std::string source;   // file it came from
+};
+
+struct ImageCerts {
+  std::vector<TrustedCert> certs;
+  std::string how;  // e.g. "system_certificate_list (1 certificate) in the zstd payload"
+  bool from_cache = false;
+};
+
+// Every DER certificate in `blob` (see the header comment for how the list is recognised).
+ImageCerts certs_in_blob(ByteView blob, const std::string &source);
+
+// The trusted certificates built into a kernel image (bzImage, compressed or plain vmlinux).
+// `cache_dir` "" disables the cache.
+Result<ImageCerts> certs_from_kernel_image(const std::string &path, const std::string &cache_dir);
+
+// PEM or DER certificate file(s).
+Result<std::vector<TrustedCert>> load_cert_file(const std::string &path);
+
+// Whether `data` looks like a kernel image or a certificate file (by content, for target specs).
+bool looks_like_kernel_image(ByteView data);
+bool looks_like_cert_file(ByteView data);
+
+// The default cache directory ("" when no home is known).
+std::string default_cache_dir();
+
+struct SigCheck {
+  int err = 0;                      // 0, ENODATA, ENOPKG, ENOKEY, EKEYREJECTED, EBADMSG
+  std::vector<std::string> lines;   // what the verifier prints (pr_warn/pr_err)
+  std::string detail;               // why, for humans
+  const TrustedCert *signer = nullptr;
+};
+
+// The kernel's module signature check over a decompressed module image.
+SigCheck verify_module_signature(ByteView image, const std::vector<TrustedCert> &keys);
+
+}  // namespace kmx
