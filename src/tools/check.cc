@@ -51,6 +51,7 @@ void usage(FILE *out) {
                "                        a module file's exports and licence count too)\n"
                "      --tainted LETTERS the kernel is already tainted (e.g. OE): once-only lines\n"
                "      --insmod          dependencies are not loaded first (default: modprobe semantics)\n"
+               "      --secure-boot     booted with UEFI Secure Boot (Debian: lockdown=integrity)\n"
                "      --all             keep checking after the refusal (every finding; the verdict\n"
                "                        stays the first refusal)\n"
                "      --upstream        upstream kernel semantics (missing CRC only warns)\n"
@@ -247,9 +248,9 @@ int check_main(int argc, char **argv) {
   std::vector<std::string> targets, extra, loaded_files, history_specs, kernels;
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
-         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH };
+         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH, OPT_SECURE_BOOT };
   std::string built_with;
-  bool all = false;
+  bool all = false, secure_boot = false;
   std::string tainted;
   static const option longopts[] = {
       {"basedir", required_argument, nullptr, 'b'},   {"kernel", required_argument, nullptr, 'k'},
@@ -260,7 +261,7 @@ int check_main(int argc, char **argv) {
       {"html", required_argument, nullptr, OPT_HTML}, {"history", required_argument, nullptr, OPT_HISTORY},
       {"api-changes", required_argument, nullptr, OPT_API}, {"upstream", no_argument, nullptr, OPT_UPSTREAM},
       {"kernels", no_argument, nullptr, OPT_KERNELS}, {"tainted", required_argument, nullptr, OPT_TAINTED},
-      {"all", no_argument, nullptr, OPT_ALL}, {"built-with", required_argument, nullptr, OPT_BUILT_WITH}, {"help", no_argument, nullptr, 'h'},
+      {"all", no_argument, nullptr, OPT_ALL}, {"built-with", required_argument, nullptr, OPT_BUILT_WITH}, {"secure-boot", no_argument, nullptr, OPT_SECURE_BOOT}, {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0}};
   bool want_kernels = false;
   for (;;) {
@@ -283,6 +284,7 @@ int check_main(int argc, char **argv) {
     case OPT_TAINTED: tainted = optarg; break;
     case OPT_ALL: all = true; break;
     case OPT_BUILT_WITH: built_with = optarg; break;
+    case OPT_SECURE_BOOT: secure_boot = true; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 3;
     }
@@ -372,6 +374,7 @@ int check_main(int argc, char **argv) {
   }
   apply_cmdline(cmdline, state);
   state.kernel_taint = tainted;
+  state.secure_boot = secure_boot;
   for (const auto &f : loaded_files) {
     if (is_module_path(f)) {
       auto m = read_module(f);
@@ -381,6 +384,7 @@ int check_main(int argc, char **argv) {
       }
       std::string name = normalize_module_name(m->get("name").value_or(module_name_from_path(f)));
       state.loaded.insert(name);
+      if (!license_is_gpl_compatible(m->get("license").value_or("unspecified"))) state.proprietary.insert(name);
       // A loaded module's exports are the kernel's too (an out-of-tree one is in no
       // Module.symvers); the kernel's own export wins, as a duplicate would not have loaded.
       for (auto &p : profiles)
@@ -397,7 +401,10 @@ int check_main(int argc, char **argv) {
       std::fprintf(stderr, "%s: ERROR: %s: %s\n", prog, f.c_str(), mods.error().msg.c_str());
       return 3;
     }
-    for (const auto &m : *mods) state.loaded.insert(m.name);
+    for (const auto &m : *mods) {
+      state.loaded.insert(m.name);
+      if (m.taints.find('P') != std::string::npos) state.proprietary.insert(m.name);
+    }
   }
 
   std::vector<ApiChange> api;
