@@ -209,3 +209,162 @@ TEST(LoadCheck, UnknownVmlinuxExportsAreNotRefusals) {
   for (const auto &c : v.checks) unknown = unknown || (c.id == "F" && c.result == "unknown");
   EXPECT_TRUE(unknown);
 }
+
+TEST(LoadCheck, LivepatchTaintsKOrRefusesWithoutLivepatch) {
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk"});
+  m.modinfo.push_back({"livepatch", "Y"});
+  KernelProfile k = kernel("6.12.1", 0x500);
+  k.config["CONFIG_LIVEPATCH"] = "y";
+  auto v = check_module(m, k, {});
+  EXPECT_TRUE(v.loads);
+  EXPECT_EQ(v.taint, "OEK");
+  EXPECT_TRUE(has_line(v, "demo: tainting kernel with TAINT_LIVEPATCH"));
+  TargetState once;
+  once.kernel_taint = "K";  // pr_notice_once: not printed again
+  EXPECT_FALSE(has_line(check_module(m, k, once), "demo: tainting kernel with TAINT_LIVEPATCH"));
+  // Without CONFIG_LIVEPATCH: ENOEXEC. 6.4+ refuses in early_mod_check() before any taint; 6.1
+  // in check_modinfo() after the O taint.
+  k.config["CONFIG_LIVEPATCH"] = "n";
+  auto nv = check_module(m, k, {});
+  EXPECT_EQ(nv.check_id, "D7");
+  EXPECT_EQ(nv.err, ENOEXEC);
+  EXPECT_EQ(nv.taint, "");
+  EXPECT_TRUE(has_line(nv, "demo: module is marked as livepatch module, but livepatch support is disabled"));
+  ModuleInfo old = module("6.1.0", 0x380, {"_printk"});
+  old.modinfo.push_back({"livepatch", "Y"});
+  KernelProfile k61 = kernel("6.1.0", 0x380);
+  k61.config["CONFIG_LIVEPATCH"] = "n";
+  auto ov = check_module(old, k61, {});
+  EXPECT_EQ(ov.check_id, "D7");
+  EXPECT_EQ(ov.taint, "O");
+}
+
+TEST(LoadCheck, ModinfoTaintsByPresence) {
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk"});
+  m.modinfo.push_back({"intree", "N"});  // any value counts: the kernel tests presence
+  m.modinfo.push_back({"staging", "Y"});
+  m.modinfo.push_back({"test", "1"});
+  auto v = check_module(m, kernel("6.12.1", 0x500), {});
+  EXPECT_EQ(v.taint, "CEN");
+  EXPECT_TRUE(has_line(v, "demo: module is from the staging directory, the quality is unknown, you have been warned."));
+  EXPECT_TRUE(has_line(v, "demo: loading test module taints kernel."));
+}
+
+TEST(LoadCheck, NameBasedProprietaryTaints) {
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk", "ktime_get"});
+  m.modinfo[1].value = "lve";
+  auto v = check_module(m, kernel("6.12.1", 0x500), {});
+  EXPECT_EQ(v.taint, "POE");
+  EXPECT_TRUE(has_line(v, "lve: module license taints kernel."));
+  // The module is tainted P before its symbols resolve: GPL-only exports are hidden from it.
+  EXPECT_EQ(v.check_id, "F2");
+  // ndiswrapper taints only the kernel, and keeps its GPL-only symbols.
+  m.modinfo[1].value = "ndiswrapper";
+  auto n = check_module(m, kernel("6.12.1", 0x500), {});
+  EXPECT_TRUE(n.loads);
+  EXPECT_EQ(n.taint, "OE");
+  EXPECT_TRUE(has_line(n, "ndiswrapper: module license taints kernel."));
+  TargetState p;
+  p.kernel_taint = "P";
+  EXPECT_FALSE(has_line(check_module(m, kernel("6.12.1", 0x500), p), "ndiswrapper: module license taints kernel."));
+}
+
+TEST(LoadCheck, InheritedProprietaryTaint) {
+  KernelProfile k = kernel("6.1.0", 0x380);
+  k.exports["pexp_value"] = KernelExport{"pexp", ExportLicense::plain, "", 0xeeee};
+  TargetState s;
+  s.loaded.insert("pexp");
+  s.proprietary.insert("pexp");
+  ModuleInfo m = module("6.1.0", 0x380, {"_printk", "pexp_value"});
+  m.versions.push_back({"pexp_value", 0xeeee});
+  auto v = check_module(m, k, s);
+  EXPECT_TRUE(v.loads);
+  EXPECT_EQ(v.taint, "POE");
+  EXPECT_TRUE(has_line(v, "demo: module uses symbols pexp_value from proprietary module pexp, inheriting taint."));
+  // Once P by inheritance, a later GPL-only symbol is hidden (symtab order matters)...
+  ModuleInfo later = module("6.1.0", 0x380, {"pexp_value", "ktime_get"});
+  later.versions.push_back({"pexp_value", 0xeeee});
+  EXPECT_EQ(check_module(later, k, s).check_id, "F2");
+  // ...and a module that already uses GPL-only symbols is refused the proprietary one (F3).
+  ModuleInfo gpl = module("6.1.0", 0x380, {"ktime_get", "pexp_value"});
+  gpl.versions.push_back({"pexp_value", 0xeeee});
+  auto g = check_module(gpl, k, s);
+  EXPECT_EQ(g.check_id, "F3");
+  EXPECT_EQ(g.err, ENOENT);
+  EXPECT_TRUE(has_line(g, "demo: module using GPL-only symbols uses symbols pexp_value from proprietary module pexp."));
+  EXPECT_TRUE(has_line(g, "demo: Unknown symbol pexp_value (err -2)"));
+  // Before 5.19 the lines do not name the symbol; before 5.9 there is no inheritance.
+  KernelProfile k518 = k;
+  k518.release = "5.18.0";
+  parse_release(k518.release, k518.major, k518.minor);
+  k518.this_module_size.reset();
+  EXPECT_TRUE(has_line(check_module(m, k518, s), "demo: module uses symbols from proprietary module pexp, inheriting taint."));
+  k518.major = 5;
+  k518.minor = 8;
+  EXPECT_EQ(check_module(m, k518, s).taint, "OE");
+}
+
+TEST(LoadCheck, ModuleNamespacesPerVersion) {
+  // EXPORT_SYMBOL_GPL_FOR_MODULES(sym, "kvm,kvm-*"): 6.16+ admits the named modules without an
+  // import and refuses an explicit import of a module: namespace (D9); older loaders compare
+  // the namespace as a plain string (Debian 6.12.117 has the macro, not the loader support).
+  auto k = [](const char *rel) {
+    KernelProfile p = kernel(rel, 0x500);
+    p.exports["anon_inode_make_secure_inode"] = KernelExport{"vmlinux", ExportLicense::gpl, "module:kvm,kvm-*", 0x7777};
+    return p;
+  };
+  auto mod = [](const char *rel, const char *name) {
+    ModuleInfo m = module(rel, 0x500, {"anon_inode_make_secure_inode"});
+    m.modinfo[1].value = name;
+    m.versions.push_back({"anon_inode_make_secure_inode", 0x7777});
+    return m;
+  };
+  EXPECT_TRUE(check_module(mod("6.16.0", "kvm"), k("6.16.0"), {}).loads);
+  EXPECT_TRUE(check_module(mod("6.16.0", "kvm-amd"), k("6.16.0"), {}).loads);
+  EXPECT_TRUE(check_module(mod("6.16.0", "kvm_intel"), k("6.16.0"), {}).loads);
+  auto no = check_module(mod("6.16.0", "kvmx"), k("6.16.0"), {});
+  EXPECT_EQ(no.check_id, "F9");
+  EXPECT_TRUE(has_line(no, "kvmx: module uses symbol (anon_inode_make_secure_inode) from namespace module:kvm,kvm-*, but does not import it."));
+  auto old = check_module(mod("6.12.1", "kvm"), k("6.12.1"), {});
+  EXPECT_EQ(old.check_id, "F9");
+  ModuleInfo imp = mod("6.12.1", "kvmx");
+  imp.modinfo.push_back({"import_ns", "module:kvm,kvm-*"});
+  EXPECT_TRUE(check_module(imp, k("6.12.1"), {}).loads);
+  ModuleInfo imp16 = mod("6.16.0", "kvmx");
+  imp16.modinfo.push_back({"import_ns", "module:kvm,kvm-*"});
+  auto d9 = check_module(imp16, k("6.16.0"), {});
+  EXPECT_EQ(d9.check_id, "D9");
+  EXPECT_EQ(d9.err, EPERM);
+  EXPECT_TRUE(has_line(d9, "kvmx: module tries to import module namespace: module:kvm,kvm-*"));
+}
+
+TEST(LoadCheck, SecureBootLocksDownDebianKernels) {
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk"});
+  KernelProfile k = kernel("6.12.1", 0x500);
+  k.config["CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT"] = "y";
+  TargetState sb;
+  sb.secure_boot = true;
+  auto v = check_module(m, k, sb);
+  EXPECT_EQ(v.check_id, "B5");
+  EXPECT_EQ(v.err, EPERM);
+  EXPECT_TRUE(has_line(v, "Lockdown: insmod: unsigned module loading is restricted; see man kernel_lockdown.7"));
+  k.config["CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT"] = "n";
+  EXPECT_TRUE(check_module(m, k, sb).loads);
+  // Signed by a key the kernel's modules use (no certificates known: matched by key id).
+  k.config["CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT"] = "y";
+  k.trusted_key_ids.push_back({1, 2, 3});
+  m.signature = ModuleSignature{};
+  m.signature->key_id = {1, 2, 3};
+  m.signature->signer = "build key";
+  auto s = check_module(m, k, sb);
+  EXPECT_TRUE(s.loads);
+  EXPECT_EQ(s.taint, "O");
+  m.signature->key_id = {9};
+  auto nokey = check_module(m, k, sb);
+  EXPECT_EQ(nokey.check_id, "B5");
+  TargetState enforce;
+  enforce.sig_enforce = true;
+  auto e = check_module(m, k, enforce);
+  EXPECT_EQ(e.check_id, "B4");
+  EXPECT_TRUE(has_line(e, "Loading of module with unavailable key is rejected"));
+}
