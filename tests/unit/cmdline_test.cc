@@ -15,9 +15,11 @@
 #include <vector>
 
 #include "base/mapped-file.h"
+#include "test-support.h"
 #include "config/modprobe-config.h"
 
 using namespace kmx;
+using namespace kmx::test;
 namespace fs = std::filesystem;
 using namespace std::string_literals;
 
@@ -26,50 +28,6 @@ namespace {
 const char *const kmod_modprobe = "/usr/sbin/modprobe";
 const char *const peer_kcmdline_base = "/work/shared/peer/kmod-testsuite/fixtures/rootfs/test-modprobe";
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kmx-kcmd-XXXXXX").string();
-    char *p = ::mkdtemp(tmpl.data());
-    path = p ? p : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-
-void write_file(const std::string &path, std::string_view content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
-
-std::string slurp(const std::string &path) {
-  Result<std::string> r = read_file(path);
-  return r ? *r : std::string();
-}
-
-std::string quote(const std::string &s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-bool can_fake_cmdline() {
-  static int ok = -1;
-  if (ok < 0) {
-    TempDir t;
-    write_file(t.path + "/cl", "kmx.probe=1\n");
-    std::string cmd = "unshare -rm sh -c 'mount --bind \"$0\" /proc/cmdline && grep -q kmx.probe /proc/cmdline' " +
-                      quote(t.path + "/cl") + " >/dev/null 2>&1";
-    ok = std::system(cmd.c_str()) == 0;
-  }
-  return ok == 1;
-}
 
 // kmod's `modprobe -c` with no config files: stdout and stderr, with `cmdline` (a file
 // path, or "" for the host's own) as /proc/cmdline.
@@ -77,9 +35,9 @@ std::pair<std::string, std::string> kmod_show_config(const std::string &cmdline,
   fs::create_directories(scratch + "/empty");
   std::string cmd;
   if (!cmdline.empty())
-    cmd = "unshare -rm sh -c 'mount --bind \"$0\" /proc/cmdline && exec \"$@\"' " + quote(cmdline) + " ";
-  cmd += std::string(kmod_modprobe) + " -C " + quote(scratch + "/empty") + " -d " + quote(scratch + "/empty") +
-         " -S 0 -c >" + quote(scratch + "/out") + " 2>" + quote(scratch + "/err");
+    cmd = "unshare -rm sh -c 'mount --bind \"$0\" /proc/cmdline && exec \"$@\"' " + shell_quote(cmdline) + " ";
+  cmd += std::string(kmod_modprobe) + " -C " + shell_quote(scratch + "/empty") + " -d " + shell_quote(scratch + "/empty") +
+         " -S 0 -c >" + shell_quote(scratch + "/out") + " 2>" + shell_quote(scratch + "/err");
   int rc = std::system(cmd.c_str());
   EXPECT_EQ(rc, 0);
   return {slurp(scratch + "/out"), slurp(scratch + "/err")};

@@ -22,8 +22,10 @@
 #include <vector>
 
 #include "base/mapped-file.h"
+#include "test-support.h"
 
 using namespace kmx;
+using namespace kmx::test;
 namespace fs = std::filesystem;
 
 namespace {
@@ -31,51 +33,6 @@ namespace {
 const char *const kmod_modprobe = "/usr/sbin/modprobe";
 const char *const peer_rootfs = "/work/shared/peer/kmod-testsuite/fixtures/rootfs";
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "kmx-mpconf-XXXXXX").string();
-    char *p = ::mkdtemp(tmpl.data());
-    path = p ? p : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-
-void write_file(const std::string &path, std::string_view content) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream out(path, std::ios::binary);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
-
-std::string slurp(const std::string &path) {
-  Result<std::string> r = read_file(path);
-  return r ? *r : std::string();
-}
-
-std::string shell_quote(const std::string &s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-// Whether `unshare -rm` lets us bind a file over /proc/cmdline (user namespaces enabled).
-bool can_fake_cmdline() {
-  static int ok = -1;
-  if (ok < 0) {
-    TempDir t;
-    write_file(t.path + "/cl", "kmx.probe=1\n");
-    std::string cmd = "unshare -rm sh -c 'mount --bind \"$0\" /proc/cmdline && grep -q kmx.probe /proc/cmdline' " +
-                      shell_quote(t.path + "/cl") + " >/dev/null 2>&1";
-    ok = std::system(cmd.c_str()) == 0;
-  }
-  return ok == 1;
-}
 
 struct KmodRun {
   std::string out, err;
