@@ -16,22 +16,11 @@
 # more CPU than single-threaded kmod and the wall-time ratio degrades to the CPU-time ratio
 # (about 1.0 for xz trees, where liblzma is ~85% of the work for both tools). The script
 # prints the load average before and after for that reason, and user CPU seconds per tool.
-set -euo pipefail
-src=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
+src=$bench_src
 kmx=${1:-$src/build/kmx}
 runs=${2:-5}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmx-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-
-# measure OUTFILE CMD...: append "wall_s rss_kb" of one run.
-measure() {
-  local out=$1
-  shift
-  /usr/bin/time -f '%e %M %U' -o "$tmp/t" "$@" > /dev/null 2> "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
-  cat "$tmp/t" >> "$out"
-}
+tmp=$bench_tmp
 
 setup() {  # KEY -> prints root; ver in $tmp/ver
   local key=$1 moddir ver
@@ -44,14 +33,6 @@ setup() {  # KEY -> prints root; ver in $tmp/ver
   echo "$ver" > "$tmp/ver"
 }
 
-report() {  # NAME
-  local name=$1 kt km ku xt xm xu
-  kt=$(cut -d' ' -f1 "$tmp/kmod" | median); km=$(cut -d' ' -f2 "$tmp/kmod" | median); ku=$(cut -d' ' -f3 "$tmp/kmod" | median)
-  xt=$(cut -d' ' -f1 "$tmp/kmx" | median); xm=$(cut -d' ' -f2 "$tmp/kmx" | median); xu=$(cut -d' ' -f3 "$tmp/kmx" | median)
-  printf '%-14s kmod %6.2f s (%5.2f s user) %6d KB   kmx %6.2f s (%5.2f s user) %6d KB   time %.3fx  rss %.2fx  (%d runs, %d cores)\n' \
-    "$name" "$kt" "$ku" "$km" "$xt" "$xu" "$xm" "$(echo "$xt / $kt" | bc -l)" "$(echo "$xm / $km" | bc -l)" "$runs" "$(nproc)"
-}
-
 full() {  # NAME KEY
   local name=$1 ver
   setup "$2"
@@ -62,7 +43,7 @@ full() {  # NAME KEY
     measure "$tmp/kmod" /usr/sbin/depmod -b "$tmp/root" "$ver"
     measure "$tmp/kmx" "$kmx" depmod --no-cache -b "$tmp/root" "$ver"
   done
-  report "$name"
+  report "$name" "$tmp/kmod" "$tmp/kmx"
 }
 
 dkms() {  # NAME KEY
@@ -78,7 +59,7 @@ dkms() {  # NAME KEY
     measure "$tmp/kmx" "$kmx" depmod -b "$tmp/root" "$ver"
     measure "$tmp/kmod" /usr/sbin/depmod -b "$tmp/root" "$ver"
   done
-  report "$name"
+  report "$name" "$tmp/kmod" "$tmp/kmx"
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,12 +7,29 @@ trap 'rm -rf "$bench_tmp"' EXIT
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
-# measure OUTFILE CMD...: append "wall_seconds peak_rss_kb" of one run of CMD.
+# measure OUTFILE CMD...: append "wall_seconds peak_rss_kb user_seconds exit_code" of one run
+# of CMD (stdout discarded). A nonzero exit is recorded, not fatal: some benchmarks time
+# commands that fail on purpose; report() says when kmod and kmx exit differently.
 measure() {
   local out=$1
   shift
-  /usr/bin/time -f '%e %M' -o "$bench_tmp/t" "$@" > /dev/null 2> "$bench_tmp/err" || true
-  cat "$bench_tmp/t" | tail -n 1 >> "$out"
+  /usr/bin/time -f '%e %M %U %x' -o "$bench_tmp/t" "$@" > /dev/null 2> "$bench_tmp/err" || true
+  tail -n 1 "$bench_tmp/t" >> "$out"
+}
+
+# report NAME KMOD_FILE KMX_FILE: medians of measure() lines and the kmx/kmod ratios.
+report() {
+  local name=$1 a=$2 b=$3 col kt km ku xt xm xu runs
+  col() { cut -d' ' -f"$1" "$2" | median; }
+  kt=$(col 1 "$a"); km=$(col 2 "$a"); ku=$(col 3 "$a")
+  xt=$(col 1 "$b"); xm=$(col 2 "$b"); xu=$(col 3 "$b")
+  runs=$(wc -l < "$a")
+  printf '%-22s kmod %6.2f s (%5.2f s user) %7d KB   kmx %6.2f s (%5.2f s user) %7d KB   time %.3fx  rss %.2fx  (%d runs, %d cores)\n' \
+    "$name" "$kt" "$ku" "$km" "$xt" "$xu" "$xm" "$(awk -v a="$xt" -v b="$kt" 'BEGIN { print a / b }')" \
+    "$(awk -v a="$xm" -v b="$km" 'BEGIN { print a / b }')" "$runs" "$(nproc)"
+  local ea eb
+  ea=$(cut -d' ' -f4 "$a" | sort -u | tr '\n' ' '); eb=$(cut -d' ' -f4 "$b" | sort -u | tr '\n' ' ')
+  [ "$ea" = "$eb" ] || echo "  WARNING: exit codes differ: kmod ${ea}kmx ${eb}"
 }
 
 # alternate NAME RUNS -- KMOD_CMD... -- KMX_CMD...: one warm-up of each, then RUNS pairs
@@ -30,10 +47,5 @@ alternate() {
     measure "$bench_tmp/kmod" "${kmod_cmd[@]}"
     measure "$bench_tmp/kmx" "${kmx_cmd[@]}"
   done
-  local kt km xt xm
-  kt=$(cut -d' ' -f1 "$bench_tmp/kmod" | median); km=$(cut -d' ' -f2 "$bench_tmp/kmod" | median)
-  xt=$(cut -d' ' -f1 "$bench_tmp/kmx" | median); xm=$(cut -d' ' -f2 "$bench_tmp/kmx" | median)
-  printf '%-22s kmod %6.2f s %7d KB   kmx %6.2f s %7d KB   time %.3fx  rss %.2fx  (%d runs, %d cores)\n' \
-    "$name" "$kt" "$km" "$xt" "$xm" "$(awk -v a="$xt" -v b="$kt" 'BEGIN { print a / b }')" \
-    "$(awk -v a="$xm" -v b="$km" 'BEGIN { print a / b }')" "$runs" "$(nproc)"
+  report "$name" "$bench_tmp/kmod" "$bench_tmp/kmx"
 }
