@@ -31,6 +31,7 @@ struct Run {
   const KernelProfile &k;
   const TargetState &s;
   const CheckOptions &o;
+  ByteView image;  // decompressed module given by the caller, or empty
   LoadVerdict v;
   std::string name;
   bool done = false;  // refused
@@ -182,7 +183,10 @@ void check_signature(Run &r) {
     detail = fmt::format("signed by '{}' (serial {}); no trusted certificate has that serial", r.m.signature->signer,
                          hex_string(r.m.signature->key_id));
   } else if (trailer && !r.k.trusted_certs.empty()) {
-    if (auto image = module_image(r.m.path)) {
+    std::optional<ModuleImage> image;
+    if (!r.image.empty()) image = ModuleImage{std::nullopt, {}, r.image};
+    else image = module_image(r.m.path);
+    if (image) {
       SigCheck c = verify_module_signature(image->view, r.k.trusted_certs);
       for (auto &l : c.lines) r.msg(l);
       err = c.err;
@@ -745,7 +749,35 @@ Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const st
 
 LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
                          const CheckOptions &opts) {
-  Run r{m, k, s, opts, {}, {}};
+  return check_module(m, k, s, opts, ByteView());
+}
+
+Result<CheckInput> read_module_for_check(const std::string &path) {
+  CheckInput in;
+  auto f = MappedFile::open(path);
+  Compression c = f ? detect_compression(f->view()) : Compression::none;
+  if (f && c != Compression::none) {
+    auto d = decompress(c, f->view());
+    if (d) {
+      auto m = parse_module(ByteView(*d));
+      if (m) {
+        in.info = std::move(*m);
+        in.info.path = path;
+        in.info.compression = c;
+        in.info.file_size = f->view().size();
+        in.image = std::move(*d);
+        return in;
+      }
+    }
+  }
+  // Uncompressed, or a failure: read_module() gives the file and its errors as everywhere else.
+  TRY_ASSIGN(in.info, read_module(path));
+  return in;
+}
+
+LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
+                         const CheckOptions &opts, ByteView image) {
+  Run r{m, k, s, opts, image, {}, {}};
   r.name = normalize_module_name(m.get("name").value_or(module_name_from_path(m.path)));
   r.v.module = r.name;
   r.v.path = m.path;

@@ -73,6 +73,18 @@ struct CheckOptions {
 
 LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
                          const CheckOptions &opts = {});
+// The same, given the decompressed image of a compressed module: its signature is verified
+// from `image` instead of reading and decompressing the file again (an empty view: re-read).
+LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
+                         const CheckOptions &opts, ByteView image);
+
+// A module read once for check_module(): its ModuleInfo and, for a compressed file, the
+// decompressed image (empty for an uncompressed one, which check_module() maps cheaply).
+struct CheckInput {
+  ModuleInfo info;
+  Bytes image;
+};
+Result<CheckInput> read_module_for_check(const std::string &path);
 
 const char *errno_name(int err);
 // Whether the kernel counts this MODULE_LICENSE as GPL-compatible (license_is_gpl_compatible).

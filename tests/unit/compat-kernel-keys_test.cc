@@ -22,6 +22,8 @@
 #include "base/mapped-file.h"
 #include "base/parallel.h"
 #include "compat/kernel-keys.h"
+#include "compat/load-check.h"
+#include "elf/module-elf.h"
 #include "decompress/decompress.h"
 #include "elf/module-signature.h"
 
@@ -375,3 +377,39 @@ void verify_tree(const Kernel &k, const Kernel &other, size_t stride) {
 
 TEST(KernelKeys, Debian61TreeVerifiesAgainstItsVmlinuz) { verify_tree(k61, k612, 1); }
 TEST(KernelKeys, Debian612TreeVerifiesAgainstItsVmlinuz) { verify_tree(k612, k61, 8); }
+
+// check_module() verifies a compressed module from the image read_module_for_check() kept, with
+// the same verdict as when it reads the file again itself.
+TEST(KernelKeys, CheckModuleVerifiesFromTheImageItWasGiven) {
+  std::string p = moddir(k612) + "/kernel/drivers/net/dummy.ko.xz";
+  if (!fs::exists(p) || !fs::exists(vmlinuz(k612))) GTEST_SKIP() << "skipped: 6.12 tree not fetched";
+  auto in = read_module_for_check(p);
+  ASSERT_TRUE(in) << in.error().msg;
+  EXPECT_EQ(in->info.compression, Compression::xz);
+  EXPECT_EQ(in->info.file_size, fs::file_size(p));
+  EXPECT_FALSE(in->image.empty());
+  auto plain = read_module(p);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(in->info.elf_size, plain->elf_size);
+  KernelProfile k;
+  k.release = k612.release;
+  parse_release(k.release, k.major, k.minor);
+  auto certs = certs_from_kernel_image(vmlinuz(k612), "");
+  ASSERT_TRUE(certs);
+  k.trusted_certs = certs->certs;
+  auto given = check_module(in->info, k, {}, {}, ByteView(in->image));
+  auto reread = check_module(*plain, k, {});
+  ASSERT_FALSE(given.checks.empty());
+  auto sig = [](const LoadVerdict &v) {
+    for (const auto &c : v.checks)
+      if (c.name == "signature") return c.id + " " + c.result;
+    return std::string("none");
+  };
+  EXPECT_EQ(sig(given), "B1 pass");
+  EXPECT_EQ(sig(reread), "B1 pass");
+  // A flipped byte in the given image is what gets verified.
+  in->image[in->image.size() / 3] ^= 1;
+  EXPECT_EQ(check_module(in->info, k, {}, {}, ByteView(in->image)).check_id, "B6");
+  // Unreadable and corrupt files: read_module()'s errors.
+  EXPECT_FALSE(read_module_for_check("/nonexistent/x.ko"));
+}
