@@ -187,7 +187,11 @@ TEST_F(Store, KillNineAtRandomPointsLeavesItConsistent) {
       if (!s) _exit(3);
       for (long gen = 1;; gen++) {
         std::map<std::string, std::string> p;
-        for (int i = 0; i < kParams; i++) p["p" + std::to_string(i)] = std::to_string(gen);
+        for (int i = 0; i < kParams; i++) {
+          std::string key = "p";  // appended, not "p" + ...: GCC 12 -Wrestrict false positive
+          key += std::to_string(i);
+          p[key] = std::to_string(gen);
+        }
         if (!s->save_params("m", p)) _exit(4);
         if (!s->set("u", {{"gen", std::to_string(gen)}})) _exit(5);
       }
