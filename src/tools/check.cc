@@ -127,24 +127,30 @@ void json_string(std::string &out, std::string_view s) {
   out += '"';
 }
 
-void json_strings(std::string &out, const std::vector<std::string> &v, const std::string &ind) {
+void json_strings(std::string &out, const std::vector<std::string> &v, std::string_view ind) {
   if (v.empty()) {
     out += "[]";
     return;
   }
   out += "[\n";
   for (size_t i = 0; i < v.size(); i++) {
-    out += ind + "  ";
+    out += ind;
+    out += "  ";
     json_string(out, v[i]);
     out += i + 1 < v.size() ? ",\n" : "\n";
   }
-  out += ind + "]";
+  out += ind;
+  out += "]";
 }
 
 // Appends one verdict as the element of a top-level array, in nlohmann's dump(2) layout (keys
 // sorted), so that verdicts can be written as they are made instead of as one document.
 void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k) {
-  auto key = [&](const char *name) { out += std::string(",\n    \"") + name + "\": "; };
+  auto key = [&](const char *name) {
+    out += ",\n    \"";
+    out += name;
+    out += "\": ";
+  };
   out += "  {\n    \"check_id\": ";
   if (v.loads) out += "null";
   else json_string(out, v.check_id);
@@ -479,7 +485,14 @@ int check_main(int argc, char **argv) {
   std::vector<Slot> slots;
   for (size_t first = 0; first < files.size(); first += batch) {
     size_t n = std::min(batch, files.size() - first);
-    slots.assign(n, Slot{});
+    // Slots are reused from batch to batch: their buffers keep their capacity.
+    slots.resize(n);
+    for (Slot &slot : slots) {
+      slot.out.clear();
+      slot.error.clear();
+      slot.rc = 0;
+      slot.kept.clear();
+    }
     parallel_for_each(n, [&](size_t j) {
       Slot &slot = slots[j];
       auto m = read_module(files[first + j]);

@@ -46,7 +46,7 @@ check_lab_modules() {
     "$p" "$dir/noversions.ko" section-rename __versions __versionz
     cp "$dir/clean.ko" "$dir/again.ko"
     local m
-    for m in staging lp pexp puse pgpl; do mv "$dir/check_$m.ko" "$dir/$m.ko"; done
+    for m in staging lp pexp puse pgpl mix; do mv "$dir/check_$m.ko" "$dir/$m.ko"; done
     # Signed with a throwaway key the kernel does not know (ENOKEY: taint E, or refused when
     # enforced), by the kernel's own sign-file.
     local sf

@@ -1,0 +1,20 @@
+// check_mix: staging=Y, livepatch=Y, test=Y and a proprietary licence at once, loaded first in
+// a fresh boot (check-fresh.sh): every taint line of the loader (O, C, K, P, N, E) appears, in
+// the order of that kernel version.
+#include <linux/init.h>
+#include <linux/module.h>
+
+static int __init check_mix_init(void)
+{
+	return 0;
+}
+
+static void __exit check_mix_exit(void) {}
+
+module_init(check_mix_init);
+module_exit(check_mix_exit);
+MODULE_INFO(staging, "Y");
+MODULE_INFO(livepatch, "Y");
+MODULE_INFO(test, "Y");
+MODULE_LICENSE("Proprietary");
+MODULE_DESCRIPTION("kmx check test module: every modinfo taint at once");
