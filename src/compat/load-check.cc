@@ -441,11 +441,6 @@ void modinfo_taints(Run &r) {
       r.msg(fmt::format("{}: module license '{}' taints kernel.", r.name, lic));
       r.lockdep_off();
     }
-    // module_augment_kernel_taints() (6.12) notes the kernel's P taint before the licence check
-    // and says so again when this load set it; 6.1 notes it after check_modinfo() already set P,
-    // so only the name-based offenders print it there. Seen on 6.12 and 6.1 in the lab; the
-    // version in between where it changed is not verified (6.4 reworked this code).
-    if (r.k.version_at_least(6, 4) && r.s.kernel_taint.find('P') == std::string::npos) r.msg(fmt::format("{}: module license taints kernel.", r.name));
     r.taint('P');
     r.step("E", "licence", "taint", "licence '" + lic + "' is not GPL-compatible: taints P");
   }
@@ -459,20 +454,26 @@ void modinfo_taints(Run &r) {
 // Names the loader taints P whatever their licence says (6.1 check_module_license_and_versions(),
 // 6.4+ module_augment_kernel_taints(); 6.13+ lists the last two in module_license_offenders[]).
 // ndiswrapper taints only the kernel (add_taint), so that it keeps its GPL-only symbols.
+// Then "module license taints kernel." when the kernel was not P before: 6.4+ samples that at the
+// start of module_augment_kernel_taints() (so a P licence prints it too, after the N and E
+// lines), 6.1 after check_modinfo() has applied the licence (only the names print it). Seen on
+// 6.12 and 6.1 in the lab (prop: the line on 6.12 only).
 void name_taints(Run &r) {
+  bool prev = r.s.kernel_taint.find('P') != std::string::npos ||
+              (!r.k.version_at_least(6, 4) && r.v.taint.find('P') != std::string::npos);
   bool kernel_only = r.name == "ndiswrapper";
-  if (!kernel_only && r.name != "driverloader" && r.name != "lve") return;
-  if (!r.was_tainted('P')) {
-    r.lockdep_off();
+  if (kernel_only || r.name == "driverloader" || r.name == "lve") {
+    if (!r.was_tainted('P')) r.lockdep_off();
+    if (kernel_only) {
+      r.kernel_p = true;
+      r.step("E", "name", "taint", "ndiswrapper taints the kernel P (not the module: it keeps its GPL-only symbols)");
+    } else {
+      r.taint('P');
+      r.step("E", "name", "taint", r.name + " is on the loader's list of modules that lie about their licence: taints P");
+    }
+  }
+  if (!prev && (r.kernel_p || r.v.taint.find('P') != std::string::npos))
     r.msg(fmt::format("{}: module license taints kernel.", r.name));
-  }
-  if (kernel_only) {
-    r.kernel_p = true;
-    r.step("E", "name", "taint", "ndiswrapper taints the kernel P (not the module: it keeps its GPL-only symbols)");
-  } else {
-    r.taint('P');
-    r.step("E", "name", "taint", r.name + " is on the loader's list of modules that lie about their licence: taints P");
-  }
 }
 
 void unsigned_taint(Run &r) {

@@ -368,3 +368,21 @@ TEST(LoadCheck, SecureBootLocksDownDebianKernels) {
   EXPECT_EQ(e.check_id, "B4");
   EXPECT_TRUE(has_line(e, "Loading of module with unavailable key is rejected"));
 }
+
+TEST(LoadCheck, LicenceTaintLinesInTheKernelsOrder) {
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk"}, "Proprietary");
+  m.modinfo.push_back({"test", "Y"});
+  auto v = check_module(m, kernel("6.12.1", 0x500), {});
+  EXPECT_EQ(v.taint, "POEN");
+  // module_augment_kernel_taints(): O, licence, N, E, then the kernel-wide P note last.
+  std::vector<std::string> want = {"demo: loading out-of-tree module taints kernel.",
+                                   "demo: module license 'Proprietary' taints kernel.",
+                                   "Disabling lock debugging due to kernel taint",
+                                   "demo: loading test module taints kernel.",
+                                   "demo: module verification failed: signature and/or required key missing - tainting kernel",
+                                   "demo: module license taints kernel."};
+  EXPECT_EQ(v.messages, want);
+  // 6.1 samples the kernel's P after the licence taint: no second line.
+  ModuleInfo old = module("6.1.0", 0x380, {"_printk"}, "Proprietary");
+  EXPECT_FALSE(has_line(check_module(old, kernel("6.1.0", 0x380), {}), "demo: module license taints kernel."));
+}
