@@ -151,6 +151,24 @@ Result<Bytes> kernel_payload(ByteView file, std::string &how) {
                 fmt::format("bzImage payload compression not supported (magic {}): kmx reads xz, zstd, gzip and lzma",
                             hex_bytes(*body.sub(0, 4))));
   }
+  if (file.size() >= 0x40 && file.as_string().substr(0, 2) == "MZ" && file.as_string().substr(4, 4) == "zimg") {
+    // EFI zboot (arm64/riscv/loongarch): payload offset and size at 8/12, type name at 0x18.
+    u32 po = *file.read<u32, true>(8), pl = *file.read<u32, true>(12);
+    auto payload = file.sub(po, pl);
+    std::string type(file.as_string().substr(0x18, 32));
+    type = type.substr(0, type.find('\0'));
+    if (!payload) return fail(Errc::invalid_format, fmt::format("zboot payload at {:#x} ({} bytes) does not fit the {} byte file", po, pl, file.size()));
+    Compression c = detect_compression(*payload);
+    if (c == Compression::none && !(payload->size() > 13 && (*payload)[0] == 0x5d))
+      return fail(Errc::unsupported, "zboot payload compression '" + type + "' not supported: kmx reads xz, zstd, gzip and lzma");
+    how = (c == Compression::none ? std::string("lzma") : std::string(compression_name(c))) + " payload of the EFI zboot image";
+    return c == Compression::none ? unlzma(*payload, image_limit) : decompress(c, *payload, image_limit);
+  }
+  if (file.size() >= 0x40 && file.as_string().substr(0, 2) == "MZ") {
+    // An uncompressed EFI-stub image (arm64 "ARM\x64" / riscv "RSC\x05" Image header at 0x38).
+    how = "uncompressed image";
+    return Bytes(file.begin(), file.end());
+  }
   Compression c = detect_compression(file);
   if (c != Compression::none) {
     how = std::string(compression_name(c)) + "-compressed image";

@@ -201,7 +201,7 @@ void check_signature(Run &r) {
       for (const auto &id : r.k.trusted_key_ids) known = known || id == r.m.signature->key_id;
       err = known ? 0 : ENOKEY;
       detail = known ? "signed by " + r.m.signature->signer + " with a key id this kernel's modules use (not verified: " +
-                           "the kernel image or its certificates were not given)"
+                           "no certificates of this kernel; give its image or certificate files)"
                      : "signed by " + r.m.signature->signer + ", a key this kernel's modules do not use" +
                            (r.k.trusted_key_ids.empty() ? " (no trusted keys known: give the kernel image)" : "");
       if (!known && r.k.trusted_key_ids.empty()) r.step("B", "trusted keys", "unknown", "no certificates or key ids of this kernel are known");
@@ -210,6 +210,7 @@ void check_signature(Run &r) {
       detail = "signature trailer present but unusable: " + r.m.signature_problem;
     }
   }
+  if (err == ENOKEY && !r.k.keys_source.empty()) detail += "; trusted: " + r.k.keys_source;
   if (err == 0) {
     r.step("B1", "signature", "pass", detail);
     return;

@@ -12,10 +12,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -412,4 +414,71 @@ TEST(KernelKeys, CheckModuleVerifiesFromTheImageItWasGiven) {
   EXPECT_EQ(check_module(in->info, k, {}, {}, ByteView(in->image)).check_id, "B6");
   // Unreadable and corrupt files: read_module()'s errors.
   EXPECT_FALSE(read_module_for_check("/nonexistent/x.ko"));
+}
+
+namespace {
+Bytes gzip_bytes(ByteView in) {
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+  Bytes out(deflateBound(&z, in.size()) + 64);
+  z.next_in = const_cast<Bytef *>(in.data());
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+}  // namespace
+
+// EFI-stub images without a bzImage header: an uncompressed Image ("MZ", as Debian's arm64 6.1
+// vmlinuz) and an EFI zboot image ("zimg", gzip payload).
+TEST(KernelKeys, EfiStubAndZbootImages) {
+  TempDir t;
+  TestKey a("zboot key", 9);
+  unsigned char *p = nullptr;
+  int n = i2d_X509(a.cert, &p);
+  Bytes vmlinux(0x2000, 0);
+  vmlinux[0] = 'M';
+  vmlinux[1] = 'Z';
+  vmlinux.insert(vmlinux.end(), p, p + n);
+  OPENSSL_free(p);
+  write(t.path + "/Image", ByteView(vmlinux));
+  auto raw = certs_from_kernel_image(t.path + "/Image", "");
+  ASSERT_TRUE(raw) << raw.error().msg;
+  ASSERT_EQ(raw->certs.size(), 1u);
+  EXPECT_EQ(raw->certs[0].subject, "zboot key");
+  EXPECT_NE(raw->how.find("uncompressed image"), std::string::npos);
+
+  Bytes gz = gzip_bytes(ByteView(vmlinux));
+  Bytes zboot(0x200, 0);
+  zboot[0] = 'M';
+  zboot[1] = 'Z';
+  std::memcpy(&zboot[4], "zimg", 4);
+  u32 off = 0x200, len = static_cast<u32>(gz.size());
+  for (int i = 0; i < 4; i++) zboot[8 + i] = static_cast<u8>(off >> (8 * i)), zboot[12 + i] = static_cast<u8>(len >> (8 * i));
+  std::memcpy(&zboot[0x18], "gzip", 4);
+  zboot.insert(zboot.end(), gz.begin(), gz.end());
+  write(t.path + "/vmlinuz.efi", ByteView(zboot));
+  auto z = certs_from_kernel_image(t.path + "/vmlinuz.efi", "");
+  ASSERT_TRUE(z) << z.error().msg;
+  ASSERT_EQ(z->certs.size(), 1u);
+  EXPECT_NE(z->how.find("gzip payload of the EFI zboot image"), std::string::npos) << z->how;
+  zboot[12] = 0xff;
+  zboot[13] = 0xff;
+  zboot[14] = 0xff;
+  write(t.path + "/vmlinuz.efi", ByteView(zboot));
+  auto bad = certs_from_kernel_image(t.path + "/vmlinuz.efi", "");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().msg.find("zboot payload at 0x200"), std::string::npos) << bad.error().msg;
+
+  // Debian's arm64 6.1 tree: its modules verify against the certificate in its vmlinuz.
+  std::string arm = trees() + "/linux-image-6.1.0-54-arm64-unsigned";
+  std::string img = arm + "/boot/vmlinuz-6.1.0-54-arm64", mod = arm + "/lib/modules/6.1.0-54-arm64/kernel/drivers/net/dummy.ko";
+  if (!fs::exists(img) || !fs::exists(mod)) GTEST_SKIP() << "skipped: arm64-6.1 tree not fetched";
+  auto c = certs_from_kernel_image(img, "");
+  ASSERT_TRUE(c) << c.error().msg;
+  Bytes m = image_of(mod);
+  EXPECT_EQ(verify_module_signature(ByteView(m), c->certs).err, 0);
 }
