@@ -2,12 +2,17 @@
 // -> LoadVerdict (loads or refused with which errno, at which check, the kernel log lines it
 // prints, the taint letters, and hints on what to change).
 //
-// Check ids follow docs of the loader (loader-checks research, A1..H): B signature, C10 struct
-// module size, D1 blacklist, D2/D3/D4 module_layout, D5/D6 vermagic, D8 already loaded,
-// E taints, G3 export CRCs, F symbol resolution (F1 unknown, F2 GPL-only, F4 CRC, F5 missing
-// CRC, F9 namespace), G1 duplicate exports. Order, per kernel version (load_module()):
-//   < 6.4: B, D1, D2, D5, E(O C P N), D8, E(E), G3, F, G1
-//   >= 6.4: B, C10, D1, D2, D5, D8, E(O C P N E), G3, F, G1
+// Check ids follow docs of the loader (loader-checks research, A1..H): B signature (B1 trusted,
+// B2 unsigned / B3 unknown key or crypto: taint E, B4 enforced, B5 lockdown incl. Secure Boot,
+// B6 bad signature or trailer: always refused; verified with OpenSSL against the target's
+// certificates, kernel-keys.h), C10 struct module size, D1 blacklist, D2/D3/D4 module_layout,
+// D5/D6 vermagic, D7 livepatch without CONFIG_LIVEPATCH, D8 already loaded, D9 import of a
+// module: namespace (6.16+), E taints (O C K P N E, name-based P), G3 export CRCs, F symbol
+// resolution (F1 unknown, F2 GPL-only, F3 proprietary exporter: inherited P (5.9+) or refused
+// for a module using GPL-only symbols, F4 CRC, F5 missing CRC, F9 namespace, module:
+// namespaces 6.16+), G1 duplicate exports. Order, per kernel version (load_module()):
+//   < 6.4: B, D1, D2, D5, E(O C [D7|K] P N), D8, E(E), E(names), G3, [D9], F, G1
+//   >= 6.4: B, C10, D1, D2, D5, D7, D8, E(O C K P N E names), G3, D9, F, G1
 // Debian's kernels refuse a __versions entry that is missing (upstream only warns): modelled
 // as Debian does, since those are the kernels kmx targets (`upstream_missing_crc` flips it).
 #pragma once
