@@ -37,9 +37,13 @@ std::vector<std::string> symbol_history_hints(const std::string &sym, const Kern
   Presence prev_state = Presence::unknown;
   bool any_present = false;
   std::vector<std::string> known;
+  std::string unknown;
   for (const KernelProfile *k : ordered) {
     Presence st = symbol_presence(*k, sym);
-    if (st == Presence::unknown) continue;
+    if (st == Presence::unknown) {
+      unknown += (unknown.empty() ? "" : ", ") + k->release;
+      continue;
+    }
     known.push_back(k->release);
     any_present |= st == Presence::present;
     if (prev && st != prev_state) {
@@ -58,6 +62,9 @@ std::vector<std::string> symbol_history_hints(const std::string &sym, const Kern
     for (const auto &r : known) list += (list.empty() ? "" : ", ") + r;
     out.push_back(fmt::format("{}: not exported by any given kernel ({})", sym, list));
   }
+  if (!unknown.empty())
+    out.push_back(fmt::format("{}: not known for {} (only module exports: give its Module.symvers or System.map)",
+                              sym, unknown));
   for (const KernelProfile *k : unordered) {
     Presence st = symbol_presence(*k, sym);
     if (st != Presence::unknown)

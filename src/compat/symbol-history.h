@@ -5,8 +5,8 @@
 //
 // A kernel whose vmlinux exports are unknown (a module tree without Module.symvers or
 // System.map) cannot say that a symbol is absent; it is skipped for that symbol, so the pair
-// named is the closest one whose facts are known. A kernel with no version in its release is
-// reported apart, not ordered.
+// named is the closest one whose facts are known, and a last hint names it. A kernel with no
+// version in its release is reported apart, not ordered.
 #pragma once
 
 #include <string>

@@ -65,9 +65,10 @@ TEST(SymbolHistory, UnknownFactsAreSkippedAndSameVersionsUseReleases) {
   KernelProfile u = kernel("6.6.1", {}, false);
   KernelProfile a = kernel("6.12.100", {"x"});
   auto v = symbol_history_hints("x", t, {&u, &a});
-  ASSERT_EQ(v.size(), 1u);
+  ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[0], "x: removed between 6.12.100 and 6.12.117+deb12-amd64 (exported by 6.12.100, not by "
                   "6.12.117+deb12-amd64)");
+  EXPECT_EQ(v[1], "x: not known for 6.6.1 (only module exports: give its Module.symvers or System.map)");
 }
 
 TEST(SymbolHistory, KernelWithoutVersionIsReportedApart) {
