@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "daemon/coldplug.h"
 #include "daemon/ondemand.h"
@@ -61,6 +62,10 @@ struct Daemon::Impl {
   std::string boot_id;
   std::vector<OnDemandRecord> dry_records;  // dry run: what would have been recorded
   std::vector<PendingRelease> saved_pending;
+  // A driver that refuses the hardware (ENODEV) fails again on every event for its device;
+  // each failure is logged once per index generation (the counter counts them all).
+  std::set<std::string> failures_logged;
+  i64 failures_generation = -1;
   int listen_fd = -1;
   std::vector<Client> clients;
 
@@ -114,9 +119,14 @@ struct Daemon::Impl {
       }
       for (const std::string &b : out.blacklisted)
         if (opt.verbose) say("blacklisted " + b + " for " + req->alias);
+      if (failures_generation != loader.generation()) {
+        failures_logged.clear();
+        failures_generation = loader.generation();
+      }
       for (const std::string &e : out.errors) {
         state.counters.load_errors++;
-        say("load failed for " + req->alias + ": " + e);
+        if (failures_logged.insert(req->alias + "\n" + e).second || opt.verbose)
+          say("load failed for " + req->alias + ": " + e);
       }
       state.counters.processed += queue.finish(req->alias);
     }

@@ -60,9 +60,14 @@ Result<Uevent> parse_uevent(ByteView msg) {
     if (eq == std::string_view::npos || eq == 0)
       return fail(Errc::invalid_format, "uevent entry " + std::to_string(index) + " is not KEY=VALUE");
     std::string_view key = entry.substr(0, eq), value = entry.substr(eq + 1);
-    if (has_control_char(entry)) return fail(Errc::invalid_format, "uevent entry " + std::to_string(index) + " holds a control character");
+    // Values are the kernel's and may hold any byte but NUL (a device name with a tab, say);
+    // keys never do, and MODALIAS must not, since it reaches the loader.
+    if (has_control_char(key)) return fail(Errc::invalid_format, "uevent entry " + std::to_string(index) + " has a control character in its key");
     if (key == "SUBSYSTEM") ev.subsystem = std::string(value);
-    else if (key == "MODALIAS") ev.modalias = std::string(value);
+    else if (key == "MODALIAS") {
+      if (has_control_char(value)) return fail(Errc::invalid_format, "uevent MODALIAS holds a control character");
+      ev.modalias = std::string(value);
+    }
     else if (key == "ACTION" && value != ev.action)
       return fail(Errc::invalid_format, "uevent ACTION=" + std::string(value) + " differs from its header's '" + ev.action + "'");
     else if (key == "DEVPATH" && value != ev.devpath)

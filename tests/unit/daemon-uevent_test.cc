@@ -40,6 +40,13 @@ TEST(Uevent, LastEntryWithoutNulAndNoModalias) {
   EXPECT_EQ(ev->seqnum, 7);
 }
 
+TEST(Uevent, OtherValuesMayHoldControlCharacters) {
+  auto ev = parse("change@/devices/virtual/input/input3\0NAME=\"Power\tButton\"\0MODALIAS=input:b0019\0"s);
+  ASSERT_TRUE(ev) << ev.error().msg;
+  EXPECT_EQ(ev->env[0].second, "\"Power\tButton\"");
+  EXPECT_EQ(ev->modalias, "input:b0019");
+}
+
 TEST(Uevent, ValueMayHoldEquals) {
   std::string m("add@/d\0MODALIAS=of:Nx=y\0", 24);
   auto ev = parse(m);
@@ -64,7 +71,8 @@ TEST(Uevent, RefusesMalformed) {
       {"add@/x\0DEVPATH=/y\0"s, "uevent DEVPATH differs from its header's"},
       {"add@/x\0SEQNUM=12a\0"s, "uevent SEQNUM '12a' is not a decimal number"},
       {"add@/x\0SEQNUM=\0"s, "uevent SEQNUM '' is not a decimal number"},
-      {"add@/x\0MODALIAS=a\nb\0"s, "uevent entry 1 holds a control character"},
+      {"add@/x\0MODALIAS=a\nb\0"s, "uevent MODALIAS holds a control character"},
+      {"add@/x\0K\tY=v\0"s, "uevent entry 1 has a control character in its key"},
       {"libudev\0\xfe\xed\xca\xfe"s, "uevent from udev (libudev header), not from the kernel"},
       {std::string(9000, 'a'), "uevent of 9000 bytes (at most 8192)"},
   };
