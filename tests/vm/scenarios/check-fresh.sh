@@ -2,7 +2,8 @@
 # module with staging=Y, livepatch=Y, test=Y and a proprietary licence prints every taint line
 # of the loader, so the order of the lines per kernel version is seen (6.1 adds O C K P N in
 # check_modinfo() and E later; 6.4+ adds them all in module_augment_kernel_taints(), where the
-# licence also gets a second line). Modules: check-lab.sh.
+# licence also gets a second line). It is signed with the throwaway key (ENOKEY), so its E line
+# is the one of an untrusted signature, first time in the boot. Modules: check-lab.sh.
 lab_cmdline="kmx_lab_fresh=1"
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/check-lab.sh"

@@ -53,7 +53,8 @@ check_lab_modules() {
     sf=$(ls "$("$lab_fetch" path "kbuild-$k")"/usr/lib/linux-kbuild-*/scripts/sign-file)
     openssl req -new -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/CN=kmx lab throwaway key/" -outform PEM \
       -keyout "$dir.build/key.pem" -out "$dir.build/cert.pem" >/dev/null 2>&1 &&
-      "$sf" sha256 "$dir.build/key.pem" "$dir.build/cert.pem" "$dir/clean.ko" "$dir/ownkey.ko" ||
+      "$sf" sha256 "$dir.build/key.pem" "$dir.build/cert.pem" "$dir/clean.ko" "$dir/ownkey.ko" &&
+      "$sf" sha256 "$dir.build/key.pem" "$dir.build/cert.pem" "$dir/mix.ko" ||
       { echo "check-lab: signing with a throwaway key failed" >&2; return 1; }
     # An in-tree module signed by Debian with one byte of its code inverted (EKEYREJECTED).
     local t
