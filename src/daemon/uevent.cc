@@ -65,6 +65,9 @@ Result<Uevent> parse_uevent(ByteView msg) {
     if (has_control_char(key)) return fail(Errc::invalid_format, "uevent entry " + std::to_string(index) + " has a control character in its key");
     if (key == "SUBSYSTEM") ev.subsystem = std::string(value);
     else if (key == "MODALIAS") {
+      // The cpu bus's uevent prints its modalias with the trailing newline of the sysfs file
+      // (drivers/base/cpu.c, cpu_uevent() -> print_cpu_modalias()); the alias is without it.
+      while (!value.empty() && value.back() == '\n') value.remove_suffix(1);
       if (has_control_char(value)) return fail(Errc::invalid_format, "uevent MODALIAS holds a control character");
       ev.modalias = std::string(value);
     }

@@ -2,7 +2,7 @@
 //
 //   kmx daemon [--config FILE] [--db PATH] [--socket PATH] [--idle SECONDS] [--root DIR]
 //              [-d DIR] [-S VERSION] [-C CONFIG]... [--no-coldplug | --coldplug-only]
-//              [--dry-run] [--no-autoclean] [--uevent-socket PATH] [-v]
+//              [--dry-run] [--no-autoclean] [--uevent-socket PATH] [--uevent-rcvbuf BYTES] [-v]
 //
 // --config: kmx.conf (default $KMX_CONFIG or /etc/kmx/kmx.conf): persist, persist-db, idle, keep,
 // idle-module, control-socket; the command-line options override it. --root: where /sys and
@@ -49,6 +49,7 @@ constexpr const char *kUsage =
     "  --dry-run             resolve and log what would load; load and unload nothing\n"
     "  --no-autoclean        never release modules\n"
     "  --uevent-socket PATH  read uevents from a Unix datagram socket at PATH (tests)\n"
+    "  --uevent-rcvbuf BYTES uevent socket receive buffer (default 128 MiB; small ones test overflow)\n"
     "  -v, --verbose         also log aliases with no module, or already loaded\n"
     "  -h, --help            this text\n";
 
@@ -68,7 +69,7 @@ bool parse_seconds(const char *s, i64 &out) {
 int daemon_main(int argc, char **argv) {
   enum {
     OPT_CONFIG = 1000, OPT_DB, OPT_SOCKET, OPT_IDLE, OPT_ROOT, OPT_NO_COLDPLUG, OPT_COLDPLUG_ONLY, OPT_DRY_RUN,
-    OPT_NO_AUTOCLEAN, OPT_UEVENT_SOCKET
+    OPT_NO_AUTOCLEAN, OPT_UEVENT_SOCKET, OPT_UEVENT_RCVBUF
   };
   static const struct option longopts[] = {
       {"config", required_argument, nullptr, OPT_CONFIG},
@@ -84,6 +85,7 @@ int daemon_main(int argc, char **argv) {
       {"dry-run", no_argument, nullptr, OPT_DRY_RUN},
       {"no-autoclean", no_argument, nullptr, OPT_NO_AUTOCLEAN},
       {"uevent-socket", required_argument, nullptr, OPT_UEVENT_SOCKET},
+      {"uevent-rcvbuf", required_argument, nullptr, OPT_UEVENT_RCVBUF},
       {"verbose", no_argument, nullptr, 'v'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -91,6 +93,7 @@ int daemon_main(int argc, char **argv) {
   std::string config_path, db, socket_path, root, dirname, version, uevent_socket;
   std::vector<std::string> modprobe_paths;
   i64 idle = -1;
+  int rcvbuf = 0;
   bool no_coldplug = false, coldplug_only = false, dry_run = false, no_autoclean = false, verbose = false;
   optind = 1;
   for (int c; (c = getopt_long(argc, argv, "d:S:C:vh", longopts, nullptr)) != -1;) {
@@ -110,6 +113,13 @@ int daemon_main(int argc, char **argv) {
     case OPT_DRY_RUN: dry_run = true; break;
     case OPT_NO_AUTOCLEAN: no_autoclean = true; break;
     case OPT_UEVENT_SOCKET: uevent_socket = optarg; break;
+    case OPT_UEVENT_RCVBUF: {
+      std::string_view v = optarg;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), rcvbuf);
+      if (ec != std::errc() || p != v.data() + v.size() || rcvbuf < 1024 || rcvbuf > (1 << 30))
+        return usage_error(std::string("--uevent-rcvbuf '") + optarg + "' is not a byte count in [1024, 1073741824]");
+      break;
+    }
     case 'v': verbose = true; break;
     case 'h': std::fputs(kUsage, stdout); return 0;
     default: std::fputs(kUsage, stderr); return 2;
@@ -144,6 +154,7 @@ int daemon_main(int argc, char **argv) {
   if (opt.persist) opt.loader.baseline_dir = baseline_dir_from_env();
   opt.control_socket = socket_path.empty() ? cfg->control_socket : socket_path;
   opt.uevent_socket = uevent_socket;
+  if (rcvbuf > 0) opt.uevent_rcvbuf = rcvbuf;
   opt.coldplug = !no_coldplug;
   opt.coldplug_only = coldplug_only;
   opt.autoclean_enabled = !no_autoclean;

@@ -47,6 +47,12 @@ TEST(Uevent, OtherValuesMayHoldControlCharacters) {
   EXPECT_EQ(ev->modalias, "input:b0019");
 }
 
+TEST(Uevent, CpuModaliasTrailingNewlineIsDropped) {
+  auto ev = parse("add@/devices/system/cpu/cpu0\0ACTION=add\0MODALIAS=cpu:type:x86,ven0002fam000Fmod006B:feature:,0000\n\0SEQNUM=5\0"s);
+  ASSERT_TRUE(ev) << ev.error().msg;
+  EXPECT_EQ(ev->modalias, "cpu:type:x86,ven0002fam000Fmod006B:feature:,0000");
+}
+
 TEST(Uevent, ValueMayHoldEquals) {
   std::string m("add@/d\0MODALIAS=of:Nx=y\0", 24);
   auto ev = parse(m);

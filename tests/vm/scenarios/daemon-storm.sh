@@ -3,6 +3,9 @@
 # uevents. The kernel's own count (/sys/kernel/uevent_seqnum delta) must equal what the daemon
 # received over netlink (no event lost, no ENOBUFS overflow), and every module the daemon loaded
 # was loaded exactly once (the storm re-announces devices whose drivers are already in).
+# Then the overflow path: a daemon with a tiny receive buffer (--uevent-rcvbuf 4096) is stopped
+# (SIGSTOP) during a storm, so the kernel drops events; resumed, it must report ENOBUFS and
+# rescan /sys/devices.
 lab_tree_modules="all"
 
 guest() {
@@ -55,6 +58,28 @@ wait $dpid
 result exit $?
 result socket-left "$([ -e /tmp/ds.sock ] && echo yes || echo no)"
 run ds-log cat /tmp/ds.log
+
+/lab/kmx/kmx daemon --db /tmp/do.db --socket /tmp/do.sock --no-autoclean --no-coldplug --uevent-rcvbuf 4096 2> /tmp/do.log &
+opid=$!
+i=0
+while [ ! -S /tmp/do.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+/lab/kmx/kmx autoclean --socket /tmp/do.sock --json status > /dev/null
+kill -STOP $opid
+for r in 1 2 3; do while read -r f; do echo add > "$f"; done < /tmp/ds.files 2>/dev/null; done
+kill -CONT $opid
+i=0
+while [ $i -lt 60 ]; do
+  /lab/kmx/kmx autoclean --socket /tmp/do.sock --json status > /tmp/do.s
+  [ "$(counter rescans < /tmp/do.s)" -ge 1 ] && break
+  sleep 0.5
+  i=$((i + 1))
+done
+result o-overflows "$(counter uevent_overflows < /tmp/do.s)"
+result o-rescans "$(counter rescans < /tmp/do.s)"
+kill -TERM $opid
+wait $opid
+result o-exit $?
+run do-log cat /tmp/do.log
 names | awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/ds.before - > /tmp/ds.extra
 for pass in 1 2 3 4 5 6; do while read -r m; do kmod rmmod "$m" >/dev/null 2>&1; done < /tmp/ds.extra; done
 lab_clean
@@ -81,4 +106,10 @@ check() {
   expect_res loaded-twice 0
   expect_res exit 0
   expect_res socket-left no
+  [ "$(res o-overflows)" -ge 1 ] && [ "$(res o-rescans)" -ge 1 ] &&
+    passed "stopped daemon with a 4 KiB buffer: $(res o-overflows) overflow(s), $(res o-rescans) rescan(s)" ||
+    { failed "overflow not detected: overflows '$(res o-overflows)', rescans '$(res o-rescans)'"; show do-log; }
+  expect_out do-log 'uevent receive buffer overflowed \(ENOBUFS, buffer [0-9]+ bytes\): the kernel dropped events; rescanning /sys/devices'
+  expect_out do-log '^kmx daemon: rescan: [0-9]+ devices'
+  expect_res o-exit 0
 }
