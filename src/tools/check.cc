@@ -495,13 +495,14 @@ int check_main(int argc, char **argv) {
     }
     parallel_for_each(n, [&](size_t j) {
       Slot &slot = slots[j];
-      auto m = read_module(files[first + j]);
+      // The decompressed image stays for the signature check (no second decompression).
+      auto m = read_module_for_check(files[first + j]);
       if (!m) {
         slot.error = m.error().msg;
         return;
       }
       for (const auto &p : profiles) {
-        LoadVerdict v = check_module(*m, p, state, opts);
+        LoadVerdict v = check_module(m->info, p, state, opts, ByteView(m->image));
         slot.rc = std::max(slot.rc, v.exit_code());
         if (json) {
           slot.out += ",\n";
