@@ -482,3 +482,32 @@ TEST(KernelKeys, EfiStubAndZbootImages) {
   Bytes m = image_of(mod);
   EXPECT_EQ(verify_module_signature(ByteView(m), c->certs).err, 0);
 }
+
+// Hostile trailers: random bytes changed in the signature area give one of the kernel's
+// errnos and never crash; a change the kernel ignores too (struct module_signature's pad bytes)
+// still verifies. Every truncation fails.
+TEST(KernelKeys, MutatedSignaturesNeverPass) {
+  TempDir t;
+  TestKey k("kmx test key", 42);
+  auto keys = k.trusted(t.path);
+  Bytes content(2048, 0x90);
+  Bytes mod = sign(ByteView(content), k);
+  ASSERT_EQ(verify_module_signature(ByteView(mod), keys).err, 0);
+  u32 seed = 12345;
+  auto rnd = [&] { return seed = seed * 1103515245 + 12345, (seed >> 8); };
+  size_t tail = mod.size() - content.size();
+  for (int i = 0; i < 2000; i++) {
+    Bytes m = mod;
+    int flips = 1 + static_cast<int>(rnd() % 4);
+    for (int f = 0; f < flips; f++) m[content.size() + rnd() % (tail - module_sig_magic.size())] ^= static_cast<u8>(1 + rnd() % 255);
+    SigCheck c = verify_module_signature(ByteView(m), keys);
+    EXPECT_TRUE(c.err == EBADMSG || c.err == EKEYREJECTED || c.err == ENOKEY || c.err == ENOPKG || c.err == EINVAL ||
+                c.err == 0)
+        << c.err;
+  }
+  // Truncations at every length.
+  for (size_t n = 0; n < mod.size(); n += 7) {
+    Bytes m(mod.begin(), mod.begin() + static_cast<long>(n));
+    EXPECT_NE(verify_module_signature(ByteView(m), keys).err, 0) << n;
+  }
+}
