@@ -6,7 +6,10 @@
 #   * tun (on demand) stays after `kmx autoclean cancel tun`;
 #   * a module in use (refcnt > 0: loop with a bound device) is refused by `release` (exit 1);
 #   * status reports the on-demand loads and the release counter; SIGTERM exits 0 and removes
-#     the socket.
+#     the socket;
+#   * the daemon's own loads: coldplug with --idle 3, then after the idle period the drivers
+#     bound to a device (ata_piix, i2c_piix4) stay, while modules with no device, user or holder
+#     that coldplug loaded (CPU-feature crypto modules, ...) are released.
 lab_tree_modules="all"
 
 guest() {
@@ -53,6 +56,25 @@ result exit $?
 result socket-left "$([ -e /run/kmx/control ] && echo yes || echo no)"
 run no-daemon kmx autoclean status
 run da-log cat /tmp/da.log
+
+cut -d' ' -f1 /proc/modules | sort > /tmp/da.before2
+/lab/kmx/kmx daemon --idle 3 --db /tmp/da2.db --socket /tmp/da2.sock 2> /tmp/da2.log &
+dpid=$!
+i=0
+while [ ! -S /tmp/da2.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+/lab/kmx/kmx autoclean --socket /tmp/da2.sock --json status > /dev/null
+result coldplugged "$(grep -c '^kmx daemon: loaded ' /tmp/da2.log)"
+sleep 8
+/lab/kmx/kmx autoclean --socket /tmp/da2.sock --json status > /tmp/da2.s
+result bound-stay "$(loaded ata_piix i2c_piix4)"
+result released2 "$(sed -n 's/.*"releases":\([0-9]*\).*/\1/p' /tmp/da2.s)"
+result released-bound "$(grep -c 'autoclean: released \(ata_piix\|i2c_piix4\|ata_generic\|floppy\|psmouse\|pcspkr\|button\) ' /tmp/da2.log)"
+kill -TERM $dpid
+wait $dpid
+result exit2 $?
+run da2-log cat /tmp/da2.log
+cut -d' ' -f1 /proc/modules | sort | awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/da.before2 - > /tmp/da.extra
+for pass in 1 2 3 4 5 6; do while read -r m; do kmod rmmod "$m" >/dev/null 2>&1; done < /tmp/da.extra; done
 unload
 rm -rf /var/lib/kmx /run/kmx
 lab_clean
@@ -82,4 +104,12 @@ check() {
   expect_err no-daemon "cannot reach kmx daemon at '/run/kmx/control'"
   out da-log | grep -q "autoclean: released nls_cp437 after 3 s idle" && passed "daemon logged the autoclean" ||
     { failed "no autoclean line"; show da-log; }
+  [ "$(res coldplugged)" -ge 3 ] && passed "coldplug: $(res coldplugged) load lines" || failed "coldplug loaded '$(res coldplugged)'"
+  expect_res bound-stay "ata_piix+ i2c_piix4+ "
+  expect_res released-bound 0
+  local r2
+  r2=$(res released2)
+  [ "${r2:-0}" -ge 1 ] && passed "autoclean released $r2 idle module(s) loaded by the daemon" ||
+    { failed "nothing the daemon loaded was released"; show da2-log; }
+  expect_res exit2 0
 }
