@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -98,9 +99,15 @@ void json_string(std::string &out, std::string_view s) {
   const size_t at = out.size();
   out += '"';
   size_t run = 0;  // start of the bytes not yet appended
+  // Bytes that end a run of plain ASCII: control characters, '"', '\\' and non-ASCII.
+  static constexpr auto special = [] {
+    std::array<bool, 256> t{};
+    for (size_t c = 0; c < 256; c++) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+    return t;
+  }();
   for (size_t i = 0; i < s.size(); i++) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) continue;
+    if (!special[c]) continue;
     if (c >= 0x80) {
       out.resize(at);
       out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
