@@ -9,8 +9,9 @@
 #   bench/check-bench.sh [KMX] [RUNS]     (KMX defaults to build/kmx, RUNS to 5)
 #
 # kmx exits 2 (modules refused) where depmod exits 0; the exit-code warning is expected.
-# 22 Nov 2026, 2 cores, 7 runs: "check" 0.33x kmod's time, "check --all" 0.53x time and 38 MB
-# peak RSS (kmod 40 MB). Before modules were read, checked and written in batches (streamed
+# 22 Nov 2026, 2 cores, 7 runs: "check" 0.33x kmod's time; "check --all" 0.53x (0.87x with the
+# host at load average 4: kmx's CPU time is about kmod's, so its edge is the second core) and
+# 31 MB peak RSS (kmod 40 MB). Before modules were read, checked and written in batches (streamed
 # JSON) --all took 1.9x and 352 MB: every parsed module, verdict and one JSON document at once.
 source "$(dirname "$0")/lib.sh"
 kmx=${1:-$bench_src/build/kmx}

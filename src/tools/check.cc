@@ -488,7 +488,7 @@ int check_main(int argc, char **argv) {
   int rc = 0;
   size_t emitted = 0;
   if (json) std::fputs("[", stdout);
-  constexpr size_t batch = 256;
+  constexpr size_t batch = 64;
   std::vector<Slot> slots;
   for (size_t first = 0; first < files.size(); first += batch) {
     size_t n = std::min(batch, files.size() - first);
