@@ -281,7 +281,9 @@ lab_boot() {
   local disk=()
   [ -z "$tree" ] || disk=(-drive "file=$tree,format=raw,if=virtio,snapshot=on")
   [ -z "$keep" ] || disk+=(-drive "file=$keep,format=raw,if=virtio")
-  local append="console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init $cmdline"
+  # no_timer_check: under TCG on a loaded host the IO-APIC timer check can fail and panic the
+  # boot ("IO-APIC + timer doesn't work!"); the kernel offers this switch for virtual machines.
+  local append="console=ttyS0 panic=-1 quiet loglevel=1 no_timer_check rdinit=/init $cmdline"
   timeout --kill-after=10 "${KMX_VM_TIMEOUT:-600}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp 1 -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$(lab_image_root "$k")/boot/vmlinuz-$rel" -initrd "$initrd" \
