@@ -60,7 +60,7 @@ void print_status(const json &j) {
     std::string m = r.value("module", "");
     std::string idle = "in use";
     if (j["idle"].contains(m)) idle = "idle " + std::to_string(j["idle"][m].get<long long>()) + " s";
-    std::printf("  %-24s %-10s %-8s %s by %s (pid %lld)  %s\n", m.c_str(), r.value("source", "").c_str(), "",
+    std::printf("  %-24s %-9s %s by %s (pid %lld)  %s\n", m.c_str(), r.value("source", "").c_str(),
                 when(r.value("loaded", 0LL)).c_str(), r.value("comm", "").c_str(), static_cast<long long>(r.value("pid", 0LL)),
                 idle.c_str());
     std::printf("  %-24s alias %s\n", "", r.value("alias", "").c_str());
