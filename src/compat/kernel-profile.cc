@@ -334,6 +334,14 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
           p.release = fs::path(path).lexically_normal().parent_path().filename().string();
         if (fs::exists(path + "/build/Module.symvers", ec))
           files.emplace_back("symvers", path + "/build/Module.symvers");
+        // ROOT/lib/modules/REL: the image of that release in ROOT/boot, as for a root.
+        fs::path tree = fs::path(path).lexically_normal();
+        if (tree.filename().empty()) tree = tree.parent_path();
+        fs::path mods = tree.parent_path();
+        if (mods.filename() == "modules" && mods.parent_path().filename() == "lib") {
+          fs::path image = mods.parent_path().parent_path() / "boot" / ("vmlinuz-" + tree.filename().string());
+          if (fs::exists(image, ec)) files.emplace_back("image-auto", image.string());
+        }
       }
       continue;
     }

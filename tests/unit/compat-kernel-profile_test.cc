@@ -98,6 +98,12 @@ TEST(KernelProfile, TrustedKeysFromImageCertsOrTree) {
   ASSERT_EQ(p->trusted_key_ids.size(), 1u);
   EXPECT_EQ(p->trusted_key_ids[0], p->trusted_certs[0].serial);
 
+  // A module tree ROOT/lib/modules/REL finds ROOT/boot/vmlinuz-REL too (the running kernel's
+  // /lib/modules/REL, -b ROOT -k REL).
+  auto tree = load_profile(root + "/lib/modules/" + rel + "/");
+  ASSERT_TRUE(tree) << tree.error().msg;
+  EXPECT_EQ(tree->trusted_certs.size(), 1u);
+
   // A broken image found by convention: noted in the sources, the key ids remain.
   fs::remove(root + "/boot/vmlinuz-" + rel);
   { std::ofstream(root + "/boot/vmlinuz-" + rel) << "garbage"; }
