@@ -41,7 +41,10 @@ while [ "$hits" -lt "$want" ]; do
   for c in $child; do
     [ "$(readlink "/proc/$c/exe" 2>/dev/null)" = "$(readlink -f "$KMX")" ] && live=yes
   done
+  # The group, and the pid itself: under load the kill can come before setsid(1) made the
+  # writer a group leader, and then only the pid names it (else `wait` would block forever).
   kill -9 -- "-$pid" 2>/dev/null || true
+  kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   [ "$live" = yes ] && hits=$((hits + 1))
   if grep -q "error" "$TMP/writer.err"; then cat "$TMP/writer.err" >&2; fail "writer failed (round $rounds)"; fi
