@@ -175,7 +175,10 @@ void check_signature(Run &r) {
   bool fast_nokey = false;
   if (r.m.signature && !r.k.trusted_certs.empty()) {
     static const std::set<std::string> digests = {"sha1", "sha224", "sha256", "sha384", "sha512"};
-    fast_nokey = digests.contains(r.m.signature->hash_algo);
+    // The raw header fields the kernel insists on (mod_check_sig(); signer_len and key_id_len
+    // are not kept by the reader and are zero in everything sign-file writes).
+    const ModuleSignature &sig = *r.m.signature;
+    fast_nokey = sig.id_type == 2 && sig.algo == 0 && sig.hash == 0 && digests.contains(sig.hash_algo);
     for (const auto &c : r.k.trusted_certs) fast_nokey = fast_nokey && c.serial != r.m.signature->key_id;
   }
   if (fast_nokey) {

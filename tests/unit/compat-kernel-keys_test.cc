@@ -511,3 +511,43 @@ TEST(KernelKeys, MutatedSignaturesNeverPass) {
     EXPECT_NE(verify_module_signature(ByteView(m), keys).err, 0) << n;
   }
 }
+
+// check_module() on module files: an unknown signer is ENOKEY without re-reading the module,
+// unless the trailer header is one the kernel refuses first (non-zero params: EBADMSG).
+TEST(KernelKeys, CheckModuleSignatureVerdictsOnFiles) {
+  TempDir t;
+  TestKey k("kmx test key", 7), stranger("stranger", 8);
+  KernelProfile prof;
+  prof.release = "6.12.1";
+  parse_release(prof.release, prof.major, prof.minor);
+  prof.trusted_certs = k.trusted(t.path);
+  Bytes content = content_to_sign();
+  if (content.size() < 64 || content[0] != 0x7f) GTEST_SKIP() << "skipped: needs dummy.ko of the 6.1 tree";
+  auto verdict = [&](const Bytes &file) {
+    std::string p = t.path + "/m.ko";
+    write(p, ByteView(file));
+    auto m = read_module(p);
+    EXPECT_TRUE(m) << (m ? "" : m.error().msg);
+    return m ? check_module(*m, prof, {}) : LoadVerdict{};
+  };
+  auto step = [](const LoadVerdict &v) {
+    for (const auto &c : v.checks)
+      if (c.name == "signature") return c.id + " " + c.result;
+    return std::string("none");
+  };
+  EXPECT_EQ(step(verdict(sign(ByteView(content), k))), "B1 pass");
+  LoadVerdict nokey = verdict(sign(ByteView(content), stranger));
+  EXPECT_EQ(step(nokey), "B3 taint");
+  EXPECT_NE(nokey.taint.find('E'), std::string::npos);
+  LoadVerdict params = verdict(sign(ByteView(content), stranger, 0, false, 2, 1));
+  EXPECT_EQ(params.check_id, "B6");
+  EXPECT_EQ(params.errno_name, "EBADMSG");
+  EXPECT_EQ(params.messages.at(0), "module: PKCS#7 signature info has unexpected non-zero params");
+  TargetState enforce;
+  enforce.sig_enforce = true;
+  std::string p = t.path + "/m.ko";
+  write(p, ByteView(sign(ByteView(content), stranger)));
+  auto v = check_module(*read_module(p), prof, enforce);
+  EXPECT_EQ(v.check_id, "B4");
+  EXPECT_EQ(v.messages.at(0), "Loading of module with unavailable key is rejected");
+}
