@@ -19,10 +19,11 @@
 //
 // kmx additions (issue 7; tools/persist-hooks.h has the rules): parameters saved at unload are
 // applied at the next load unless the load names them; --autoclean NAME... (kmx only; implies
-// -a, so every argument is a module) loads and records the modules it loaded as on demand (source "modprobe", the parent process);
-// when the kernel runs kmx as its modprobe (argv exactly "-q -- NAME" and the parent is a
-// kernel thread, see is_kernel_thread() in daemon/ondemand.h) the modules loaded are recorded
-// with source "kernel" and alias NAME; any other load takes the named modules out of the
+// -a, so every argument is a module) loads and records the modules it loaded as on demand
+// (source "modprobe", the parent process's pid and comm); when the kernel runs kmx as its
+// modprobe (argv exactly "-q -- NAME" and the parent is a kernel thread, see
+// is_kernel_thread() in daemon/ondemand.h) the modules loaded are recorded with source
+// "kernel" and alias NAME; any other load takes the named modules out of the
 // record, and so does an unload. -n, -D, -R, -c and --show-* never touch the store.
 #include <fcntl.h>
 #include <getopt.h>
