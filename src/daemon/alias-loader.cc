@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "base/diag.h"
 #include "kernel/module-load.h"
@@ -78,21 +79,24 @@ bool AliasLoader::reload_if_changed() {
 
 bool AliasLoader::in_kernel(ProbeModule *m) {
   if (ctx_->is_builtin(m)) return true;
-  if (opt_.dry_run && simulated_.count(m->name)) return true;
+  if (opt_.dry_run) {
+    std::lock_guard lock(simulated_mu_);
+    if (simulated_.count(m->name)) return true;
+  }
   auto st = module_initstate(opt_.roots, m->name);
   // Coming counts as present: another loader is finishing it, and a second finit_module would
   // only wait for it and return EEXIST.
   return st && (*st == InitState::live || *st == InitState::coming);
 }
 
-Status AliasLoader::run_install(ProbeModule *m, const std::string &command, const std::string &options) {
+Status AliasLoader::run_install(const std::string &name, const std::string &command, const std::string &options) {
   std::string cmd = command;
   for (size_t at; (at = cmd.find("$CMDLINE_OPTS")) != std::string::npos;) cmd.replace(at, 13, options);
   // The environment of the daemon plus MODPROBE_MODULE; the name never enters the command text.
   std::vector<std::string> env_store;
   for (char **e = environ; e && *e; ++e)
     if (std::strncmp(*e, "MODPROBE_MODULE=", 16) != 0) env_store.emplace_back(*e);
-  env_store.push_back("MODPROBE_MODULE=" + m->name);
+  env_store.push_back("MODPROBE_MODULE=" + name);
   std::vector<char *> envp;
   for (std::string &s : env_store) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -100,72 +104,130 @@ Status AliasLoader::run_install(ProbeModule *m, const std::string &command, cons
   char *argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
   pid_t pid;
   int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, envp.data());
-  if (rc != 0) return fail_errno(rc, "could not run install command '" + cmd + "' for module " + m->name + ": " + std::strerror(rc));
+  if (rc != 0) return fail_errno(rc, "could not run install command '" + cmd + "' for module " + name + ": " + std::strerror(rc));
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) return fail_errno(errno, std::string("waitpid: ") + std::strerror(errno));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fail(Errc::invalid_argument, "install command '" + cmd + "' for module " + m->name + " failed (status " +
+    return fail(Errc::invalid_argument, "install command '" + cmd + "' for module " + name + " failed (status " +
                                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + ")");
   return {};
 }
 
-LoadOutcome AliasLoader::load(const std::string &alias) {
-  LoadOutcome out;
+// One module of a plan: what run_step() needs, copied out of the ProbeContext (its flags are
+// reset by the next probe_list()).
+struct AliasLoader::Work {
+  std::string name;
+  std::optional<std::string> path;     // nullopt: not in modules.dep
+  std::optional<std::string> command;  // the install command to run instead of loading
+  std::string options;
+};
+
+struct AliasLoader::Plan {
+  bool found = false;
+  std::vector<std::string> blacklisted;
+  std::vector<std::string> errors;  // found while planning (forbid lines)
+  LoadChain chain;
+  std::vector<Work> work;           // one per chain step
+};
+
+AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
+  Plan p;
   if (!ctx_) open();
   auto found = ctx_->lookup(alias);
-  if (!found || found->empty()) return out;
-  out.found = true;
+  if (!found || found->empty()) return p;
+  p.found = true;
+  size_t segment = 0;
   for (ProbeModule *mod : *found) {
+    segment++;
     if (in_kernel(mod)) continue;
     if (ctx_->is_blacklisted(mod)) {
-      out.blacklisted.push_back(mod->name);
+      p.blacklisted.push_back(mod->name);
       continue;
     }
     std::vector<ProbeModule *> list = ctx_->probe_list(mod, false);
     for (ProbeModule *m : list) {
       if (in_kernel(m)) continue;
       if (ctx_->is_forbidden(m)) {
-        out.errors.push_back(m->name + ": forbidden by a 'forbid " + m->name + "' line in the kmx configuration" +
-                             (m == mod ? "" : " (needed by " + mod->name + ")"));
+        p.errors.push_back(m->name + ": forbidden by a 'forbid " + m->name + "' line in the kmx configuration" +
+                           (m == mod ? "" : " (needed by " + mod->name + ")"));
         break;
       }
-      std::string options = ctx_->options(m);
+      Work w;
+      w.name = m->name;
+      w.options = ctx_->options(m);
       if (opt_.store && !opt_.dry_run) {
         if (auto stored = opt_.store->list(m->name); stored && !stored->empty())
-          options = merge_load_options(options, params_to_apply(*stored, options, {}));
+          w.options = merge_load_options(w.options, params_to_apply(*stored, w.options, {}));
       }
       const std::string *cmd = ctx_->install_command(m);
-      Status st;
-      if (cmd && !m->ignorecmd) {
-        if (!opt_.dry_run) st = run_install(m, *cmd, options);
-        if (st) out.commands.push_back(m->name);
-        if (st && opt_.dry_run) simulated_.insert(m->name);
-      } else {
-        const std::string *path = ctx_->path(m);
-        if (!path) {
-          st = fail(Errc::not_found, "could not find module by name='" + m->name + "'");
-        } else if (!opt_.dry_run) {
-          auto r = load_module_file(opt_.roots, *path, options, {});
-          if (!r && r.error().sys_errno == EEXIST) r = LoadResult{};  // loaded by someone else meanwhile
-          if (!r) st = fail(r.error());
-        }
-        if (st) {
-          out.inserted.push_back(m->name);
-          if (opt_.dry_run) simulated_.insert(m->name);
-          // As kmx modprobe does: the unload saves only what changed at runtime.
-          else if (!opt_.baseline_dir.empty())
-            if (Status b = write_baseline(opt_.baseline_dir, opt_.roots.sys, m->name); !b && log_)
-              log_("parameter baseline of " + m->name + ": " + b.error().msg);
-        }
+      if (cmd && !m->ignorecmd) w.command = *cmd;
+      else if (const std::string *path = ctx_->path(m)) w.path = *path;
+      p.chain.steps.push_back({m->name, segment, m->required});
+      p.work.push_back(std::move(w));
+    }
+  }
+  return p;
+}
+
+// Runs on any worker thread: touches no ProbeContext.
+Status AliasLoader::run_step(const Work &w) {
+  if (w.command) {
+    if (!opt_.dry_run) TRY(run_install(w.name, *w.command, w.options));
+  } else if (!w.path) {
+    return fail(Errc::not_found, "could not find module by name='" + w.name + "'");
+  } else if (!opt_.dry_run) {
+    auto r = load_module_file(opt_.roots, *w.path, w.options, {});
+    if (!r && r.error().sys_errno == EEXIST) r = LoadResult{};  // loaded by someone else meanwhile
+    if (!r) return fail(r.error());
+    // As kmx modprobe does: the unload saves only what changed at runtime.
+    if (!opt_.baseline_dir.empty())
+      if (Status b = write_baseline(opt_.baseline_dir, opt_.roots.sys, w.name); !b && log_) {
+        std::lock_guard lock(log_mu_);
+        log_("parameter baseline of " + w.name + ": " + b.error().msg);
       }
-      if (!st) {
-        out.errors.push_back(m->name + ": " + st.error().msg);
-        if (m->required) break;
+  }
+  if (opt_.dry_run) {
+    std::lock_guard lock(simulated_mu_);
+    simulated_.insert(w.name);
+  }
+  return {};
+}
+
+LoadOutcome AliasLoader::load(const std::string &alias) { return std::move(load_batch({alias}, 1).front()); }
+
+std::vector<LoadOutcome> AliasLoader::load_batch(const std::vector<std::string> &aliases, unsigned jobs) {
+  std::vector<Plan> plans;
+  plans.reserve(aliases.size());
+  for (const std::string &a : aliases) plans.push_back(plan(a));
+  std::vector<LoadChain> chains;
+  chains.reserve(plans.size());
+  for (Plan &p : plans) chains.push_back(std::move(p.chain));
+  std::vector<ChainResult> results =
+      run_load_chains(chains, jobs, [&](size_t c, size_t s) { return run_step(plans[c].work[s]); });
+  std::vector<LoadOutcome> outs(aliases.size());
+  for (size_t c = 0; c < plans.size(); c++) {
+    LoadOutcome &out = outs[c];
+    Plan &p = plans[c];
+    out.found = p.found;
+    out.blacklisted = std::move(p.blacklisted);
+    out.errors = std::move(p.errors);
+    size_t e = 0;
+    for (size_t s = 0; s < chains[c].steps.size(); s++) {
+      const Work &w = p.work[s];
+      switch (results[c].steps[s]) {
+      case StepOutcome::loaded:
+        (w.command ? out.commands : out.inserted).push_back(w.name);
+        break;
+      case StepOutcome::failed:
+        out.errors.push_back(w.name + ": " + results[c].errors[e++].msg);
+        break;
+      default:
+        break;
       }
     }
   }
-  return out;
+  return outs;
 }
 
 }  // namespace kmx

@@ -12,10 +12,15 @@
 //
 // In dry-run mode nothing reaches the kernel and no command runs; a module that "would load" is
 // remembered, so each is reported once, as if it had been loaded.
+//
+// load_batch() resolves every alias first (serially: the ProbeContext is one thread's) into a
+// load chain, then loads the chains on a worker pool (daemon/load-scheduler.h): independent
+// modules load concurrently, dependencies before their users, each module once per batch.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,6 +28,7 @@
 #include "base/result.h"
 #include "config/modprobe-config.h"
 #include "kernel/sysfs-module.h"
+#include "daemon/load-scheduler.h"
 #include "lookup/probe.h"
 
 namespace kmx {
@@ -59,21 +65,31 @@ public:
   i64 generation() const { return generation_; }
 
   LoadOutcome load(const std::string &alias);
+  // One outcome per alias, in order; jobs as run_load_chains (0: the online CPUs). A module
+  // several aliases need is loaded (and reported) once, in the outcome of the alias whose
+  // worker reached it first.
+  std::vector<LoadOutcome> load_batch(const std::vector<std::string> &aliases, unsigned jobs);
 
   const LoaderOptions &options() const { return opt_; }
   void set_store(PersistStore *store) { opt_.store = store; }
 
 private:
   struct Stamp;
+  struct Work;
+  struct Plan;
+  Plan plan(const std::string &alias);
+  Status run_step(const Work &w);
   std::vector<Stamp> stamps() const;
   bool in_kernel(ProbeModule *m);
-  Status run_install(ProbeModule *m, const std::string &command, const std::string &options);
+  Status run_install(const std::string &name, const std::string &command, const std::string &options);
 
   LoaderOptions opt_;
   Log log_;
   std::unique_ptr<ModprobeConfig> cfg_;
   std::unique_ptr<ProbeContext> ctx_;
   std::vector<Stamp> seen_;
+  std::mutex log_mu_;  // log_ from worker threads
+  std::mutex simulated_mu_;
   std::set<std::string> simulated_;  // dry run: modules that would be loaded
   i64 generation_ = 0;
 };

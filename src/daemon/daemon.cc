@@ -102,8 +102,15 @@ struct Daemon::Impl {
       state.counters.index_reloads++;
       say("indexes changed on disk: reopened " + opt.loader.moddir);
     }
-    while (auto req = queue.pop()) {
-      LoadOutcome out = loader.load(req->alias);
+    // The whole waiting queue is one batch: resolved in order, loaded on the worker pool.
+    std::vector<LoadRequest> batch;
+    while (auto req = queue.pop()) batch.push_back(std::move(*req));
+    std::vector<std::string> aliases;
+    for (const LoadRequest &r : batch) aliases.push_back(r.alias);
+    std::vector<LoadOutcome> outs = loader.load_batch(aliases, opt.jobs);
+    for (size_t i = 0; i < batch.size(); i++) {
+      const LoadRequest *req = &batch[i];
+      LoadOutcome &out = outs[i];
       for (const std::string &m : out.inserted) {
         state.counters.loads++;
         state.counters.module_loads[m]++;

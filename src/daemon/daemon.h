@@ -1,10 +1,13 @@
-// `kmx daemon`: kerneld revived (issue 7). One process, one thread, one poll loop over
+// `kmx daemon`: kerneld revived (issue 7). One process, one main thread, one poll loop over
 //   * the kernel's uevent netlink socket (hotplug: ACTION=add with MODALIAS loads a module),
 //   * the control socket (daemon/control.h: status, release, release-when-idle, cancel),
 //   * a stop descriptor (the tool's signalfd for SIGTERM/SIGINT),
 // plus a one-second tick that runs autoclean (daemon/autoclean.h) and checks whether depmod
 // replaced the indexes. At start it coldplugs: every modalias under /sys/devices, loaded like
-// udev's `modprobe -b ALIAS` through one AliasLoader (indexes mapped once).
+// udev's `modprobe -b ALIAS` through one AliasLoader (indexes mapped once). The requests waiting
+// at a time form one batch, resolved on the main thread and loaded by a small worker pool
+// (one worker per online CPU, --jobs): independent modules load concurrently, as udev's workers
+// do, dependencies first, each module once.
 //
 // Requests for the same alias are merged (daemon/request-queue.h): a storm of identical uevents
 // costs one lookup, and each module is loaded once. When the kernel reports that it dropped
@@ -41,6 +44,7 @@ struct DaemonOptions {
   bool autoclean_enabled = true;
   i64 tick_ms = 1000;
   bool verbose = false;            // also log modules already present / aliases without a module
+  unsigned jobs = 0;               // load workers (daemon/load-scheduler.h); 0: the online CPUs
 };
 
 class Daemon {

@@ -2,13 +2,15 @@
 //
 //   kmx daemon [--config FILE] [--db PATH] [--socket PATH] [--idle SECONDS] [--root DIR]
 //              [-d DIR] [-S VERSION] [-C CONFIG]... [--no-coldplug | --coldplug-only]
-//              [--dry-run] [--no-autoclean] [--uevent-socket PATH] [--uevent-rcvbuf BYTES] [-v]
+//              [--dry-run] [--no-autoclean] [--uevent-socket PATH] [--uevent-rcvbuf BYTES]
+//              [-j N] [-v]
 //
 // --config: kmx.conf (default $KMX_CONFIG or /etc/kmx/kmx.conf): persist, persist-db, idle, keep,
 // idle-module, control-socket; the command-line options override it. --root: where /sys and
 // /proc are (tests); -d/-S: the module tree (as modprobe's -d and -S); -C: modprobe.d paths
 // instead of the defaults (as modprobe -C). --uevent-socket: read uevents from a Unix datagram
-// socket bound at PATH instead of the kernel's netlink socket (tests and benchmarks).
+// socket bound at PATH instead of the kernel's netlink socket (tests and benchmarks). -j: load
+// workers (default: the online CPUs; 1 loads one module at a time).
 //
 // One line per action on stderr ("kmx daemon: ..."). SIGTERM/SIGINT end it cleanly (the control
 // socket is removed). Exit codes: 0 clean exit, 1 error, 2 usage error.
@@ -50,6 +52,7 @@ constexpr const char *kUsage =
     "  --no-autoclean        never release modules\n"
     "  --uevent-socket PATH  read uevents from a Unix datagram socket at PATH (tests)\n"
     "  --uevent-rcvbuf BYTES uevent socket receive buffer (default 128 MiB; small ones test overflow)\n"
+    "  -j, --jobs N          load up to N modules at a time (default: the online CPUs)\n"
     "  -v, --verbose         also log aliases with no module, or already loaded\n"
     "  -h, --help            this text\n";
 
@@ -71,6 +74,7 @@ int daemon_main(int argc, char **argv) {
     OPT_CONFIG = 1000, OPT_DB, OPT_SOCKET, OPT_IDLE, OPT_ROOT, OPT_NO_COLDPLUG, OPT_COLDPLUG_ONLY, OPT_DRY_RUN,
     OPT_NO_AUTOCLEAN, OPT_UEVENT_SOCKET, OPT_UEVENT_RCVBUF
   };
+  unsigned jobs = 0;
   static const struct option longopts[] = {
       {"config", required_argument, nullptr, OPT_CONFIG},
       {"db", required_argument, nullptr, OPT_DB},
@@ -86,6 +90,7 @@ int daemon_main(int argc, char **argv) {
       {"no-autoclean", no_argument, nullptr, OPT_NO_AUTOCLEAN},
       {"uevent-socket", required_argument, nullptr, OPT_UEVENT_SOCKET},
       {"uevent-rcvbuf", required_argument, nullptr, OPT_UEVENT_RCVBUF},
+      {"jobs", required_argument, nullptr, 'j'},
       {"verbose", no_argument, nullptr, 'v'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -96,7 +101,7 @@ int daemon_main(int argc, char **argv) {
   int rcvbuf = 0;
   bool no_coldplug = false, coldplug_only = false, dry_run = false, no_autoclean = false, verbose = false;
   optind = 1;
-  for (int c; (c = getopt_long(argc, argv, "d:S:C:vh", longopts, nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "d:S:C:j:vh", longopts, nullptr)) != -1;) {
     switch (c) {
     case OPT_CONFIG: config_path = optarg; break;
     case OPT_DB: db = optarg; break;
@@ -118,6 +123,13 @@ int daemon_main(int argc, char **argv) {
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), rcvbuf);
       if (ec != std::errc() || p != v.data() + v.size() || rcvbuf < 1024 || rcvbuf > (1 << 30))
         return usage_error(std::string("--uevent-rcvbuf '") + optarg + "' is not a byte count in [1024, 1073741824]");
+      break;
+    }
+    case 'j': {
+      std::string_view v = optarg;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), jobs);
+      if (ec != std::errc() || p != v.data() + v.size() || jobs < 1 || jobs > 256)
+        return usage_error(std::string("--jobs '") + optarg + "' is not a number in [1, 256]");
       break;
     }
     case 'v': verbose = true; break;
@@ -159,6 +171,7 @@ int daemon_main(int argc, char **argv) {
   opt.coldplug_only = coldplug_only;
   opt.autoclean_enabled = !no_autoclean;
   opt.verbose = verbose;
+  opt.jobs = jobs;
 
   // SIGTERM/SIGINT arrive on a descriptor the poll loop watches; SIGPIPE never kills us.
   sigset_t mask;

@@ -1,0 +1,56 @@
+// Parallel loading of a batch of load chains (one chain per requested alias: the modules its
+// lookup names, each preceded by its dependencies and softdeps in kmod's probe-list order).
+//
+// Chains run on a small worker pool (`jobs` threads, the online CPUs by default: the kernel's
+// load work, relocation, signature check, decompression and the module's init, runs in the
+// calling thread, so independent modules load side by side). The guarantees:
+//   * within a chain, steps run in order, so a module's dependencies are in the kernel before
+//     it (probe lists put them first);
+//   * each module name is loaded at most once per batch: the first chain to reach it claims it;
+//     a chain that reaches a module another worker is loading waits for that load to finish;
+//   * a failed module is reported once, in the chain that tried it; a chain that needs it later
+//     sees it as failed elsewhere (no second attempt, no second error);
+//   * a failure of a required step (a dependency, or the module itself) ends the rest of its
+//     segment; the next segment (the lookup's next module) still runs.
+// A chain only waits between its own steps, never while it holds a module, so workers cannot
+// deadlock. The result of chain i goes to slot i, whatever the thread timing.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace kmx {
+
+struct LoadStep {
+  std::string module;
+  size_t segment = 0;    // steps of one lookup result share a segment
+  bool required = true;  // a failure ends the rest of the segment
+};
+
+struct LoadChain {
+  std::vector<LoadStep> steps;
+};
+
+enum class StepOutcome {
+  not_reached,       // an earlier required step of its segment failed
+  loaded,            // this chain ran it and it succeeded
+  failed,            // this chain ran it and it failed (see ChainResult::errors)
+  done_elsewhere,    // another chain of the batch loaded it
+  failed_elsewhere,  // another chain of the batch tried it and it failed
+};
+
+struct ChainResult {
+  std::vector<StepOutcome> steps;  // one per step
+  std::vector<Error> errors;       // one per failed step, in step order
+};
+
+// run(chain, step): load chain's step (thread-safe); its failure becomes the step's error.
+using StepRunner = std::function<Status(size_t chain, size_t step)>;
+
+// jobs == 0: the online CPUs. Chains start in index order.
+std::vector<ChainResult> run_load_chains(const std::vector<LoadChain> &chains, unsigned jobs, const StepRunner &run);
+
+}  // namespace kmx

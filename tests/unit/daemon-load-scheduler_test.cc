@@ -1,0 +1,165 @@
+// run_load_chains with a fake loader that sleeps: dependency order inside a chain, each module
+// run once across chains, waiting for a module another worker is loading, failure propagation
+// (reported once, required steps end their segment), and real concurrency.
+#include "daemon/load-scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace kmx {
+namespace {
+
+using namespace std::chrono_literals;
+
+LoadChain chain(std::initializer_list<const char *> mods, size_t segment = 1) {
+  LoadChain c;
+  for (const char *m : mods) c.steps.push_back({m, segment, true});
+  return c;
+}
+
+struct FakeKernel {
+  std::set<std::string> failing;
+  std::map<std::string, std::chrono::milliseconds> delay;
+  std::mutex mu;
+  std::map<std::string, int> runs;
+  std::vector<std::string> finished;  // in completion order
+  std::atomic<int> running{0}, max_running{0};
+
+  StepRunner runner(const std::vector<LoadChain> &chains) {
+    return [this, &chains](size_t c, size_t s) -> Status {
+      const std::string &m = chains[c].steps[s].module;
+      int now = ++running;
+      for (int prev = max_running; now > prev && !max_running.compare_exchange_weak(prev, now);) {}
+      auto d = delay.count(m) ? delay[m] : 20ms;
+      std::this_thread::sleep_for(d);
+      --running;
+      std::lock_guard lock(mu);
+      runs[m]++;
+      finished.push_back(m);
+      if (failing.count(m)) return fail(Errc::io, m + " refused");
+      return {};
+    };
+  }
+  size_t pos(const std::string &m) {
+    return static_cast<size_t>(std::find(finished.begin(), finished.end(), m) - finished.begin());
+  }
+};
+
+TEST(LoadScheduler, DependenciesFinishBeforeTheirUsersAndEachModuleRunsOnce) {
+  // Three aliases sharing a slow dependency (core) and a slower one (crc).
+  std::vector<LoadChain> chains = {chain({"crc", "core", "a"}), chain({"core", "b"}), chain({"crc", "core", "c"}),
+                                   chain({"d"}), chain({"core", "b"})};
+  FakeKernel k;
+  k.delay["core"] = 80ms;
+  k.delay["crc"] = 60ms;
+  auto res = run_load_chains(chains, 4, k.runner(chains));
+  ASSERT_EQ(res.size(), chains.size());
+  for (const char *m : {"crc", "core", "a", "b", "c", "d"}) EXPECT_EQ(k.runs[m], 1) << m;
+  EXPECT_EQ(k.finished.size(), 6u);
+  EXPECT_LT(k.pos("core"), k.pos("a"));
+  EXPECT_LT(k.pos("crc"), k.pos("a"));
+  EXPECT_LT(k.pos("core"), k.pos("b"));
+  EXPECT_LT(k.pos("core"), k.pos("c"));
+  // Exactly one chain reports each module as loaded; the others saw it done elsewhere.
+  std::map<std::string, int> loaded;
+  for (size_t c = 0; c < chains.size(); c++)
+    for (size_t s = 0; s < chains[c].steps.size(); s++) {
+      if (res[c].steps[s] == StepOutcome::loaded) loaded[chains[c].steps[s].module]++;
+      else EXPECT_EQ(res[c].steps[s], StepOutcome::done_elsewhere);
+    }
+  for (const char *m : {"crc", "core", "a", "b", "c", "d"}) EXPECT_EQ(loaded[m], 1) << m;
+  for (const ChainResult &r : res) EXPECT_TRUE(r.errors.empty());
+  EXPECT_GE(k.max_running.load(), 2);
+}
+
+TEST(LoadScheduler, IndependentModulesLoadConcurrently) {
+  std::vector<LoadChain> chains;
+  for (int i = 0; i < 8; i++) chains.push_back(chain({("m" + std::to_string(i)).c_str()}));
+  FakeKernel k;
+  for (int i = 0; i < 8; i++) k.delay["m" + std::to_string(i)] = 100ms;
+  auto t0 = std::chrono::steady_clock::now();
+  run_load_chains(chains, 4, k.runner(chains));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(k.max_running.load(), 4);
+  EXPECT_LT(took, 600ms);  // serially 800 ms; 4 workers need about 200 ms
+  for (int i = 0; i < 8; i++) EXPECT_EQ(k.runs["m" + std::to_string(i)], 1);
+}
+
+TEST(LoadScheduler, OneWorkerRunsInChainOrder) {
+  std::vector<LoadChain> chains = {chain({"x", "a"}), chain({"x", "b"}), chain({"c"})};
+  FakeKernel k;
+  run_load_chains(chains, 1, k.runner(chains));
+  EXPECT_EQ(k.finished, (std::vector<std::string>{"x", "a", "b", "c"}));
+  EXPECT_EQ(k.max_running.load(), 1);
+}
+
+TEST(LoadScheduler, AFailedDependencyIsTriedOnceAndStopsEveryUser) {
+  std::vector<LoadChain> chains = {chain({"bad", "a"}), chain({"bad", "b"}), chain({"ok", "c"}), chain({"bad", "d"})};
+  FakeKernel k;
+  k.failing = {"bad"};
+  k.delay["bad"] = 80ms;
+  auto res = run_load_chains(chains, 3, k.runner(chains));
+  EXPECT_EQ(k.runs["bad"], 1);
+  EXPECT_EQ(k.runs.count("a") + k.runs.count("b") + k.runs.count("d"), 0u);
+  EXPECT_EQ(k.runs["c"], 1);
+  int reported = 0;
+  for (size_t c : {0u, 1u, 3u}) {
+    EXPECT_EQ(res[c].steps[1], StepOutcome::not_reached);
+    if (res[c].steps[0] == StepOutcome::failed) {
+      reported++;
+      ASSERT_EQ(res[c].errors.size(), 1u);
+      EXPECT_EQ(res[c].errors[0].msg, "bad refused");
+    } else {
+      EXPECT_EQ(res[c].steps[0], StepOutcome::failed_elsewhere);
+      EXPECT_TRUE(res[c].errors.empty());
+    }
+  }
+  EXPECT_EQ(reported, 1);
+  EXPECT_EQ(res[2].steps[1], StepOutcome::loaded);
+}
+
+TEST(LoadScheduler, AFailureEndsOnlyItsSegmentAndOptionalStepsDoNotStopIt) {
+  LoadChain c;
+  c.steps = {{"dep", 1, true}, {"m1", 1, true}, {"soft", 2, false}, {"m2", 2, true}, {"m3", 3, true}};
+  std::vector<LoadChain> chains = {c};
+  FakeKernel k;
+  k.failing = {"dep", "soft"};
+  auto res = run_load_chains(chains, 2, k.runner(chains));
+  EXPECT_EQ(res[0].steps[0], StepOutcome::failed);
+  EXPECT_EQ(res[0].steps[1], StepOutcome::not_reached);
+  EXPECT_EQ(res[0].steps[2], StepOutcome::failed);  // not required: the segment goes on
+  EXPECT_EQ(res[0].steps[3], StepOutcome::loaded);
+  EXPECT_EQ(res[0].steps[4], StepOutcome::loaded);
+  EXPECT_EQ(res[0].errors.size(), 2u);
+}
+
+TEST(LoadScheduler, ManyChainsOverFewModulesNeverDeadlockAndRunEachOnce) {
+  // Chains list shared modules in different orders (independent deps can come either way).
+  std::vector<LoadChain> chains;
+  const char *mods[] = {"p", "q", "r", "s"};
+  for (int i = 0; i < 200; i++) {
+    LoadChain c;
+    for (int j = 0; j < 4; j++) c.steps.push_back({mods[(i + j * (i % 3 + 1)) % 4], 1, true});
+    chains.push_back(c);
+  }
+  FakeKernel k;
+  for (const char *m : mods) k.delay[m] = 5ms;
+  auto res = run_load_chains(chains, 8, k.runner(chains));
+  for (const char *m : mods) EXPECT_EQ(k.runs[m], 1) << m;
+  EXPECT_EQ(res.size(), 200u);
+}
+
+TEST(LoadScheduler, EmptyBatch) {
+  FakeKernel k;
+  std::vector<LoadChain> none;
+  EXPECT_TRUE(run_load_chains(none, 0, k.runner(none)).empty());
+}
+
+}  // namespace
+}  // namespace kmx
