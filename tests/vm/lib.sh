@@ -274,7 +274,7 @@ lab_initramfs() {
 # Boot kernel $1 with initramfs $2 and extra command line $3; console goes to $4; $5 is a
 # module tree image to attach as a virtio disk (optional, writes discarded); $6 a disk image
 # attached after it whose writes are kept (optional; lab_boots > 1 scenarios).
-# Returns qemu's status (124 when the host-side timeout killed it).
+# Returns qemu's status (124 when the host-side timeout killed it). $lab_smp: vCPUs (default 1).
 lab_boot() {
   local k=$1 initrd=$2 cmdline=$3 log=$4 tree=${5:-} keep=${6:-} rel
   rel=$(lab_release "$k")
@@ -285,7 +285,7 @@ lab_boot() {
   # boot ("IO-APIC + timer doesn't work!"); the kernel offers this switch for virtual machines.
   local append="console=ttyS0 panic=-1 quiet loglevel=1 no_timer_check rdinit=/init $cmdline"
   timeout --kill-after=10 "${KMX_VM_TIMEOUT:-600}" qemu-system-x86_64 \
-    -accel tcg -cpu max -smp 1 -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
+    -accel tcg -cpu max -smp "${lab_smp:-1}" -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$(lab_image_root "$k")/boot/vmlinuz-$rel" -initrd "$initrd" \
     -append "$append" "${disk[@]}" </dev/null >"$log" 2>&1
 }

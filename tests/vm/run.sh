@@ -21,6 +21,8 @@
 #   lab_tree_modules="..."   globs under lib/modules/<release>/ to copy into the initramfs, or
 #                            "all": the whole tree (with kmod's depmod indexes) on a virtio disk,
 #                            mounted on /lib/modules (writes are discarded at power-off)
+#   lab_smp=2                vCPUs (default 1; TCG runs one host thread per vCPU); scenarios
+#                            with different lab_smp get boots of their own
 #   lab_boots=2              boot twice in a row with one extra disk whose writes are kept
 #                            (ext2, label kmxpersist, fresh per run; /dev/vdb with the tree,
 #                            else /dev/vda); the guest sees the boot number in $LAB_BOOT.
@@ -58,7 +60,7 @@ resolve() {
 # Scenario settings, read in a subshell so that scenarios cannot disturb each other.
 scen_var() {
   (
-    lab_kernels="6.1 6.12" lab_cmdline="" lab_tree_modules="" lab_boots=1
+    lab_kernels="6.1 6.12" lab_cmdline="" lab_tree_modules="" lab_boots=1 lab_smp=1
     # shellcheck disable=SC1090
     . "$1"
     eval "echo \"\$$2\""
@@ -121,23 +123,25 @@ boot_kernel() {
   local k=$1 res=$2
   shift 2
   local s
-  # Group this kernel's scenarios by number of boots and command line ("BOOTS|CMDLINE"), in
-  # file order.
+  # Group this kernel's scenarios by vCPUs, number of boots and command line
+  # ("SMP|BOOTS|CMDLINE"), in file order.
   local cmdlines=() c i found
   for s in "$@"; do
     case " $(scen_var "$s" lab_kernels) " in *" $k "*) ;; *) continue ;; esac
-    c="$(scen_var "$s" lab_boots)|$(scen_var "$s" lab_cmdline)"
+    c="$(scen_var "$s" lab_smp)|$(scen_var "$s" lab_boots)|$(scen_var "$s" lab_cmdline)"
     found=
     for i in "${!cmdlines[@]}"; do [ "${cmdlines[$i]}" = "$c" ] && found=1; done
     [ -n "$found" ] || cmdlines+=("$c")
   done
   for i in "${!cmdlines[@]}"; do
-    local boots=${cmdlines[$i]%%|*}
+    local smp=${cmdlines[$i]%%|*}
     c=${cmdlines[$i]#*|}
+    local boots=${c%%|*}
+    c=${c#*|}
     local group=() trees=""
     for s in "$@"; do
       case " $(scen_var "$s" lab_kernels) " in *" $k "*) ;; *) continue ;; esac
-      [ "$(scen_var "$s" lab_boots)|$(scen_var "$s" lab_cmdline)" = "$boots|$c" ] || continue
+      [ "$(scen_var "$s" lab_smp)|$(scen_var "$s" lab_boots)|$(scen_var "$s" lab_cmdline)" = "$smp|$boots|$c" ] || continue
       group+=("$s")
       trees="$trees $(scen_var "$s" lab_tree_modules)"
     done
@@ -164,10 +168,10 @@ boot_kernel() {
       fi
       rc=0
       t0=$(date +%s.%N)
-      lab_boot "$k" "$initrd" "$cmd" "$blog" "$tree" "$keep" || rc=$?
+      lab_smp=$smp lab_boot "$k" "$initrd" "$cmd" "$blog" "$tree" "$keep" || rc=$?
       t1=$(date +%s.%N)
-      printf 'lab: booted %s [%s] for %d scenario(s) in %.1f s (qemu status %d)\n' \
-        "$k" "${cmd:-default cmdline}" "${#group[@]}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rc" >&2
+      printf 'lab: booted %s [%s] (%s vCPU) for %d scenario(s) in %.1f s (qemu status %d)\n' \
+        "$k" "${cmd:-default cmdline}" "$smp" "${#group[@]}" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$rc" >&2
       lab_parse "$blog" "$res/$k"
       for s in "${group[@]}"; do
         local sd=$res/$k/$(basename "$s" .sh)
