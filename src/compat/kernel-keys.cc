@@ -394,10 +394,11 @@ SigCheck verify_module_signature(ByteView image, const std::vector<TrustedCert> 
     r.detail = fmt::format("id_type {} is not PKCS#7 (2)", h[2]);
     return r;
   }
-  if (h[0] || h[1] || h[3] || h[4]) {
+  if (h[0] || h[1] || h[3] || h[4] || h[5] || h[6] || h[7]) {
     r.err = EBADMSG;
     r.lines.push_back("module: PKCS#7 signature info has unexpected non-zero params");
-    r.detail = "algo/hash/signer_len/key_id_len are not zero";
+    r.detail = fmt::format("algo/hash/signer_len/key_id_len/__pad are not all zero ({:02x} {:02x} {:02x} {:02x} {:02x} {:02x} {:02x})",
+                           h[0], h[1], h[3], h[4], h[5], h[6], h[7]);
     return r;
   }
   u64 modlen = len - sig_header_size - sig_len;
@@ -415,7 +416,7 @@ SigCheck verify_module_signature(ByteView image, const std::vector<TrustedCert> 
   }
   if (OBJ_obj2nid(CMS_get0_type(cms.get())) != NID_pkcs7_signed) {
     r.err = EINVAL;
-    r.lines.push_back("Only support pkcs7_signedData type");
+    r.lines.push_back("PKCS7: Only support pkcs7_signedData type");
     r.detail = "PKCS#7 content is not signedData";
     return r;
   }
@@ -428,7 +429,7 @@ SigCheck verify_module_signature(ByteView image, const std::vector<TrustedCert> 
   }
   if (OBJ_obj2nid(CMS_get0_eContentType(cms.get())) != NID_pkcs7_data) {
     r.err = EKEYREJECTED;
-    r.lines.push_back("Invalid module sig (not pkcs7-data)");
+    r.lines.push_back("PKCS7: Invalid module sig (not pkcs7-data)");  // pkcs7_verify.c pr_fmt
     r.detail = "signed content type is not data";
     return r;
   }
@@ -437,7 +438,7 @@ SigCheck verify_module_signature(ByteView image, const std::vector<TrustedCert> 
   for (int i = 0; i < nsi; i++)
     if (CMS_signed_get_attr_count(sk_CMS_SignerInfo_value(sis, i)) > 0) {
       r.err = EKEYREJECTED;
-      r.lines.push_back("Invalid module sig (has authattrs)");
+      r.lines.push_back("PKCS7: Invalid module sig (has authattrs)");
       r.detail = "the signature has signed attributes";
       return r;
     }

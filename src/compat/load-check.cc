@@ -62,6 +62,8 @@ struct Run {
 };
 
 bool has_versions(const ModuleInfo &m) { return !m.versions.empty(); }
+// info->index.vers: MODULE_INIT_IGNORE_MODVERSIONS pretends there is no __versions section.
+bool versions_seen(const Run &r) { return !r.o.force_modversions && has_versions(r.m); }
 
 const SymbolVersion *find_version(const ModuleInfo &m, std::string_view sym) {
   for (const auto &sv : m.versions)
@@ -169,11 +171,20 @@ void check_signature(Run &r) {
   int err = ENODATA;
   std::string detail = "no signature";
   bool trailer = r.m.signature || !r.m.signature_problem.empty();
+  // A forced load is a "mangled module": its signature is not even parsed (module_sig_check()).
+  bool mangled = r.o.force_vermagic || r.o.force_modversions;
+  if (mangled && trailer) {
+    detail = "signature not looked at: a forced load (IGNORE_VERMAGIC/IGNORE_MODVERSIONS) counts as unsigned";
+    trailer = false;
+  }
   // A well-formed issuer+serial signature whose serial no trusted certificate has cannot verify:
-  // ENOKEY without reading the module again (only signed attributes or a non-data content
-  // type, which sign-file never produces, would make the kernel say EKEYREJECTED instead).
+  // ENOKEY without reading the module again (as sign-file writes it; signed attributes or a
+  // non-data content type would make the kernel say EKEYREJECTED instead).
   bool fast_nokey = false;
-  if (r.m.signature && !r.k.trusted_certs.empty()) {
+  // Only when the module's image is not at hand (a compressed file without its decompressed
+  // image): the header's padding and signer/key-id lengths and the signed attributes are not
+  // in ModuleInfo, and each changes the kernel's answer (EBADMSG, EKEYREJECTED).
+  if (trailer && r.m.signature && !r.k.trusted_certs.empty() && r.image.empty() && r.m.compression != Compression::none) {
     static const std::set<std::string> digests = {"sha1", "sha224", "sha256", "sha384", "sha512"};
     // The raw header fields the kernel insists on (mod_check_sig(); signer_len and key_id_len
     // are not kept by the reader and are zero in everything sign-file writes).
@@ -322,9 +333,11 @@ void check_module_layout(Run &r) {
     r.step("D2", "module_layout", "skip", "kernel built without CONFIG_MODVERSIONS");
     return;
   }
-  if (!has_versions(r.m)) {
+  if (!versions_seen(r)) {
     if (force_load(r, "module_layout")) {
-      r.step("D4", "module_layout", "taint", "no __versions: forced load, taints F");
+      r.step("D4", "module_layout", "taint",
+             r.o.force_modversions ? "__versions ignored (forced load, MODULE_INIT_IGNORE_MODVERSIONS): taints F"
+                                   : "no __versions: forced load, taints F");
     } else {
       r.step("D4", "module_layout", "refuse", "no __versions and CONFIG_MODULE_FORCE_LOAD off");
       r.refuse("D4", ENOEXEC);
@@ -360,10 +373,12 @@ void check_module_layout(Run &r) {
 }
 
 void check_vermagic(Run &r) {
-  auto mm = r.m.get("vermagic");
+  auto mm = r.o.force_vermagic ? std::nullopt : r.m.get("vermagic");
   if (!mm) {
     if (force_load(r, "bad vermagic")) {
-      r.step("D6", "vermagic", "taint", "no vermagic: forced load, taints F");
+      r.step("D6", "vermagic", "taint",
+             r.o.force_vermagic ? "vermagic ignored (forced load, MODULE_INIT_IGNORE_VERMAGIC): taints F"
+                                : "no vermagic: forced load, taints F");
     } else {
       r.step("D6", "vermagic", "refuse", "no vermagic");
       r.refuse("D6", ENOEXEC);
@@ -374,7 +389,7 @@ void check_vermagic(Run &r) {
     r.step("D5", "vermagic", "unknown", "the kernel's vermagic is not known");
     return;
   }
-  bool crcs = r.k.modversions() && has_versions(r.m);
+  bool crcs = r.k.modversions() && versions_seen(r);
   bool same = crcs ? after_space(*mm) == after_space(*r.k.vermagic) : *mm == *r.k.vermagic;
   if (!same) {
     r.msg(fmt::format("{}: version magic '{}' should be '{}'", r.name, *mm, *r.k.vermagic));
@@ -552,7 +567,7 @@ void resolve_symbols(Run &r) {
     return;
   }
   bool modv = r.k.modversions();
-  bool vers = has_versions(r.m);
+  bool vers = versions_seen(r);
   bool prop = proprietary(r.m) || r.v.taint.find('P') != std::string::npos;
   bool using_gpl = false;  // mod->using_gplonly_symbols
   auto imports_ns = r.m.get_all("import_ns");

@@ -64,6 +64,14 @@ Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const st
 struct CheckOptions {
   bool modprobe = true;               // dependencies from the tree are loaded first
   bool upstream_missing_crc = false;  // upstream semantics: a missing CRC only warns
+  // Forced loads (B9): finit_module()'s MODULE_INIT_IGNORE_VERMAGIC (insmod -f, modprobe
+  // --force / --force-vermagic) and MODULE_INIT_IGNORE_MODVERSIONS (-f, --force-modversions).
+  // Either one makes the module "mangled": its signature is not looked at (ENODATA, as if
+  // unsigned). Vermagic is then not compared ("bad vermagic", taint F); without __versions the
+  // module_layout check forces the load ("module_layout: kernel tainted.", taint F), every
+  // symbol CRC is skipped, and vermagic is compared in full when it is still compared.
+  bool force_vermagic = false;
+  bool force_modversions = false;
   // Keep checking after the refusal (the verdict stays the first refusal's): reports every
   // problem, e.g. all symbol findings of a module that the kernel refuses earlier. The
   // messages then include lines the kernel would not print.

@@ -56,6 +56,9 @@ void usage(FILE *out) {
                "      --all             keep checking after the refusal (every finding; the verdict\n"
                "                        stays the first refusal)\n"
                "      --upstream        upstream kernel semantics (missing CRC only warns)\n"
+               "  -f, --force           a forced load (insmod -f, modprobe --force): vermagic and\n"
+               "                        modversions ignored, the signature not looked at, taints F\n"
+               "      --force-vermagic  only vermagic ignored; --force-modversions: only __versions\n"
                "Output:\n"
                "      --json            JSON, one object per module\n"
                "      --html FILE       self-contained HTML report (matrix)\n"
@@ -261,9 +264,10 @@ int check_main(int argc, char **argv) {
   std::vector<std::string> targets, extra, loaded_files, history_specs, kernels;
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
-         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH, OPT_SECURE_BOOT };
+         OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH, OPT_SECURE_BOOT,
+         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS };
   std::string built_with;
-  bool all = false, secure_boot = false;
+  bool all = false, secure_boot = false, force_vermagic = false, force_modversions = false;
   std::string tainted;
   static const option longopts[] = {
       {"basedir", required_argument, nullptr, 'b'},   {"kernel", required_argument, nullptr, 'k'},
@@ -275,10 +279,12 @@ int check_main(int argc, char **argv) {
       {"api-changes", required_argument, nullptr, OPT_API}, {"upstream", no_argument, nullptr, OPT_UPSTREAM},
       {"kernels", no_argument, nullptr, OPT_KERNELS}, {"tainted", required_argument, nullptr, OPT_TAINTED},
       {"all", no_argument, nullptr, OPT_ALL}, {"built-with", required_argument, nullptr, OPT_BUILT_WITH}, {"secure-boot", no_argument, nullptr, OPT_SECURE_BOOT}, {"help", no_argument, nullptr, 'h'},
+      {"force", no_argument, nullptr, 'f'}, {"force-vermagic", no_argument, nullptr, OPT_FORCE_VERMAGIC},
+      {"force-modversions", no_argument, nullptr, OPT_FORCE_MODVERSIONS},
       {nullptr, 0, nullptr, 0}};
   bool want_kernels = false;
   for (;;) {
-    int c = getopt_long(argc, argv, "+b:k:t:h", longopts, nullptr);
+    int c = getopt_long(argc, argv, "+b:k:t:fh", longopts, nullptr);
     if (c == -1) break;
     switch (c) {
     case 'b': basedir = optarg; break;
@@ -298,6 +304,9 @@ int check_main(int argc, char **argv) {
     case OPT_ALL: all = true; break;
     case OPT_BUILT_WITH: built_with = optarg; break;
     case OPT_SECURE_BOOT: secure_boot = true; break;
+    case 'f': force_vermagic = force_modversions = true; break;
+    case OPT_FORCE_VERMAGIC: force_vermagic = true; break;
+    case OPT_FORCE_MODVERSIONS: force_modversions = true; break;
     case 'h': usage(stdout); return 0;
     default: usage(stderr); return 3;
     }
@@ -454,6 +463,8 @@ int check_main(int argc, char **argv) {
 
   CheckOptions opts;
   opts.modprobe = !insmod;
+  opts.force_vermagic = force_vermagic;
+  opts.force_modversions = force_modversions;
   opts.upstream_missing_crc = upstream;
   opts.all = all;
   KernelProfile built;

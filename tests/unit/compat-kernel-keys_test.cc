@@ -199,7 +199,7 @@ TEST(KernelKeys, SignFileStyleSignatureVerifiesAndFailsAsTheKernelDoes) {
   // Signed attributes are refused for modules, before the key is looked for.
   SigCheck attrs = verify_module_signature(ByteView(sign(content, stranger, 0, true)), keys);
   EXPECT_EQ(attrs.err, EKEYREJECTED);
-  EXPECT_EQ(attrs.lines, std::vector<std::string>{"Invalid module sig (has authattrs)"});
+  EXPECT_EQ(attrs.lines, std::vector<std::string>{"PKCS7: Invalid module sig (has authattrs)"});
 }
 
 TEST(KernelKeys, MalformedTrailersGetTheKernelsErrno) {
@@ -512,8 +512,9 @@ TEST(KernelKeys, MutatedSignaturesNeverPass) {
   }
 }
 
-// check_module() on module files: an unknown signer is ENOKEY without re-reading the module,
-// unless the trailer header is one the kernel refuses first (non-zero params: EBADMSG).
+// check_module() on module files: an unknown signer is ENOKEY, unless the trailer header or the
+// PKCS#7 message is one the kernel refuses first (non-zero params or padding: EBADMSG; signed
+// attributes: EKEYREJECTED).
 TEST(KernelKeys, CheckModuleSignatureVerdictsOnFiles) {
   TempDir t;
   TestKey k("kmx test key", 7), stranger("stranger", 8);
@@ -543,6 +544,18 @@ TEST(KernelKeys, CheckModuleSignatureVerdictsOnFiles) {
   EXPECT_EQ(params.check_id, "B6");
   EXPECT_EQ(params.errno_name, "EBADMSG");
   EXPECT_EQ(params.messages.at(0), "module: PKCS#7 signature info has unexpected non-zero params");
+  // A non-zero __pad byte (not in ModuleInfo): EBADMSG as well, not the unknown key's ENOKEY.
+  Bytes pad = sign(ByteView(content), stranger);
+  pad[pad.size() - module_sig_magic.size() - 5] = 1;
+  LoadVerdict padv = verdict(pad);
+  EXPECT_EQ(padv.check_id, "B6");
+  EXPECT_EQ(padv.errno_name, "EBADMSG");
+  // Signed attributes from an unknown signer: pkcs7_verify() refuses them before any key is
+  // looked up (EKEYREJECTED, even when nothing is enforced).
+  LoadVerdict attrs = verdict(sign(ByteView(content), stranger, 0, true));
+  EXPECT_EQ(attrs.check_id, "B6");
+  EXPECT_EQ(attrs.errno_name, "EKEYREJECTED");
+  EXPECT_EQ(attrs.messages.at(0), "PKCS7: Invalid module sig (has authattrs)");
   TargetState enforce;
   enforce.sig_enforce = true;
   std::string p = t.path + "/m.ko";

@@ -386,3 +386,71 @@ TEST(LoadCheck, LicenceTaintLinesInTheKernelsOrder) {
   ModuleInfo old = module("6.1.0", 0x380, {"_printk"}, "Proprietary");
   EXPECT_FALSE(has_line(check_module(old, kernel("6.1.0", 0x380), {}), "demo: module license taints kernel."));
 }
+
+TEST(LoadCheck, ForcedLoadIgnoresVermagicAndVersions) {
+  // insmod -f: a wrong vermagic and a wrong module_layout CRC are not looked at; the first
+  // forcing check prints the only F line ("module_layout" first: check_modstruct_version runs
+  // before check_modinfo), the symbol CRCs are skipped silently.
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk"});
+  m.modinfo[2].value = "6.11.0 SMP preempt mod_unload modversions ";
+  m.versions[0].crc = 0x2222;
+  m.versions[1].crc = 0x9999;
+  EXPECT_EQ(check_module(m, kernel("6.12.1", 0x500), {}).check_id, "D2");
+  CheckOptions f;
+  f.force_vermagic = f.force_modversions = true;
+  auto v = check_module(m, kernel("6.12.1", 0x500), {}, f);
+  EXPECT_TRUE(v.loads);
+  EXPECT_EQ(v.taint, "FOE");
+  EXPECT_TRUE(has_line(v, "demo: module_layout: kernel tainted."));
+  EXPECT_FALSE(has_line(v, "demo: bad vermagic: kernel tainted."));
+  // Already tainted F: no line at all.
+  TargetState tainted;
+  tainted.kernel_taint = "F";
+  EXPECT_FALSE(has_line(check_module(m, kernel("6.12.1", 0x500), tainted, f), "demo: module_layout: kernel tainted."));
+  // --force-vermagic alone: the versions are still checked (the wrong layout CRC refuses).
+  CheckOptions fv;
+  fv.force_vermagic = true;
+  EXPECT_EQ(check_module(m, kernel("6.12.1", 0x500), {}, fv).check_id, "D2");
+  m.versions[0].crc = 0x1111;
+  m.versions[1].crc = 0xaaaa;
+  auto only_vm = check_module(m, kernel("6.12.1", 0x500), {}, fv);
+  EXPECT_TRUE(only_vm.loads);
+  EXPECT_TRUE(has_line(only_vm, "demo: bad vermagic: kernel tainted."));
+  // --force-modversions alone: vermagic is compared in full (no __versions seen), so the
+  // release word now matters.
+  CheckOptions fm;
+  fm.force_modversions = true;
+  auto only_mv = check_module(m, kernel("6.12.1", 0x500), {}, fm);
+  EXPECT_EQ(only_mv.check_id, "D5");
+  EXPECT_TRUE(has_line(only_mv, "demo: module_layout: kernel tainted."));
+}
+
+TEST(LoadCheck, ForcedLoadCountsAsUnsigned) {
+  // A signature the kernel would trust, or a malformed trailer, is not looked at when forced:
+  // the module is "unsigned" (taint E, or refused under sig_enforce / lockdown).
+  ModuleInfo m = module("6.12.1", 0x500, {"_printk"});
+  m.modinfo.push_back({"intree", "Y"});
+  KernelProfile k = kernel("6.12.1", 0x500);
+  k.trusted_key_ids.push_back({1, 2, 3});
+  m.signature = ModuleSignature{};
+  m.signature->key_id = {1, 2, 3};
+  m.signature->signer = "build key";
+  EXPECT_EQ(check_module(m, k, {}).taint, "");
+  CheckOptions f;
+  f.force_vermagic = f.force_modversions = true;
+  auto v = check_module(m, k, {}, f);
+  EXPECT_TRUE(v.loads);
+  EXPECT_EQ(v.taint, "FE");
+  EXPECT_TRUE(has_line(v, "demo: module verification failed: signature and/or required key missing - tainting kernel"));
+  TargetState enforce;
+  enforce.sig_enforce = true;
+  auto e = check_module(m, k, enforce, f);
+  EXPECT_EQ(e.check_id, "B4");
+  EXPECT_EQ(e.err, EKEYREJECTED);
+  EXPECT_TRUE(has_line(e, "Loading of unsigned module is rejected"));
+  ModuleInfo bad = m;
+  bad.signature.reset();
+  bad.signature_problem = "signature trailer: unknown algo 9";
+  EXPECT_EQ(check_module(bad, k, {}).check_id, "B6");
+  EXPECT_TRUE(check_module(bad, k, {}, f).loads);
+}

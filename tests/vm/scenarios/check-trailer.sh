@@ -1,0 +1,86 @@
+# kmx check against the real kernel on broken signature trailers (B6/B7, signatures not
+# enforced), each made from the throwaway-key-signed clean module (ownkey.ko of check-lab.sh) by
+# ../check-modules/trailer.py: a legacy id_type (not PKCS#7: ENOPKG "module: not signed with
+# expected PKCS#7 message", treated like an unknown key: taint E), a non-zero algo byte and a
+# non-zero __pad byte (EBADMSG "unexpected non-zero params"), a PKCS#7 message cut to half or
+# replaced by junk (EBADMSG), sig_len larger than the file (EBADMSG, no line), and a signature
+# with signed attributes made by openssl cms (EKEYREJECTED "PKCS7: Invalid module sig (has
+# authattrs)"). check-names.sh, check-force.sh and check-trailer-enforce.sh reuse the runner.
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/check-lab.sh"
+check_b_cases="legacy algo pad p7trunc p7junk siglen authattrs"
+
+# Build (cached) the trailer variants for lab kernel $1 next to check-lab.sh's modules; prints
+# the dir (it holds every check module plus the variants).
+check_b_modules() {
+  local k=$1 base sum dir tp=$KMX_SRC/tests/vm/check-modules/trailer.py
+  base=$(check_lab_modules "$k") || return 1
+  sum=$( (cat "$tp"; echo "$base"; declare -f check_b_modules) | sha256sum | cut -c1-16)
+  dir=$lab_cache/check-b-$k-$sum
+  if [ ! -e "$dir/.done" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir/.key"
+    cp "$base"/*.ko "$dir/"
+    local o=$dir/ownkey.ko
+    "$tp" "$o" "$dir/legacy.ko" id-type 1 &&
+      "$tp" "$o" "$dir/algo.ko" algo 1 &&
+      "$tp" "$o" "$dir/pad.ko" pad &&
+      "$tp" "$o" "$dir/p7trunc.ko" sig-trunc &&
+      "$tp" "$o" "$dir/p7junk.ko" sig-junk &&
+      "$tp" "$o" "$dir/siglen.ko" sig-len-big &&
+      openssl req -new -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/CN=kmx lab attrs key/" -outform PEM \
+        -keyout "$dir/.key/key.pem" -out "$dir/.key/cert.pem" >/dev/null 2>&1 &&
+      "$tp" "$o" "$dir/authattrs.ko" authattrs "$dir/.key/key.pem" "$dir/.key/cert.pem" ||
+      { echo "check-trailer: making the trailer variants failed" >&2; return 1; }
+    rm -rf "$dir/.key"
+    # An in-tree module of this kernel (signed by Debian's build key), uncompressed so that
+    # kmod's insmod -f passes the flags to finit_module (kmod 30 strips a compressed module
+    # itself and calls init_module, whose signature then no longer verifies).
+    local t
+    t=$(ls "$(lab_image_root "$k")/lib/modules/$(lab_release "$k")"/kernel/drivers/net/ifb.ko* | head -n1)
+    case $t in
+    *.xz) xz -dc "$t" >"$dir/tree-ifb.ko" ;;
+    *) cp "$t" "$dir/tree-ifb.ko" ;;
+    esac
+    touch "$dir/.done"
+  fi
+  echo "$dir"
+}
+
+# A case is a file name under check_b_modules' dir; "f-FILE" loads FILE with insmod -f and
+# checks it with kmx check --force.
+check_b_guest() {
+  local d c
+  d=$(check_b_modules "$k") || return 1
+  mkdir -p "$root/lab/checkb"
+  for c in $check_b_cases; do cp "$d/${c#f-}.ko" "$root/lab/checkb/"; done
+  cat <<G
+lab_clean
+for c in $check_b_cases; do
+  f=/lab/checkb/\${c#f-}.ko
+  force=; case \$c in f-*) force=-f ;; esac
+  n=\$(/lab/kmod/modinfo -F name \$f)
+  result tainted-\$c "\$(cat /proc/sys/kernel/tainted)"
+  dmesg -c >/dev/null
+  run ins-\$c kmod insmod \$force \$f
+  run log-\$c dmesg
+  result taint-\$c "\$(cat /sys/module/\$n/taint 2>/dev/null)"
+  [ -d /sys/module/\$n ] && kmod rmmod \$n
+done
+lab_clean
+G
+}
+
+check_b_check() {
+  local d c
+  d=$(check_b_modules "$K") || { failed "cannot build the check modules"; return; }
+  for c in $check_b_cases; do
+    local extra=()
+    case $c in f-*) extra=(--force) ;; esac
+    check_lab_show_log=1
+    check_lab_case "$c" "$d/${c#f-}.ko" "${extra[@]}"
+  done
+}
+
+guest() { check_b_guest; }
+check() { check_b_check; }
