@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "base/atomic-file.h"
 #include "base/dirs.h"
@@ -435,6 +436,47 @@ SigCheck verify_module_signature(ByteView image, const std::vector<TrustedCert> 
   }
   STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms.get());
   int nsi = sis ? sk_CMS_SignerInfo_num(sis) : 0;
+  // Signed attributes: pkcs7_parser.c reads each (pkcs7_sig_note_authenticated_attr(), in
+  // their DER order) and refuses some outright; pkcs7_verify() then refuses any for a module.
+  for (int i = 0; i < nsi; i++) {
+    CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, i);
+    int na = CMS_signed_get_attr_count(si);
+    if (na <= 0) continue;
+    static const std::string ms_opus = "1.3.6.1.4.1.311.2.1.12", ms_statement = "1.3.6.1.4.1.311.2.1.11";
+    std::set<std::string> seen;
+    for (int a = 0; a < na; a++) {
+      X509_ATTRIBUTE *attr = CMS_signed_get_attr(si, a);
+      char oid[80] = "";
+      OBJ_obj2txt(oid, sizeof oid, X509_ATTRIBUTE_get0_object(attr), 1);
+      int nid = OBJ_obj2nid(X509_ATTRIBUTE_get0_object(attr));
+      bool noted = nid == NID_pkcs9_contentType || nid == NID_pkcs9_signingTime || nid == NID_pkcs9_messageDigest ||
+                   nid == NID_SMIMECapabilities || oid == ms_opus || oid == ms_statement;
+      if (noted && !seen.insert(oid).second) {
+        r.err = EKEYREJECTED;
+        r.lines.push_back("PKCS7: Repeated/multivalue AuthAttrs not permitted");
+        r.detail = fmt::format("signed attribute {} appears twice", oid);
+        return r;
+      }
+      if (nid == NID_SMIMECapabilities) {
+        r.err = EKEYREJECTED;
+        r.lines.push_back("PKCS7: S/MIME Caps only allowed with Authenticode");
+        r.detail = "the signature has an S/MIME capabilities attribute (openssl cms without -noattr/-nosmimecap)";
+        return r;
+      }
+      if (oid == ms_opus || oid == ms_statement) {
+        r.err = EKEYREJECTED;
+        r.lines.push_back("PKCS7: Authenticode AuthAttrs only allowed with Authenticode");
+        r.detail = "the signature has Authenticode attributes";
+        return r;
+      }
+    }
+    if (!seen.contains("1.2.840.113549.1.9.3") || !seen.contains("1.2.840.113549.1.9.4")) {
+      r.err = EBADMSG;
+      r.lines.push_back("PKCS7: Missing required AuthAttr");
+      r.detail = "signed attributes without content type or message digest";
+      return r;
+    }
+  }
   for (int i = 0; i < nsi; i++)
     if (CMS_signed_get_attr_count(sk_CMS_SignerInfo_value(sis, i)) > 0) {
       r.err = EKEYREJECTED;

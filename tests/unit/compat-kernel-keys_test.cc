@@ -114,12 +114,12 @@ struct TestKey {
 // scripts/sign-file: CMS over the module bytes, detached, no certificates, no signed
 // attributes (unless asked), then struct module_signature and the marker.
 Bytes sign(ByteView content, const TestKey &k, unsigned extra_flags = 0, bool attrs = false, u8 id_type = 2,
-           u8 algo = 0) {
+           u8 algo = 0, bool smime_caps = false) {
   BIO *in = BIO_new_mem_buf(content.data(), static_cast<int>(content.size()));
   unsigned flags = CMS_NOCERTS | CMS_PARTIAL | CMS_BINARY | CMS_DETACHED;
   CMS_ContentInfo *cms = CMS_sign(nullptr, nullptr, nullptr, nullptr, flags);
   CMS_add1_signer(cms, k.cert, k.key, EVP_sha256(),
-                  CMS_NOCERTS | CMS_BINARY | CMS_NOSMIMECAP | extra_flags | (attrs ? 0 : CMS_NOATTR));
+                  CMS_NOCERTS | CMS_BINARY | (smime_caps ? 0 : CMS_NOSMIMECAP) | extra_flags | (attrs ? 0 : CMS_NOATTR));
   CMS_final(cms, in, nullptr, CMS_NOCERTS | CMS_BINARY);
   unsigned char *der = nullptr;
   int n = i2d_CMS_ContentInfo(cms, &der);
@@ -556,6 +556,10 @@ TEST(KernelKeys, CheckModuleSignatureVerdictsOnFiles) {
   EXPECT_EQ(attrs.check_id, "B6");
   EXPECT_EQ(attrs.errno_name, "EKEYREJECTED");
   EXPECT_EQ(attrs.messages.at(0), "PKCS7: Invalid module sig (has authattrs)");
+  // openssl cms's default attributes include S/MIME capabilities: the parser refuses those first.
+  LoadVerdict caps = verdict(sign(ByteView(content), stranger, 0, true, 2, 0, true));
+  EXPECT_EQ(caps.errno_name, "EKEYREJECTED");
+  EXPECT_EQ(caps.messages.at(0), "PKCS7: S/MIME Caps only allowed with Authenticode");
   TargetState enforce;
   enforce.sig_enforce = true;
   std::string p = t.path + "/m.ko";

@@ -7,7 +7,9 @@ u8 algo, hash, id_type, signer_len, key_id_len, pad[3]; be32 sig_len; then the m
   trailer.py IN OUT sig-trunc        the PKCS#7 message cut to half (sig_len follows)
   trailer.py IN OUT sig-junk         the PKCS#7 message replaced by bytes that are no DER
   trailer.py IN OUT sig-len-big      sig_len larger than the file
-  trailer.py IN OUT authattrs K C    re-signed by openssl cms with signed attributes (key K, cert C)
+  trailer.py IN OUT authattrs K C    re-signed by openssl cms with its default signed attributes
+                                     (S/MIME capabilities among them; key K, cert C)
+  trailer.py IN OUT authattrs-nocap K C   the same with -nosmimecap
 """
 import os
 import struct
@@ -48,13 +50,13 @@ def main():
         sig = bytes((i * 37 + 11) & 0xff for i in range(len(sig)))
     elif op == 'sig-len-big':
         hdr[8:12] = struct.pack('>I', len(body) + len(sig) + 4096)
-    elif op == 'authattrs':
+    elif op in ('authattrs', 'authattrs-nocap'):
         with tempfile.TemporaryDirectory() as t:
             m = os.path.join(t, 'm')
             open(m, 'wb').write(body)
             subprocess.run(['openssl', 'cms', '-sign', '-binary', '-nocerts', '-md', 'sha256',
                             '-in', m, '-signer', sys.argv[5], '-inkey', sys.argv[4], '-outform', 'DER',
-                            '-out', m + '.p7s'], check=True)
+                            '-out', m + '.p7s'] + (['-nosmimecap'] if op == 'authattrs-nocap' else []), check=True)
             sig = open(m + '.p7s', 'rb').read()
         hdr[8:12] = struct.pack('>I', len(sig))
     else:

@@ -131,7 +131,8 @@ log = open(sys.argv[2]).read().splitlines()
 rc, err, taint = sys.argv[3], sys.argv[4], sys.argv[5]
 names = {"Invalid module format": "ENOEXEC", "Unknown symbol in module": "ENOENT",
          "Invalid argument": "EINVAL", "Invalid parameters": "EINVAL", "File exists": "EEXIST", "Operation not permitted": "EPERM",
-         "Key was rejected by service": "EKEYREJECTED", "Required key not available": "ENOKEY"}
+         "Key was rejected by service": "EKEYREJECTED", "Required key not available": "ENOKEY",
+         "Bad message": "EBADMSG", "Package not installed": "ENOPKG", "No data available": "ENODATA"}
 got = None
 if rc != "0":
     got = next((e for s, e in names.items() if err.rstrip().endswith(s)), "?" + err)

@@ -3,12 +3,14 @@
 # ../check-modules/trailer.py: a legacy id_type (not PKCS#7: ENOPKG "module: not signed with
 # expected PKCS#7 message", treated like an unknown key: taint E), a non-zero algo byte and a
 # non-zero __pad byte (EBADMSG "unexpected non-zero params"), a PKCS#7 message cut to half or
-# replaced by junk (EBADMSG), sig_len larger than the file (EBADMSG, no line), and a signature
-# with signed attributes made by openssl cms (EKEYREJECTED "PKCS7: Invalid module sig (has
-# authattrs)"). check-names.sh, check-force.sh and check-trailer-enforce.sh reuse the runner.
+# replaced by junk (EBADMSG), sig_len larger than the file (EBADMSG, no line), and signatures
+# with signed attributes made by openssl cms: its defaults include S/MIME capabilities, which
+# the PKCS#7 parser refuses ("PKCS7: S/MIME Caps only allowed with Authenticode", EKEYREJECTED);
+# with -nosmimecap pkcs7_verify() refuses them ("PKCS7: Invalid module sig (has authattrs)",
+# EKEYREJECTED). check-names.sh, check-force.sh and check-trailer-enforce.sh reuse the runner.
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/check-lab.sh"
-check_b_cases="legacy algo pad p7trunc p7junk siglen authattrs"
+check_b_cases="legacy algo pad p7trunc p7junk siglen authattrs authattrs2"
 
 # Build (cached) the trailer variants for lab kernel $1 next to check-lab.sh's modules; prints
 # the dir (it holds every check module plus the variants).
@@ -30,7 +32,8 @@ check_b_modules() {
       "$tp" "$o" "$dir/siglen.ko" sig-len-big &&
       openssl req -new -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/CN=kmx lab attrs key/" -outform PEM \
         -keyout "$dir/.key/key.pem" -out "$dir/.key/cert.pem" >/dev/null 2>&1 &&
-      "$tp" "$o" "$dir/authattrs.ko" authattrs "$dir/.key/key.pem" "$dir/.key/cert.pem" ||
+      "$tp" "$o" "$dir/authattrs.ko" authattrs "$dir/.key/key.pem" "$dir/.key/cert.pem" &&
+      "$tp" "$o" "$dir/authattrs2.ko" authattrs-nocap "$dir/.key/key.pem" "$dir/.key/cert.pem" ||
       { echo "check-trailer: making the trailer variants failed" >&2; return 1; }
     rm -rf "$dir/.key"
     # An in-tree module of this kernel (signed by Debian's build key), uncompressed so that
