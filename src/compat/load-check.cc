@@ -172,8 +172,13 @@ void check_signature(Run &r) {
   std::string detail = "no signature";
   bool trailer = r.m.signature || !r.m.signature_problem.empty();
   // A forced load is a "mangled module": its signature is not even parsed (module_sig_check()).
-  bool mangled = r.o.force_vermagic || r.o.force_modversions;
-  if (mangled && trailer) {
+  // That is finit_module()'s flags, which kmod 30 uses for uncompressed files only: a compressed
+  // one it decompresses, edits itself (vermagic blanked, __versions no longer SHF_ALLOC) and
+  // gives to init_module() with no flags, so the kernel checks a signature over bytes that
+  // changed: a trusted signer's no longer verifies (EKEYREJECTED).
+  bool forced = r.o.force_vermagic || r.o.force_modversions;
+  bool edited = forced && r.m.compression != Compression::none;
+  if (forced && !edited && trailer) {
     detail = "signature not looked at: a forced load (IGNORE_VERMAGIC/IGNORE_MODVERSIONS) counts as unsigned";
     trailer = false;
   }
@@ -205,6 +210,12 @@ void check_signature(Run &r) {
       for (auto &l : c.lines) r.msg(l);
       err = c.err;
       detail = c.detail;
+      if (edited && err == 0) {
+        err = EKEYREJECTED;
+        detail = "a forced load of a compressed module: kmod edits the decompressed image (vermagic, __versions) and "
+                 "loads it with init_module(), so the signature of '" + std::string(c.signer ? c.signer->subject : "?") +
+                 "' no longer matches";
+      }
     } else {
       trailer = false;  // unreadable now: judge from what was parsed
     }
@@ -213,7 +224,7 @@ void check_signature(Run &r) {
     if (r.m.signature) {
       bool known = false;
       for (const auto &id : r.k.trusted_key_ids) known = known || id == r.m.signature->key_id;
-      err = known ? 0 : ENOKEY;
+      err = known ? (edited ? EKEYREJECTED : 0) : ENOKEY;
       detail = known ? "signed by " + r.m.signature->signer + " with a key id this kernel's modules use (not verified: " +
                            "no certificates of this kernel; give its image or certificate files)"
                      : "signed by " + r.m.signature->signer + ", a key this kernel's modules do not use" +
@@ -236,8 +247,12 @@ void check_signature(Run &r) {
   if (!reason) {
     r.step("B6", "signature", "refuse", fmt::format("{} ({}): refused even when signatures are not enforced", detail, errno_name(err)));
     r.refuse("B6", err);
-    r.v.hints.push_back("the signature does not match the module: re-sign it after the last change (scripts/sign-file), "
-                        "or strip it (strip -g / objcopy --remove-section) to load it unsigned where that is allowed");
+    if (edited && err == EKEYREJECTED)
+      r.v.hints.push_back("decompress the module first: insmod -f on an uncompressed file passes the flags to "
+                          "finit_module() and the kernel then ignores the signature (taint E), where that is allowed");
+    else
+      r.v.hints.push_back("the signature does not match the module: re-sign it after the last change (scripts/sign-file), "
+                          "or strip it (strip -g / objcopy --remove-section) to load it unsigned where that is allowed");
     return;
   }
   if (enforced) {

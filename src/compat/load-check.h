@@ -5,7 +5,9 @@
 // Check ids follow docs of the loader (loader-checks research, A1..H): B signature (B1 trusted,
 // B2 unsigned / B3 unknown key or crypto: taint E, B4 enforced, B5 lockdown incl. Secure Boot,
 // B6 bad signature or trailer: always refused; verified with OpenSSL against the target's
-// certificates, kernel-keys.h), C10 struct module size, D1 blacklist, D2/D3/D4 module_layout,
+// certificates, kernel-keys.h; B7 a legacy id_type is ENOPKG, handled like B3; B9 forced loads,
+// CheckOptions::force_*; B8, a hash in the blacklist keyring, cannot be predicted: Debian's
+// CONFIG_SYSTEM_BLACKLIST_HASH_LIST is empty and the keyring is filled from UEFI dbx at boot), C10 struct module size, D1 blacklist, D2/D3/D4 module_layout,
 // D5/D6 vermagic, D7 livepatch without CONFIG_LIVEPATCH, D8 already loaded, D9 import of a
 // module: namespace (6.16+), E taints (O C K P N E, name-based P), G3 export CRCs, F symbol
 // resolution (F1 unknown, F2 GPL-only, F3 proprietary exporter: inherited P (5.9+) or refused

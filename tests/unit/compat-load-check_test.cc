@@ -448,6 +448,15 @@ TEST(LoadCheck, ForcedLoadCountsAsUnsigned) {
   EXPECT_EQ(e.check_id, "B4");
   EXPECT_EQ(e.err, EKEYREJECTED);
   EXPECT_TRUE(has_line(e, "Loading of unsigned module is rejected"));
+  // A compressed module: kmod 30 edits it itself and calls init_module() without flags, so the
+  // kernel checks a signature over changed bytes (no certificates here: matched by key id).
+  ModuleInfo xz = m;
+  xz.compression = Compression::xz;
+  auto edited = check_module(xz, k, {}, f);
+  EXPECT_EQ(edited.check_id, "B6");
+  EXPECT_EQ(edited.err, EKEYREJECTED);
+  xz.signature->key_id = {9};
+  EXPECT_EQ(check_module(xz, k, {}, f).taint, "FE");  // unknown key: ENOKEY as without -f
   ModuleInfo bad = m;
   bad.signature.reset();
   bad.signature_problem = "signature trailer: unknown algo 9";

@@ -7,4 +7,4 @@
 lab_cmdline="module.sig_enforce=1 module_blacklist=check_prop,dummy"
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/check-trailer.sh"
-check_b_cases="legacy pad authattrs authattrs2 tree-ifb f-tree-ifb f-ownkey"
+check_b_cases="legacy pad authattrs authattrs2 tree-ifb f-tree-ifb f-ownkey f-ownkeyz"
