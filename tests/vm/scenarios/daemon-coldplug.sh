@@ -1,10 +1,26 @@
 # Coldplug: `kmx daemon --coldplug-only` loads, for the VM's own devices (every modalias under
 # /sys/devices), the same modules as kmod's `modprobe -b -q ALIAS` run once per distinct
-# modalias (what udev's coldplug amounts to). The /proc/modules name sets after each are
-# compared; between the two the coldplugged modules are unloaded again (several passes, for
-# dependencies). kmx runs first, with the colder page cache. Both are timed from the shell
-# (/proc/uptime, 10 ms resolution): kmx's one process against one kmod process per alias.
+# modalias (what udev's coldplug amounts to), in less time. The goal (issue 7) is at most 0.5x
+# kmod's time; the numbers are printed with whether the goal was met, and asserted where they
+# hold in the lab: resolution alone (~0.12x). With real loads the kernel's own load work (about
+# 100 ms per module under TCG) is the same for both and bounds the ratio: measured 0.47-0.62x
+# on 1 CPU and 0.33-0.69x on 2 vCPUs (the second vCPU adds little under TCG on a shared 2-core
+# host), so there kmx must be faster, not 0.5x.
+#
+# Measured fairly: before any timing the page cache holds the index files and every module file
+# either tool will load (the paths kmod's `modprobe -n -b -v ALIAS` prints, read once), and one
+# untimed kmod pass loads and unloads everything (modules that cannot be unloaded stay for all
+# timed runs alike). Then rounds alternate kmx, kmod, kmod, kmx; each tool's time is the sum of
+# its two runs; the /proc/modules name sets after the kmx and the kmod run of each round are
+# compared; between runs the coldplugged modules are unloaded again (several passes, for
+# dependencies). Times come from /proc/uptime (10 ms resolution): kmx's one process against one
+# kmod process per alias.
+#
+# The VM has 2 vCPUs: kmx's daemon loads independent modules on one worker per online CPU (as
+# udev's workers do); kmod's modprobe per alias is serial, as the udev loop of this scenario
+# runs it. The rounds run with both CPUs online, then again with cpu1 offline (1 CPU).
 lab_tree_modules="all"
+lab_smp=2
 
 guest() {
   cat <<'G'
@@ -23,44 +39,93 @@ names > /tmp/dc.before
 find /sys/devices -name modalias -type f | xargs cat | sort -u > /tmp/dc.aliases
 result devices "$(find /sys/devices -name modalias -type f | wc -l)"
 result aliases "$(wc -l < /tmp/dc.aliases)"
+result cpus "$(cat /sys/devices/system/cpu/online)"
 
-# Userspace part alone (what kmx controls): resolution with nothing loaded, --dry-run vs -n.
-t0=$(now_cs)
-/lab/kmx/kmx daemon --coldplug-only --dry-run 2> /tmp/dc-dry.log
-t1=$(now_cs)
-result dry-kmx-cs $((t1 - t0))
-t0=$(now_cs)
-while read -r a; do kmod modprobe -n -b -q "$a"; done < /tmp/dc.aliases
-t1=$(now_cs)
-result dry-kmod-cs $((t1 - t0))
+# Warm the page cache: indexes, and every module file either tool will load.
+cat /lib/modules/"$(uname -r)"/modules.* > /dev/null 2>&1
+while read -r a; do kmod modprobe -n -b -v "$a" 2>/dev/null; done < /tmp/dc.aliases |
+  awk '$1 == "insmod" { print $2 }' | sort -u > /tmp/dc.files
+xargs cat < /tmp/dc.files > /dev/null
+result warm-files "$(wc -l < /tmp/dc.files)"
 
-t0=$(now_cs)
-/lab/kmx/kmx daemon --coldplug-only --db /tmp/dc.db --socket /tmp/dc.sock 2> /tmp/dc-kmx.log
-result kmx-rc $?
-t1=$(now_cs)
-names > /tmp/dc.after-kmx
-result kmx-cs $((t1 - t0))
-result kmx-new "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.before /tmp/dc.after-kmx | wc -l)"
-result kmx-summary "$(grep 'coldplug:' /tmp/dc-kmx.log)"
-result kmx-errors "$(grep 'load failed' /tmp/dc-kmx.log | grep -vc 'No such device$')"
-result kmx-enodev "$(grep 'load failed' /tmp/dc-kmx.log | sed -n 's/.*: \([a-z0-9_]*\): finit_module: No such device$/\1/p' | sort -u | tr '\n' ' ')"
+# Userspace part alone (what kmx controls): resolution with nothing loaded, --dry-run vs -n,
+# alternating kmx, kmod, kmod, kmx.
+dry_kmx() { /lab/kmx/kmx daemon --coldplug-only --dry-run 2> /tmp/dc-dry.log; }
+dry_kmod() { while read -r a; do kmod modprobe -n -b -q "$a"; done < /tmp/dc.aliases; }
+dx=0 dd=0
+for who in kmx kmod kmod kmx; do
+  t0=$(now_cs); dry_$who; t1=$(now_cs)
+  if [ $who = kmx ]; then dx=$((dx + t1 - t0)); else dd=$((dd + t1 - t0)); fi
+done
+result dry-kmx-cs $dx
+result dry-kmod-cs $dd
 
+load_kmx() {
+  rm -rf /tmp/dc.db* /run/kmx/baseline
+  /lab/kmx/kmx daemon --coldplug-only --db /tmp/dc.db --socket /tmp/dc.sock 2> /tmp/dc-kmx.log
+  echo $? > /tmp/dc-kmx.rc
+}
+load_kmxj1() {
+  rm -rf /tmp/dc.db* /run/kmx/baseline
+  /lab/kmx/kmx daemon -j 1 --coldplug-only --db /tmp/dc.db --socket /tmp/dc.sock 2> /tmp/dc-kmx.log
+  echo $? > /tmp/dc-kmx.rc
+}
+load_kmod() { while read -r a; do kmod modprobe -b -q "$a"; done < /tmp/dc.aliases; }
+
+# Untimed kmod pass: what cannot be unloaded again stays loaded for every timed run.
+load_kmod
 unload_new /tmp/dc.before
-names > /tmp/dc.between
-same unloaded /tmp/dc.before /tmp/dc.between
-result residue "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.before /tmp/dc.between | tr '\n' ' ')"
+names > /tmp/dc.base
+same unloaded /tmp/dc.before /tmp/dc.base
+result residue "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.before /tmp/dc.base | tr '\n' ' ')"
 
-t0=$(now_cs)
-while read -r a; do kmod modprobe -b -q "$a"; done < /tmp/dc.aliases
-t1=$(now_cs)
-names > /tmp/dc.after-kmod
-result kmod-cs $((t1 - t0))
-same same-set /tmp/dc.after-kmx /tmp/dc.after-kmod
-if ! cmp -s /tmp/dc.after-kmx /tmp/dc.after-kmod; then
-  result only-kmx "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.after-kmod /tmp/dc.after-kmx | tr '\n' ' ')"
-  result only-kmod "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.after-kmx /tmp/dc.after-kmod | tr '\n' ' ')"
+# rounds LABEL A B: runs A, B, B, A (load_A, load_B); results LABEL-A-cs / LABEL-B-cs (sums),
+# the set comparison of each round (run 1 vs 2, run 4 vs 3), kmx's exit codes, summaries and
+# non-ENODEV failures (of its first kmx run).
+rounds() {
+  label=$1 ta=0 tb=0 i=0 bad=0 errs=0
+  for who in $2 $3 $3 $2; do
+    i=$((i + 1))
+    t0=$(now_cs); load_$who; t1=$(now_cs)
+    names > /tmp/dc.after-$i
+    if [ $who = $2 ]; then ta=$((ta + t1 - t0)); else tb=$((tb + t1 - t0)); fi
+    case $who in kmx*)
+      [ "$(cat /tmp/dc-kmx.rc)" = 0 ] || bad=$((bad + 1))
+      result "$label-summary-$i" "$(grep 'coldplug:' /tmp/dc-kmx.log)"
+      errs=$((errs + $(grep 'load failed' /tmp/dc-kmx.log | grep -vc 'No such device$')))
+      result "$label-new-$i" "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.base /tmp/dc.after-$i | wc -l)"
+      result "$label-enodev" "$(grep 'load failed' /tmp/dc-kmx.log | sed -n 's/.*: \([a-z0-9_]*\): finit_module: No such device$/\1/p' | sort -u | tr '\n' ' ')"
+      cp /tmp/dc-kmx.log /tmp/dc-kmx-$label-$i.log ;;
+    esac
+    unload_new /tmp/dc.base
+  done
+  result "$label-$2-cs" $ta
+  result "$label-$3-cs" $tb
+  result "$label-kmx-bad-rc" $bad
+  result "$label-kmx-errors" $errs
+  for r in "1 2" "4 3"; do
+    set -- $r
+    same "$label-same-set-$1" /tmp/dc.after-$1 /tmp/dc.after-$2
+    if ! cmp -s /tmp/dc.after-$1 /tmp/dc.after-$2; then
+      result "$label-only-a-$1" "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.after-$2 /tmp/dc.after-$1 | tr '\n' ' ')"
+      result "$label-only-b-$1" "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.after-$1 /tmp/dc.after-$2 | tr '\n' ' ')"
+      [ -f /tmp/dc-kmx-$label-$1.log ] && run "$label-kmx-log-$1" cat /tmp/dc-kmx-$label-$1.log
+    fi
+  done
+}
+
+rounds smp2 kmx kmod
+# How much the worker pool gives on 2 CPUs: kmx -j 1 against kmx's default (2 workers).
+rounds smp2j kmxj1 kmx
+# One CPU: cpu1 offline (kmx's workers follow the online CPUs).
+if echo 0 > /sys/devices/system/cpu/cpu1/online 2>/dev/null; then
+  result cpus-smp1 "$(cat /sys/devices/system/cpu/online)"
+  rounds smp1 kmx kmod
+  echo 1 > /sys/devices/system/cpu/cpu1/online 2>/dev/null
+else
+  result cpus-smp1 "cpu1 cannot go offline"
 fi
-run kmx-log cat /tmp/dc-kmx.log
+run kmx-log cat /tmp/dc-kmx-smp2-1.log
 unload_new /tmp/dc.before
 lab_clean
 G
@@ -69,32 +134,51 @@ G
 check() {
   local n
   n=$(res aliases)
-  [ "${n:-0}" -ge 10 ] && passed "$(res devices) devices, $n distinct modaliases" || failed "only '$n' modaliases"
-  expect_res kmx-rc 0
-  n=$(res kmx-new)
-  [ "${n:-0}" -ge 3 ] && passed "kmx coldplug loaded $n modules" || failed "kmx coldplug loaded '$n' modules"
-  # Drivers that refuse the hardware (ENODEV: cpufreq, EDAC in a VM) fail for kmod alike; udev
-  # and modprobe -q keep quiet about them. Any other failure is an error.
-  expect_res kmx-errors 0
-  echo "     [$K] refused with ENODEV (as for kmod): $(res kmx-enodev)"
-  # Modules that cannot be unloaded again stay for kmod's run; the full /proc/modules sets are
-  # compared, so they are on both sides.
-  [ "$(res unloaded)" = yes ] || echo "     [$K] not unloadable between the runs: $(res residue)"
-  if [ "$(res same-set)" = yes ]; then
-    passed "same /proc/modules set after kmx coldplug and after kmod modprobe -b per modalias"
-  else
-    failed "module sets differ: only kmx: $(res only-kmx); only kmod: $(res only-kmod)"
-    show kmx-log
-  fi
+  [ "${n:-0}" -ge 10 ] && passed "$(res devices) devices, $n distinct modaliases, CPUs $(res cpus)" || failed "only '$n' modaliases"
+  n=$(res warm-files)
+  [ "${n:-0}" -ge 3 ] && passed "page cache warmed with $n module files before timing" || failed "warmed '$n' module files"
+  [ "$(res unloaded)" = yes ] || echo "     [$K] not unloadable after the warm-up pass (stay for every run): $(res residue)"
   local a b
   a=$(res dry-kmx-cs) b=$(res dry-kmod-cs)
-  echo "     [$K] resolution only (nothing loaded): kmx --dry-run $((a * 10)) ms, kmod modprobe -n per alias $((b * 10)) ms"
+  echo "     [$K] resolution only (nothing loaded, 2 runs each): kmx --dry-run $((a * 10)) ms, kmod modprobe -n per alias $((b * 10)) ms"
   [ -n "$a" ] && [ -n "$b" ] && [ "$b" -gt 0 ] && [ $((a * 2)) -le "$b" ] &&
     passed "kmx coldplug resolution <= 0.5x kmod's ($a vs $b cs)" || failed "kmx resolution not <= 0.5x kmod ($a vs $b cs)"
-  a=$(res kmx-cs) b=$(res kmod-cs)
-  # With real loads the kernel's module init (one vCPU under TCG, xz in 6.12) is the same work
-  # for both and dominates; kmx must still be faster.
-  echo "     [$K] coldplug with loads: kmx $((a * 10)) ms, kmod $((b * 10)) ms ($(res kmx-summary))"
-  [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] &&
-    passed "kmx coldplug faster than kmod ($a vs $b cs)" || failed "kmx coldplug not faster than kmod ($a vs $b cs)"
+  local cfg r ratio
+  for cfg in smp2 smp1; do
+    if [ -z "$(res $cfg-kmx-cs)" ]; then
+      failed "no $cfg rounds ($(res cpus-smp1))"
+      continue
+    fi
+    expect_res $cfg-kmx-bad-rc 0
+    n=$(res $cfg-new-1)
+    [ "${n:-0}" -ge 3 ] && passed "$cfg: kmx coldplug loaded $n modules" || failed "$cfg: kmx coldplug loaded '$n' modules"
+    # Drivers that refuse the hardware (ENODEV: cpufreq, EDAC in a VM) fail for kmod alike; udev
+    # and modprobe -q keep quiet about them. Any other failure is an error.
+    expect_res $cfg-kmx-errors 0
+    echo "     [$K] $cfg: refused with ENODEV (as for kmod): $(res $cfg-enodev)"
+    for r in 1 4; do
+      if [ "$(res $cfg-same-set-$r)" = yes ]; then
+        passed "$cfg run $r: same /proc/modules set after kmx coldplug and after kmod modprobe -b per modalias"
+      else
+        failed "$cfg run $r: module sets differ: only kmx: $(res $cfg-only-a-$r); only kmod: $(res $cfg-only-b-$r)"
+        show $cfg-kmx-log-$r
+      fi
+    done
+    a=$(res $cfg-kmx-cs) b=$(res $cfg-kmod-cs)
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
+    local goal="not met"
+    [ -n "$a" ] && [ -n "$b" ] && [ $((a * 2)) -le "$b" ] && goal=met
+    echo "     [$K] $cfg coldplug with loads (2 runs each): kmx $((a * 10)) ms, kmod $((b * 10)) ms: ${ratio}x, 0.5x goal $goal ($(res $cfg-summary-1))"
+    [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] &&
+      passed "$cfg: kmx coldplug faster than kmod ($a vs $b cs)" || failed "$cfg: kmx coldplug not faster than kmod ($a vs $b cs)"
+  done
+  # The worker pool against one worker, same 2-CPU boot: reported, and the sets must agree.
+  a=$(res smp2j-kmx-cs) b=$(res smp2j-kmxj1-cs)
+  echo "     [$K] smp2 kmx 2 workers $((a * 10)) ms, kmx -j 1 $((b * 10)) ms (2 runs each)"
+  for r in 1 4; do
+    [ "$(res smp2j-same-set-$r)" = yes ] && passed "smp2 run $r: same set with kmx -j 1 and with 2 workers" ||
+      failed "smp2 run $r: sets differ: only -j 1: $(res smp2j-only-a-$r); only 2 workers: $(res smp2j-only-b-$r)"
+  done
+  expect_res smp2j-kmx-bad-rc 0
+  expect_res smp2j-kmx-errors 0
 }
