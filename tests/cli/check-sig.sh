@@ -3,7 +3,7 @@
 # in-tree module verifies against the certificate in its vmlinuz; one flipped byte is
 # EKEYREJECTED even without enforcement; another key is ENOKEY (taint E, refused under
 # module.sig_enforce=1, EPERM under Secure Boot's lockdown) until its certificate is given as a
-# target part; an unsigned module taints E. The kernel's behaviour for these cases is proven in
+# target part; an unsigned module taints E; a forced load (--force) counts as unsigned. The kernel's behaviour for these cases is proven in
 # the lab (tests/vm/scenarios/check-sig*.sh).
 source "$(dirname "$0")/common.sh"
 command -v openssl >/dev/null || skip "openssl not installed"
@@ -89,7 +89,27 @@ expect 'v["taint"]' E
 json --cmdline "module.sig_enforce=1" "$TMP/unsigned.ko"
 expect 'v["messages"][0]' "Loading of unsigned module is rejected"
 
-# 5. Bad key sources: a named image or certificate that cannot be read is an error (exit 3).
+# 5. Forced loads (insmod -f): the signature is not looked at, so the tree's own module and the
+#    flipped one load unsigned (F E), and are refused under module.sig_enforce=1 as unsigned; a
+#    compressed copy is edited by kmod and loaded without flags: its signature fails.
+json --force "$mod"
+expect 'v["taint"]' FE
+[ "$(sig_step)" = B2 ] || fail "forced own module: $(sig_step)"
+json -f "$TMP/flip.ko"
+expect 'v["loads"]' True
+json --force --cmdline "module.sig_enforce=1" "$mod"
+expect 'v["check_id"]' B4
+expect 'v["messages"][0]' "Loading of unsigned module is rejected"
+if command -v xz >/dev/null; then
+  xz -c --check=crc32 "$mod" >"$TMP/dummy.ko.xz"
+  json --force "$TMP/dummy.ko.xz"
+  expect 'v["errno"]' EKEYREJECTED
+  expect 'v["check_id"]' B6
+fi
+json --force-vermagic "$TMP/own.ko"
+expect 'v["taint"]' FE
+
+# 6. Bad key sources: a named image or certificate that cannot be read is an error (exit 3).
 printf 'not a certificate' >"$TMP/bad.pem"
 rc=0; "$KMX" check -t "$r,$TMP/bad.pem" "$mod" 2>"$TMP/err" >/dev/null || rc=$?
 [ "$rc" = 3 ] || fail "bad cert file: exit $rc"
