@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "kernel/net-links.h"
+
 namespace kmx {
 namespace {
 
@@ -27,8 +29,21 @@ i64 count_bound_devices(const KernelRoots &r, const std::string &module) {
 
 }  // namespace
 
-Result<std::vector<ModuleUse>> read_module_uses(const KernelRoots &r) {
+i64 count_net_links(const std::string &module, const std::vector<OnDemandRecord> &records,
+                    const std::vector<std::string> &kinds) {
+  std::vector<std::string> provided{module};
+  for (const OnDemandRecord &rec : records)
+    if (rec.module == module && rec.alias.starts_with("rtnl-link-")) provided.push_back(rec.alias.substr(10));
+  i64 n = 0;
+  for (const std::string &k : kinds)
+    if (std::find(provided.begin(), provided.end(), k) != provided.end()) n++;
+  return n;
+}
+
+Result<std::vector<ModuleUse>> read_module_uses(const KernelRoots &r, const std::vector<OnDemandRecord> &records) {
   TRY_ASSIGN(std::vector<LoadedModule> mods, loaded_modules(r));
+  std::vector<std::string> kinds;
+  if (auto k = net_link_kinds()) kinds = std::move(*k);
   std::vector<ModuleUse> out;
   out.reserve(mods.size());
   for (LoadedModule &m : mods) {
@@ -43,12 +58,15 @@ Result<std::vector<ModuleUse>> read_module_uses(const KernelRoots &r) {
         if (std::find(u.holders.begin(), u.holders.end(), name) == u.holders.end()) u.holders.push_back(std::move(name));
     }
     u.bound_devices = count_bound_devices(r, m.name);
+    u.net_links = count_net_links(m.name, records, kinds);
     out.push_back(std::move(u));
   }
   return out;
 }
 
-bool module_in_use(const ModuleUse &u) { return u.refcnt != 0 || !u.holders.empty() || !u.live || u.bound_devices > 0; }
+bool module_in_use(const ModuleUse &u) {
+  return u.refcnt != 0 || !u.holders.empty() || !u.live || u.bound_devices > 0 || u.net_links > 0;
+}
 
 i64 Autoclean::idle_period(const std::string &module) const {
   auto it = cfg_.module_idle.find(module);

@@ -40,10 +40,19 @@ struct ModuleUse {
   // "module"): a PCI or USB driver has refcnt 0 while it drives hardware, and unloading it
   // would take the device away.
   i64 bound_devices = 0;
+  // Network links of a kind this module provides (kernel/net-links.h): the module's name, or
+  // KIND of an "rtnl-link-KIND" alias it was loaded for on demand. Unloading it deletes them.
+  i64 net_links = 0;
 };
 
-// /proc/modules plus /sys/module/NAME/{refcnt,holders} (sysfs wins where present, as kmod).
-Result<std::vector<ModuleUse>> read_module_uses(const KernelRoots &r);
+// How many of `kinds` (one per existing link) name a link type `module` provides.
+i64 count_net_links(const std::string &module, const std::vector<OnDemandRecord> &records,
+                    const std::vector<std::string> &kinds);
+
+// /proc/modules plus /sys/module/NAME/{refcnt,holders} (sysfs wins where present, as kmod),
+// bound devices, and network links by kind (with `records` for the rtnl-link aliases; no
+// links are counted when the netlink query fails).
+Result<std::vector<ModuleUse>> read_module_uses(const KernelRoots &r, const std::vector<OnDemandRecord> &records = {});
 
 bool module_in_use(const ModuleUse &u);
 

@@ -87,6 +87,7 @@ Status release_now(DaemonState &state, const std::string &module) {
       for (const std::string &h : u->holders) why += " " + h;
     }
     if (u->bound_devices > 0) why += ", " + std::to_string(u->bound_devices) + " bound device(s)";
+    if (u->net_links > 0) why += ", " + std::to_string(u->net_links) + " network link(s)";
     if (!u->live) why += ", not live";
     return fail(Errc::busy, why + ")");
   }

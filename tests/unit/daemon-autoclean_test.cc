@@ -115,3 +115,21 @@ TEST(Autoclean, ReadsUseFromFakeProcAndSys) {
   for (const ModuleUse &u : *uses) EXPECT_TRUE(module_in_use(u)) << u.name;
   fs::remove_all(root);
 }
+
+TEST(AutocleanNetLinks, ModuleNameOrRtnlAliasKindCounts) {
+  std::vector<OnDemandRecord> recs(2);
+  recs[0].module = "8021q";
+  recs[0].alias = "rtnl-link-vlan";
+  recs[1].module = "dummy";
+  recs[1].alias = "rtnl-link-dummy";
+  std::vector<std::string> kinds{"vlan", "dummy", "vlan", "bridge"};
+  EXPECT_EQ(count_net_links("8021q", recs, kinds), 2);
+  EXPECT_EQ(count_net_links("dummy", recs, kinds), 1);
+  EXPECT_EQ(count_net_links("bridge", {}, kinds), 1);  // kind named like the module
+  EXPECT_EQ(count_net_links("tun", recs, kinds), 0);
+  ModuleUse u;
+  u.name = "dummy";
+  EXPECT_FALSE(module_in_use(u));
+  u.net_links = 1;
+  EXPECT_TRUE(module_in_use(u));
+}
