@@ -11,6 +11,7 @@
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/check-lab.sh"
 check_b_cases="legacy algo pad p7trunc p7junk siglen authattrs authattrs2"
+check_b_keep=
 
 # Build (cached) the trailer variants for lab kernel $1 next to check-lab.sh's modules; prints
 # the dir (it holds every check module plus the variants).
@@ -36,6 +37,8 @@ check_b_modules() {
       "$tp" "$o" "$dir/authattrs2.ko" authattrs-nocap "$dir/.key/key.pem" "$dir/.key/cert.pem" ||
       { echo "check-trailer: making the trailer variants failed" >&2; return 1; }
     rm -rf "$dir/.key"
+    "$KMX_SRC/tests/vm/check-modules/patch.py" "$dir/check_nsuse.ko" modinfo import_ns=module:check_nsuse import_nx=module:check_nsuse ||
+      return 1
     # An in-tree module of this kernel (signed by Debian's build key), uncompressed so that
     # kmod's insmod -f passes the flags to finit_module (kmod 30 strips a compressed module
     # itself and calls init_module, whose signature then no longer verifies).
@@ -53,8 +56,9 @@ check_b_modules() {
   echo "$dir"
 }
 
-# A case is a module file name (without .ko*) under check_b_modules' dir; "f-FILE" loads FILE with insmod -f and
-# checks it with kmx check --force.
+# A case is a module file name (without .ko*) under check_b_modules' dir; "f-FILE" loads FILE
+# with insmod -f and checks it with kmx check --force. Cases in $check_b_keep stay loaded until
+# the end (the cases after one are checked with --loaded FILE).
 check_b_guest() {
   local d c
   d=$(check_b_modules "$k") || return 1
@@ -71,8 +75,10 @@ for c in $check_b_cases; do
   run ins-\$c kmod insmod \$force \$f
   run log-\$c dmesg
   result taint-\$c "\$(cat /sys/module/\$n/taint 2>/dev/null)"
+  case " $check_b_keep " in *" \$c "*) continue ;; esac
   [ -d /sys/module/\$n ] && kmod rmmod \$n
 done
+for c in $check_b_keep; do kmod rmmod \$(/lab/kmod/modinfo -F name /lab/checkb/\$c.ko); done
 lab_clean
 G
 }
@@ -80,9 +86,11 @@ G
 check_b_check() {
   local d c
   d=$(check_b_modules "$K") || { failed "cannot build the check modules"; return; }
+  local kept=()
   for c in $check_b_cases; do
-    local extra=()
-    case $c in f-*) extra=(--force) ;; esac
+    local extra=("${kept[@]}")
+    case $c in f-*) extra+=(--force) ;; esac
+    case " $check_b_keep " in *" $c "*) kept+=(--loaded "$d/$c.ko") ;; esac
     check_lab_show_log=1
     check_lab_case "$c" "$(ls "$d/${c#f-}".ko* | head -n1)" "${extra[@]}"
   done
