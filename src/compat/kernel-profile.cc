@@ -10,6 +10,7 @@
 #include "base/mapped-file.h"
 #include "base/parallel.h"
 #include "compat/load-check.h"
+#include "compat/tree-facts.h"
 #include "elf/module-elf.h"
 
 namespace kmx {
@@ -217,46 +218,63 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
   }
 
   // Reference facts from in-tree modules (the first that says intree=Y).
-  auto take_reference = [&](const ModuleInfo &m) {
+  auto take_reference = [](const ModuleInfo &m, TreeFacts &f) {
     if (m.get("intree") != "Y") return false;
-    if (!p.vermagic) p.vermagic = m.get("vermagic");
-    if (!p.module_layout_crc)
+    if (!f.vermagic) f.vermagic = m.get("vermagic");
+    if (!f.module_layout_crc)
       for (const auto &v : m.versions)
-        if (v.name == "module_layout") p.module_layout_crc = v.crc;
-    if (!p.this_module_size) p.this_module_size = m.this_module_size;
+        if (v.name == "module_layout") f.module_layout_crc = v.crc;
+    if (!f.this_module_size) f.this_module_size = m.this_module_size;
     if (m.signature && !m.signature->key_id.empty()) {
       bool seen = false;
-      for (const auto &k : p.trusted_key_ids) seen = seen || k == m.signature->key_id;
-      if (!seen) p.trusted_key_ids.push_back(m.signature->key_id);
+      for (const auto &k : f.key_ids) seen = seen || k == m.signature->key_id;
+      if (!seen) f.key_ids.push_back(m.signature->key_id);
     }
-    return p.vermagic.has_value();
+    return f.vermagic.has_value();
   };
 
+  TreeFacts facts;
   if (read_exports) {
-    std::vector<std::optional<ModuleInfo>> slots(files.size());
-    parallel_for_each(files.size(), [&](size_t i) {
-      if (auto m = read_module(files[i])) slots[i] = std::move(*m);
-    });
-    for (auto &s : slots) {
-      if (!s) continue;
-      take_reference(*s);
-      std::string owner = normalize_module_name(s->get("name").value_or(module_name_from_path(s->path)));
-      if (!license_is_gpl_compatible(s->get("license").value_or("unspecified"))) p.proprietary_modules.insert(owner);
-      for (const auto &e : s->exports) {
-        if (p.exports.contains(e.name)) continue;
-        p.exports.emplace(e.name, KernelExport{owner, e.license, e.ns, e.crc});
+    // Every module's exports: the expensive case, cached (compat/tree-facts.h).
+    std::string cache_dir = default_cache_dir();
+    std::string identity = tree_identity(files);
+    if (auto cached = read_tree_facts(cache_dir, tree, identity)) {
+      facts = std::move(*cached);
+      p.sources.push_back("module exports of " + tree + " (cached)");
+    } else {
+      std::vector<std::optional<ModuleInfo>> slots(files.size());
+      parallel_for_each(files.size(), [&](size_t i) {
+        if (auto m = read_module(files[i])) slots[i] = std::move(*m);
+      });
+      std::set<std::string> seen;
+      for (auto &s : slots) {
+        if (!s) continue;
+        take_reference(*s, facts);
+        std::string owner = normalize_module_name(s->get("name").value_or(module_name_from_path(s->path)));
+        if (!license_is_gpl_compatible(s->get("license").value_or("unspecified"))) facts.proprietary.insert(owner);
+        for (const auto &e : s->exports)
+          if (seen.insert(e.name).second) facts.exports.emplace_back(e.name, KernelExport{owner, e.license, e.ns, e.crc});
       }
+      write_tree_facts(cache_dir, tree, identity, facts);
+      p.sources.push_back("module exports of " + tree);
     }
     p.exports_have_licence = true;
-    p.sources.push_back("module exports of " + tree);
   } else {
     size_t tried = 0;
     for (const auto &f : files) {
       if (tried++ > 50) break;
       auto m = read_module(f);
-      if (m && take_reference(*m)) break;
+      if (m && take_reference(*m, facts)) break;
     }
   }
+  if (!p.vermagic) p.vermagic = facts.vermagic;
+  if (!p.module_layout_crc) p.module_layout_crc = facts.module_layout_crc;
+  if (!p.this_module_size) p.this_module_size = facts.this_module_size;
+  for (auto &k : facts.key_ids)
+    if (std::find(p.trusted_key_ids.begin(), p.trusted_key_ids.end(), k) == p.trusted_key_ids.end())
+      p.trusted_key_ids.push_back(std::move(k));
+  p.proprietary_modules.insert(facts.proprietary.begin(), facts.proprietary.end());
+  for (auto &[name, e] : facts.exports) p.exports.try_emplace(name, std::move(e));
   p.sources.push_back("module tree " + tree);
   return {};
 }
