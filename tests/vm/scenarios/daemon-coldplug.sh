@@ -3,9 +3,9 @@
 # modalias (what udev's coldplug amounts to), in less time. The goal (issue 7) is at most 0.5x
 # kmod's time; the numbers are printed with whether the goal was met, and asserted where they
 # hold in the lab: resolution alone (~0.12x). With real loads the kernel's own load work (about
-# 100 ms per module under TCG) is the same for both and bounds the ratio: measured 0.47-0.62x
-# on 1 CPU and 0.33-0.69x on 2 vCPUs (the second vCPU adds little under TCG on a shared 2-core
-# host), so there kmx must be faster, not 0.5x.
+# 100 ms per module under TCG) is the same for both and bounds the ratio: over three lab runs
+# 0.47-0.86x on 1 CPU and 0.33-0.77x on 2 vCPUs, and kmx's 2 workers against -j 1 went either
+# way (a second TCG vCPU on a shared 2-core host adds little), so there kmx must be faster.
 #
 # Measured fairly: before any timing the page cache holds the index files and every module file
 # either tool will load (the paths kmod's `modprobe -n -b -v ALIAS` prints, read once), and one
