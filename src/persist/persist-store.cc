@@ -288,66 +288,61 @@ Result<std::vector<PersistEntry>> PersistStore::list(std::string_view module) {
   return out;
 }
 
-Status PersistStore::save_params(std::string_view module, const std::map<std::string, std::string> &params) {
-  TRY(validate_module_name(module));
-  for (const auto &[k, v] : params) TRY(validate_key(k));
-  Txn t(db_);
-  TRY(t.begin());
-  i64 now = now_seconds();
-  Stmt del(db_, "DELETE FROM entry WHERE module=?1 AND kind='param'");
-  del.bind(1, module);
-  TRY(run(db_, del, "save parameters"));
-  Stmt ins(db_,
-           "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'param', ?4) "
-           "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, kind='param', updated=excluded.updated");
-  if (!ins.ok()) return sql_fail(db_, "save parameters");
-  for (const auto &[k, v] : params) {
-    sqlite3_reset(ins.get());
-    ins.bind(1, module);
-    ins.bind(2, k);
-    ins.bind(3, v);
-    ins.bind(4, now);
-    TRY(run(db_, ins, "save parameters"));
-  }
-  Stmt snap(db_,
-            "INSERT INTO snapshot(module, generation, nparams, saved) VALUES(?1, 1, ?2, ?3) "
-            "ON CONFLICT(module) DO UPDATE SET generation=generation+1, nparams=excluded.nparams, saved=excluded.saved");
-  snap.bind(1, module);
-  snap.bind(2, static_cast<i64>(params.size()));
-  snap.bind(3, now);
-  TRY(run(db_, snap, "save parameters"));
-  return t.commit();
-}
+namespace {
 
-Status PersistStore::update_params(std::string_view module, const std::map<std::string, std::string> &params) {
+// A parameter snapshot about to be written: a valid module name, valid keys, no NUL in values.
+Status validate_params(std::string_view module, const std::map<std::string, std::string> &params) {
   TRY(validate_module_name(module));
   for (const auto &[k, v] : params) {
     TRY(validate_key(k));
     if (v.find('\0') != std::string::npos) return fail(Errc::invalid_argument, "value of '" + k + "' contains a NUL byte");
   }
-  if (params.empty()) return {};
-  Txn t(db_);
-  TRY(t.begin());
-  i64 now = now_seconds();
-  Stmt ins(db_,
+  return {};
+}
+
+// Inside a transaction: `params` as 'param' rows (replacing same-named rows), then the module's
+// snapshot generation bumped, with `nparams_sql` giving the parameter count.
+Status upsert_params(sqlite3 *db, std::string_view module, const std::map<std::string, std::string> &params, i64 now) {
+  Stmt ins(db,
            "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'param', ?4) "
            "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, kind='param', updated=excluded.updated");
-  if (!ins.ok()) return sql_fail(db_, "save parameters");
+  if (!ins.ok()) return sql_fail(db, "save parameters");
   for (const auto &[k, v] : params) {
     sqlite3_reset(ins.get());
     ins.bind(1, module);
     ins.bind(2, k);
     ins.bind(3, v);
     ins.bind(4, now);
-    TRY(run(db_, ins, "save parameters"));
+    TRY(run(db, ins, "save parameters"));
   }
-  Stmt snap(db_,
+  Stmt snap(db,
             "INSERT INTO snapshot(module, generation, nparams, saved) VALUES(?1, 1, "
             "(SELECT count(*) FROM entry WHERE module=?1 AND kind='param'), ?2) "
             "ON CONFLICT(module) DO UPDATE SET generation=generation+1, nparams=excluded.nparams, saved=excluded.saved");
   snap.bind(1, module);
   snap.bind(2, now);
-  TRY(run(db_, snap, "save parameters"));
+  return run(db, snap, "save parameters");
+}
+
+}  // namespace
+
+Status PersistStore::save_params(std::string_view module, const std::map<std::string, std::string> &params) {
+  TRY(validate_params(module, params));
+  Txn t(db_);
+  TRY(t.begin());
+  Stmt del(db_, "DELETE FROM entry WHERE module=?1 AND kind='param'");
+  del.bind(1, module);
+  TRY(run(db_, del, "save parameters"));
+  TRY(upsert_params(db_, module, params, now_seconds()));
+  return t.commit();
+}
+
+Status PersistStore::update_params(std::string_view module, const std::map<std::string, std::string> &params) {
+  TRY(validate_params(module, params));
+  if (params.empty()) return {};
+  Txn t(db_);
+  TRY(t.begin());
+  TRY(upsert_params(db_, module, params, now_seconds()));
   return t.commit();
 }
 
