@@ -77,7 +77,8 @@ Result<ControlRequest> parse_control_request(std::string_view line) {
 }
 
 Status release_now(DaemonState &state, const std::string &module) {
-  TRY_ASSIGN(std::vector<ModuleUse> uses, state.uses());
+  auto records = state.records();
+  TRY_ASSIGN(std::vector<ModuleUse> uses, state.uses(records ? *records : std::vector<OnDemandRecord>{}));
   const ModuleUse *u = find_use(uses, module);
   if (!u) return fail(Errc::not_found, "module " + module + " is not loaded");
   if (module_in_use(*u)) {
@@ -104,8 +105,9 @@ Status release_now(DaemonState &state, const std::string &module) {
 std::vector<std::string> autoclean_round(DaemonState &state) {
   std::vector<std::string> done;
   auto records = state.records();
-  auto uses = state.uses();
-  if (!records || !uses) return done;
+  if (!records) return done;
+  auto uses = state.uses(*records);
+  if (!uses) return done;
   for (const std::string &m : state.autoclean.observe(state.clock(), *records, *uses)) {
     if (release_now(state, m)) done.push_back(m);
     else state.autoclean.released(m);  // restart its clock rather than retrying in a loop

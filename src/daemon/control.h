@@ -76,7 +76,9 @@ struct DaemonState {
   uid_t allowed_uid = 0;
   std::function<i64()> clock;
   std::function<Result<std::vector<OnDemandRecord>>()> records;
-  std::function<Result<std::vector<ModuleUse>>()> uses;
+  // What the kernel shows of every loaded module; the records say which link kinds a module
+  // was loaded for (autoclean.h: net_links).
+  std::function<Result<std::vector<ModuleUse>>(const std::vector<OnDemandRecord> &)> uses;
   // Unload one module (the daemon saves its writable parameters first).
   std::function<Status(const std::string &)> unload;
 };

@@ -308,10 +308,7 @@ struct Daemon::Impl {
       if (opt.loader.dry_run || !store) return dry_records;
       return on_demand_records(*store, boot_id);
     };
-    state.uses = [this]() {
-      auto recs = state.records();
-      return read_module_uses(opt.loader.roots, recs ? *recs : std::vector<OnDemandRecord>{});
-    };
+    state.uses = [this](const std::vector<OnDemandRecord> &records) { return read_module_uses(opt.loader.roots, records); };
     state.unload = [this](const std::string &m) { return unload(m); };
   }
 

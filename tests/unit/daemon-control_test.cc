@@ -21,7 +21,7 @@ struct Fake {
     state.allowed_uid = getuid();
     state.clock = [this] { return now; };
     state.records = [this]() -> Result<std::vector<OnDemandRecord>> { return records; };
-    state.uses = [this]() -> Result<std::vector<ModuleUse>> { return uses; };
+    state.uses = [this](const std::vector<OnDemandRecord> &) -> Result<std::vector<ModuleUse>> { return uses; };
     state.unload = [this](const std::string &m) -> Status {
       if (m == "stuck") return fail(Errc::busy, "delete_module stuck: Resource temporarily unavailable");
       unloaded.push_back(m);
