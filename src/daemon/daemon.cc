@@ -278,17 +278,12 @@ struct Daemon::Impl {
   // The writable parameters that differ from the baseline taken after the load (all of them
   // without one), as kmx rmmod/modprobe -r save them.
   void save_changed_params(const std::string &module) {
-    auto current = read_writable_params(opt.loader.roots.sys, module);
-    if (!current) return;
-    std::optional<ParamBaseline> base;
-    if (!opt.loader.baseline_dir.empty())
-      if (auto b = read_baseline(opt.loader.baseline_dir, opt.loader.roots.sys, module)) base = *b;
-    std::map<std::string, std::string> changed = changed_params(base, *current);
-    if (changed.empty()) return;
-    if (Status st = store->update_params(module, changed); !st)
+    auto changed = params_changed_since_load(opt.loader.baseline_dir, opt.loader.roots.sys, module);
+    if (!changed || changed->empty()) return;
+    if (Status st = store->update_params(module, *changed); !st)
       say("cannot save the parameters of " + module + " before unloading: " + st.error().msg);
     else
-      say("saved " + std::to_string(changed.size()) + " parameter(s) of " + module);
+      say("saved " + std::to_string(changed->size()) + " parameter(s) of " + module);
   }
 
   Status unload(const std::string &module) {

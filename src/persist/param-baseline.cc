@@ -109,4 +109,17 @@ std::map<std::string, std::string> changed_params(const std::optional<ParamBasel
   return out;
 }
 
+Result<std::map<std::string, std::string>> params_changed_since_load(const std::string &dir, const std::string &sys_root,
+                                                                    const std::string &module,
+                                                                    std::optional<Error> *baseline_error) {
+  TRY_ASSIGN(auto current, read_writable_params(sys_root, module));
+  std::optional<ParamBaseline> base;
+  if (!dir.empty()) {
+    auto b = read_baseline(dir, sys_root, module);
+    if (b) base = std::move(*b);
+    else if (baseline_error) *baseline_error = std::move(b).error();
+  }
+  return changed_params(base, current);
+}
+
 }  // namespace kmx

@@ -54,4 +54,12 @@ Status remove_baseline(const std::string &dir, const std::string &module);
 std::map<std::string, std::string> changed_params(const std::optional<ParamBaseline> &baseline,
                                                   const std::map<std::string, std::string> &current);
 
+// The unload path's question in one call: MODULE's writable parameters read now from sys_root,
+// compared by changed_params() with its baseline in `dir` ("" = no baselines kept). A baseline
+// that cannot be read counts as none; why goes to `baseline_error` when given. Errors: reading
+// the parameters (Errc::not_found when the module is not loaded).
+Result<std::map<std::string, std::string>> params_changed_since_load(const std::string &dir, const std::string &sys_root,
+                                                                    const std::string &module,
+                                                                    std::optional<Error> *baseline_error = nullptr);
+
 }  // namespace kmx

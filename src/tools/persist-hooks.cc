@@ -126,18 +126,17 @@ void PersistHooks::after_load(const std::string &module) {
 void PersistHooks::before_unload(const std::string &module_in) {
   if (!persist_enabled()) return;
   std::string module = normalise(module_in);
-  auto current = read_writable_params(roots_.sys, module);
-  if (!current) {
-    if (current.error().code != Errc::not_found) report(roots_.sys + "/module/" + module, current.error().msg);
+  std::optional<Error> baseline_error;
+  auto changed = params_changed_since_load(baseline_dir_, roots_.sys, module, &baseline_error);
+  if (!changed) {
+    if (changed.error().code != Errc::not_found) report(roots_.sys + "/module/" + module, changed.error().msg);
     return;
   }
-  auto baseline = read_baseline(baseline_dir_, roots_.sys, module);
-  if (!baseline) report(baseline_dir_, baseline.error().msg);  // saved as if there were none
-  std::map<std::string, std::string> changed = changed_params(baseline ? *baseline : std::nullopt, *current);
-  if (changed.empty()) return;
+  if (baseline_error) report(baseline_dir_, baseline_error->msg);  // saved as if there were none
+  if (changed->empty()) return;
   PersistStore *s = store(true);
   if (!s) return;
-  Status st = s->update_params(module, changed);
+  Status st = s->update_params(module, *changed);
   if (!st) report(s->path(), st.error().msg);
 }
 
