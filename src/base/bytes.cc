@@ -13,4 +13,13 @@ std::string hex(ByteView v) {
   return s;
 }
 
+u64 fnv1a64(ByteView v) {
+  u64 h = 0xcbf29ce484222325ull;
+  for (u8 b : v) {
+    h ^= b;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 }  // namespace kmx

@@ -137,4 +137,8 @@ inline void put_be32(Bytes &out, u32 v) {
 
 std::string hex(ByteView v);
 
+// 64-bit FNV-1a (offset basis 0xcbf29ce484222325, prime 0x100000001b3): checksums and cache
+// file names, not security.
+u64 fnv1a64(ByteView v);
+
 }  // namespace kmx

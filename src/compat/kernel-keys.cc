@@ -182,11 +182,6 @@ Result<Bytes> kernel_payload(ByteView file, std::string &how) {
   return fail(Errc::invalid_format, "not a kernel image (no bzImage header, no gzip/xz/zstd magic, not ELF)");
 }
 
-u64 fnv1a(std::string_view s) {
-  u64 h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 std::string cache_path(const std::string &dir, const std::string &image) {
   struct stat st;
@@ -195,7 +190,7 @@ std::string cache_path(const std::string &dir, const std::string &image) {
   std::string p = ::realpath(image.c_str(), real) ? real : image;
   std::string key = fmt::format("{}\n{}\n{}\n{}\n{}.{}", p, u64(st.st_dev), u64(st.st_ino), u64(st.st_size),
                                 i64(st.st_mtim.tv_sec), i64(st.st_mtim.tv_nsec));
-  return fmt::format("{}/kernel-certs-{:016x}", dir, fnv1a(key));
+  return fmt::format("{}/kernel-certs-{:016x}", dir, fnv1a64(ByteView(key)));
 }
 
 bool read_cache(const std::string &path, const std::string &image, ImageCerts &out) {

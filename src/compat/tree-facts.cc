@@ -16,12 +16,6 @@ namespace {
 
 constexpr int kFormat = 1;
 
-std::string hex(const unsigned char *p, size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; i++) s += fmt::format("{:02x}", p[i]);
-  return s;
-}
-
 std::optional<Bytes> unhex(const std::string &s) {
   if (s.size() % 2) return std::nullopt;
   Bytes out;
@@ -42,9 +36,7 @@ std::optional<Bytes> unhex(const std::string &s) {
 std::string cache_file(const std::string &dir, const std::string &tree) {
   char real[4096];
   std::string p = ::realpath(tree.c_str(), real) ? real : tree;
-  u64 h = 1469598103934665603ull;
-  for (unsigned char c : p) h = (h ^ c) * 1099511628211ull;
-  return fmt::format("{}/tree-facts-{:016x}.json", dir, h);
+  return fmt::format("{}/tree-facts-{:016x}.json", dir, fnv1a64(ByteView(p)));
 }
 
 }  // namespace
@@ -69,7 +61,7 @@ std::string tree_identity(const std::vector<std::string> &files) {
   unsigned n = 0;
   EVP_DigestFinal_ex(ctx, md, &n);
   EVP_MD_CTX_free(ctx);
-  return hex(md, n);
+  return hex(ByteView(md, n));
 }
 
 std::optional<TreeFacts> read_tree_facts(const std::string &cache_dir, const std::string &tree,
@@ -140,7 +132,7 @@ void write_tree_facts(const std::string &cache_dir, const std::string &tree, con
   j["module_layout_crc"] = f.module_layout_crc ? nlohmann::json(*f.module_layout_crc) : nlohmann::json(nullptr);
   j["this_module_size"] = f.this_module_size ? nlohmann::json(*f.this_module_size) : nlohmann::json(nullptr);
   j["key_ids"] = nlohmann::json::array();
-  for (const Bytes &k : f.key_ids) j["key_ids"].push_back(hex(k.data(), k.size()));
+  for (const Bytes &k : f.key_ids) j["key_ids"].push_back(hex(k));
   j["proprietary"] = f.proprietary;
   nlohmann::json ex = nlohmann::json::array();
   for (const auto &[name, e] : f.exports)

@@ -112,14 +112,6 @@ namespace {
 
 constexpr char cache_magic[8] = {'K', 'M', 'X', 'D', 'E', 'P', 'C', '1'};
 
-u64 fnv1a(const u8 *p, size_t n) {
-  u64 h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 // Grow, then store in place: GCC 12 misreads vector::insert from a small array as an
 // out-of-bounds memcpy (-Warray-bounds), which would break -Werror builds.
@@ -173,14 +165,14 @@ Bytes encode_facts_cache(const std::vector<FactsCacheEntry> &entries) {
       putstr(out, v);
     }
   }
-  store<u64, true>(out.data() + 8, fnv1a(out.data() + 16, out.size() - 16));
+  store<u64, true>(out.data() + 8, fnv1a64(ByteView(out.data() + 16, out.size() - 16)));
   return out;
 }
 
 Result<std::vector<FactsCacheEntry>> decode_facts_cache(ByteView data) {
   if (data.size() < 20 || !std::equal(cache_magic, cache_magic + 8, data.begin()))
     return fail(Errc::invalid_format, "not a kmx depmod cache (bad magic or version)");
-  if (load<u64, true>(data.data() + 8) != fnv1a(data.data() + 16, data.size() - 16))
+  if (load<u64, true>(data.data() + 8) != fnv1a64(ByteView(data.data() + 16, data.size() - 16)))
     return fail(Errc::invalid_format, "depmod cache checksum mismatch");
   Cursor c(data, 16);
   u32 count = c.le32();
