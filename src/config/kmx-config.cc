@@ -43,19 +43,6 @@ Result<std::string> module_name(std::string_view w) {
   return out;
 }
 
-Result<i64> seconds(std::string_view w, i64 min) {
-  if (w.empty() || w.size() > 9) return fail(Errc::invalid_argument, quoted(w) + " is not a number of seconds");
-  i64 v = 0;
-  for (char c : w) {
-    if (c < '0' || c > '9') return fail(Errc::invalid_argument, quoted(w) + " is not a number of seconds");
-    v = v * 10 + (c - '0');
-  }
-  if (v < min || v > kMaxKmxSeconds)
-    return fail(Errc::invalid_argument, "seconds " + std::to_string(v) + " out of range [" + std::to_string(min) + ", " +
-                                            std::to_string(kMaxKmxSeconds) + "]");
-  return v;
-}
-
 Result<std::string> abs_path(std::string_view w) {
   if (w.empty() || w[0] != '/') return fail(Errc::invalid_argument, "path " + quoted(w) + " is not absolute");
   return std::string(w);
@@ -86,7 +73,7 @@ Status parse_line(KmxConfig &cfg, const std::vector<std::string_view> &w) {
   }
   if (d == "idle") {
     TRY(want(2, "one number of SECONDS"));
-    TRY_ASSIGN(cfg.idle_seconds, seconds(w[1], 1));
+    TRY_ASSIGN(cfg.idle_seconds, parse_kmx_seconds(w[1], 1));
     return {};
   }
   if (d == "keep") {
@@ -100,7 +87,7 @@ Status parse_line(KmxConfig &cfg, const std::vector<std::string_view> &w) {
   if (d == "idle-module") {
     TRY(want(3, "MODULE SECONDS"));
     TRY_ASSIGN(std::string m, module_name(w[1]));
-    TRY_ASSIGN(i64 s, seconds(w[2], 0));
+    TRY_ASSIGN(i64 s, parse_kmx_seconds(w[2], 0));
     cfg.module_idle[m] = s;
     return {};
   }
@@ -108,6 +95,19 @@ Status parse_line(KmxConfig &cfg, const std::vector<std::string_view> &w) {
 }
 
 }  // namespace
+
+Result<i64> parse_kmx_seconds(std::string_view w, i64 min) {
+  if (w.empty() || w.size() > 9) return fail(Errc::invalid_argument, quoted(w) + " is not a number of seconds");
+  i64 v = 0;
+  for (char c : w) {
+    if (c < '0' || c > '9') return fail(Errc::invalid_argument, quoted(w) + " is not a number of seconds");
+    v = v * 10 + (c - '0');
+  }
+  if (v < min || v > kMaxKmxSeconds)
+    return fail(Errc::invalid_argument, "seconds " + std::to_string(v) + " out of range [" + std::to_string(min) + ", " +
+                                            std::to_string(kMaxKmxSeconds) + "]");
+  return v;
+}
 
 Status parse_kmx_config_text(KmxConfig &cfg, std::string_view text, const std::string &filename) {
   size_t pos = 0;

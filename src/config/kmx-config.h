@@ -48,6 +48,10 @@ struct KmxConfig {
   std::string control_socket = kDefaultKmxControlSocket;
 };
 
+// A number of seconds as kmx.conf and `kmx daemon --idle` take it: digits only, in
+// [min, kMaxKmxSeconds].
+Result<i64> parse_kmx_seconds(std::string_view w, i64 min);
+
 // Parse the text of one config file into `cfg` (on top of what it holds). `filename` is only
 // used in messages. Errc::invalid_argument, "FILE:LINE: ..." on the first bad line.
 Status parse_kmx_config_text(KmxConfig &cfg, std::string_view text, const std::string &filename);

@@ -61,11 +61,6 @@ int usage_error(const std::string &msg) {
   return 2;
 }
 
-bool parse_seconds(const char *s, i64 &out) {
-  std::string_view v = s;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  return ec == std::errc() && p == v.data() + v.size() && out >= 1 && out <= kMaxKmxSeconds;
-}
 
 }  // namespace
 
@@ -107,7 +102,8 @@ int daemon_main(int argc, char **argv) {
     case OPT_DB: db = optarg; break;
     case OPT_SOCKET: socket_path = optarg; break;
     case OPT_IDLE:
-      if (!parse_seconds(optarg, idle)) return usage_error(std::string("--idle '") + optarg + "' is not a number of seconds in [1, 31536000]");
+      if (auto v = parse_kmx_seconds(optarg, 1)) idle = *v;
+      else return usage_error(std::string("--idle '") + optarg + "' is not a number of seconds in [1, 31536000]");
       break;
     case OPT_ROOT: root = optarg; break;
     case 'd': dirname = optarg; break;
