@@ -57,6 +57,17 @@ argv0() {
   (exec -a "$_a0" "$@")
 }
 
+# lab_mod_root DIR MODULE...: a module root DIR/lib/modules/$(uname -r)/extra holding the
+# lab's test modules /lab/mods/MODULE.ko, indexed by kmod's depmod (for -d DIR loads).
+lab_mod_root() {
+  _r=$1
+  shift
+  _d=$_r/lib/modules/$(uname -r)
+  mkdir -p "$_d/extra"
+  for _m in "$@"; do cp "/lab/mods/$_m.ko" "$_d/extra/"; done
+  /lab/kmod/depmod -b "$_r" "$(uname -r)"
+}
+
 # Unload whatever test modules are loaded, and drop kmx's state (default persistence store,
 # parameter baselines), so that each scenario starts clean: a kmx rmmod of a module kmx did not
 # load saves its writable parameters, which a later kmx modprobe would apply.

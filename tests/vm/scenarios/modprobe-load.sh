@@ -15,11 +15,9 @@ lab_cmdline="kmx_lab_a.label=fromcmdline"
 guest() {
   cat <<'G'
 lab_clean
-rel=$(uname -r)
 LR=/tmp/lr
-mkdir -p $LR/lib/modules/$rel/extra /tmp/c0 /tmp/c1 /tmp/c2 /tmp/c3
-cp /lab/mods/kmx_lab_a.ko /lab/mods/kmx_lab_b.ko $LR/lib/modules/$rel/extra/
-kmod depmod -b $LR $rel
+lab_mod_root $LR kmx_lab_a kmx_lab_b
+mkdir -p /tmp/c0 /tmp/c1 /tmp/c2 /tmp/c3
 cat > /tmp/c1/lab.conf <<'C'
 options kmx_lab_a answer=7
 alias kmx-alias-b kmx_lab_b

@@ -13,11 +13,8 @@ lab_tree_modules="all"
 guest() {
   cat <<'G'
 lab_clean
-rel=$(uname -r)
 LR=/tmp/oa
-mkdir -p $LR/lib/modules/$rel/extra
-cp /lab/mods/kmx_lab_a.ko $LR/lib/modules/$rel/extra/
-kmod depmod -b $LR $rel
+lab_mod_root $LR kmx_lab_a
 mods="dummy nls_ascii kmx_lab_a"
 loaded() { for m in "$@"; do if grep -q "^$m " /proc/modules; then printf '%s+ ' $m; else printf '%s- ' $m; fi; done; }
 for m in $mods; do grep -q "^$m " /proc/modules && kmod rmmod $m; done

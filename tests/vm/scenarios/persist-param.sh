@@ -14,11 +14,8 @@ lab_tree_modules="all"
 guest() {
   cat <<'G'
 lab_clean
-rel=$(uname -r)
 LR=/tmp/pr
-mkdir -p $LR/lib/modules/$rel/extra
-cp /lab/mods/kmx_lab_a.ko /lab/mods/kmx_lab_b.ko $LR/lib/modules/$rel/extra/
-kmod depmod -b $LR $rel
+lab_mod_root $LR kmx_lab_a kmx_lab_b
 P=/sys/module/kmx_lab_a/parameters
 DB=/var/lib/kmx/persist.db
 lvl() { cat $P/level 2>/dev/null || echo none; }

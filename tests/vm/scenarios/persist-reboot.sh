@@ -9,11 +9,9 @@ lab_boots=2
 guest() {
   cat <<'G'
 lab_clean
-rel=$(uname -r)
 LR=/tmp/pr
-mkdir -p $LR/lib/modules/$rel/extra /persist /etc/kmx
-cp /lab/mods/kmx_lab_a.ko $LR/lib/modules/$rel/extra/
-kmod depmod -b $LR $rel
+lab_mod_root $LR kmx_lab_a
+mkdir -p /persist /etc/kmx
 dev=$(findfs LABEL=kmxpersist)
 result b$LAB_BOOT-dev "$dev"
 run b$LAB_BOOT-mount mount -t ext4 "$dev" /persist
