@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "config/kmx-config.h"
+#include "test-support.h"
 
 using namespace kmx;
 
@@ -23,15 +24,6 @@ std::string error_of(std::string_view text) {
   EXPECT_EQ(r.error().code, Errc::invalid_argument);
   return r.error().msg;
 }
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/kmx-config-test.XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
 
 }  // namespace
 
@@ -106,7 +98,7 @@ TEST(KmxConfig, BadLinesNameFileAndLine) {
 }
 
 TEST(KmxConfig, MissingFileIsDefaults) {
-  TempDir d;
+  test::TempDir d("kmx-config-test");
   auto cfg = load_kmx_config(d.path + "/none.conf");
   ASSERT_TRUE(cfg);
   EXPECT_EQ(cfg->source, "");
@@ -117,7 +109,7 @@ TEST(KmxConfig, MissingFileIsDefaults) {
 }
 
 TEST(KmxConfig, FileAndOverride) {
-  TempDir d;
+  test::TempDir d("kmx-config-test");
   std::string path = d.path + "/kmx.conf";
   std::ofstream(path) << "persist-db /a/b.db\nidle 9\n";
   auto cfg = load_kmx_config(path);
@@ -135,7 +127,7 @@ TEST(KmxConfig, FileAndOverride) {
 }
 
 TEST(KmxConfig, UnreadableFileIsAnError) {
-  TempDir d;
+  test::TempDir d("kmx-config-test");
   // A directory cannot be read as a file: the error names it.
   auto r = load_kmx_config(d.path);
   ASSERT_FALSE(r);
@@ -143,7 +135,7 @@ TEST(KmxConfig, UnreadableFileIsAnError) {
 }
 
 TEST(KmxConfig, Environment) {
-  TempDir d;
+  test::TempDir d("kmx-config-test");
   std::string path = d.path + "/k.conf";
   std::ofstream(path) << "persist off\npersist-db /from/file.db\n";
   ::setenv("KMX_CONFIG", path.c_str(), 1);
