@@ -87,13 +87,18 @@ struct Daemon::Impl {
 
   // ---- loading ----
 
-  void record(const std::string &module, const std::string &alias) {
-    OnDemandRecord r{module, alias, "uevent", 0, "uevent", boot_id, now_seconds()};
+  // A batch's loads are recorded together: one transaction (one fsync) per batch.
+  void record(std::vector<OnDemandRecord> &pending, const std::string &module, const std::string &alias) {
+    pending.push_back({module, alias, "uevent", 0, "uevent", boot_id, now_seconds()});
+  }
+  void flush_records(std::vector<OnDemandRecord> &pending) {
+    if (pending.empty()) return;
     if (opt.loader.dry_run || !store) {
-      dry_records.push_back(r);
-      return;
+      dry_records.insert(dry_records.end(), pending.begin(), pending.end());
+    } else if (Status st = record_on_demand(*store, pending); !st) {
+      say("cannot record on-demand loads: " + st.error().msg);
     }
-    if (Status st = record_on_demand(*store, r); !st) say("cannot record the on-demand load of " + module + ": " + st.error().msg);
+    pending.clear();
   }
 
   void process_queue() {
@@ -108,15 +113,16 @@ struct Daemon::Impl {
     std::vector<std::string> aliases;
     for (const LoadRequest &r : batch) aliases.push_back(r.alias);
     std::vector<LoadOutcome> outs = loader.load_batch(aliases, opt.jobs);
+    std::vector<OnDemandRecord> records;
     for (size_t i = 0; i < batch.size(); i++) {
       const LoadRequest *req = &batch[i];
       LoadOutcome &out = outs[i];
       for (const std::string &m : out.inserted) {
         state.counters.loads++;
         state.counters.module_loads[m]++;
-        record(m, req->alias);
+        record(records, m, req->alias);
       }
-      for (const std::string &m : out.commands) record(m, req->alias);
+      for (const std::string &m : out.commands) record(records, m, req->alias);
       if (!out.inserted.empty() || !out.commands.empty()) {
         std::string what = join(out.inserted);
         if (!out.commands.empty()) what += (what.empty() ? "" : " ") + std::string("install-command:") + join(out.commands);
@@ -137,6 +143,7 @@ struct Daemon::Impl {
       }
       state.counters.processed += queue.finish(req->alias);
     }
+    flush_records(records);
     state.counters.merged = queue.counters().merged;
   }
 

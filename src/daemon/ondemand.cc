@@ -60,47 +60,62 @@ bool is_kernel_thread(const KernelRoots &r, i64 pid) {
   return cmdline && cmdline->empty();
 }
 
-Status record_on_demand(PersistStore &store, const OnDemandRecord &rec) {
-  TRY(validate_module_name(rec.module));
-  sqlite3 *db = store.db();
-  sqlite3_stmt *st = nullptr;
-  const char *sql =
-      "INSERT INTO ondemand(module, alias, source, pid, comm, boot_id, loaded) VALUES(?1,?2,?3,?4,?5,?6,?7) "
-      "ON CONFLICT(module) DO UPDATE SET alias=excluded.alias, source=excluded.source, pid=excluded.pid, "
-      "comm=excluded.comm, boot_id=excluded.boot_id, loaded=excluded.loaded";
-  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return db_fail(db, "record on-demand load");
-  bool ok = sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK;
-  if (ok) {
-    sqlite3_bind_text(st, 1, rec.module.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, rec.alias.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, rec.source.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, rec.pid);
-    sqlite3_bind_text(st, 5, rec.comm.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 6, rec.boot_id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 7, rec.loaded);
-    ok = sqlite3_step(st) == SQLITE_DONE;
+Status record_on_demand(PersistStore &store, std::span<const OnDemandRecord> recs) {
+  // Names are checked first; the valid records are written in one transaction (one fsync for a
+  // whole coldplug batch), and the invalid ones are reported after it.
+  std::vector<const OnDemandRecord *> valid;
+  std::string invalid;
+  for (const OnDemandRecord &r : recs) {
+    if (Status v = validate_module_name(r.module); v) valid.push_back(&r);
+    else invalid += (invalid.empty() ? "" : "; ") + v.error().msg;
   }
-  sqlite3_finalize(st);
-  if (ok) {
-    st = nullptr;
-    ok = sqlite3_prepare_v2(db, "DELETE FROM ondemand WHERE boot_id != ?1", -1, &st, nullptr) == SQLITE_OK;
-    if (ok) {
-      sqlite3_bind_text(st, 1, rec.boot_id.c_str(), -1, SQLITE_TRANSIENT);
+  if (!valid.empty()) {
+    sqlite3 *db = store.db();
+    std::string what = "record on-demand load of " + valid.front()->module +
+                       (valid.size() > 1 ? " and " + std::to_string(valid.size() - 1) + " more" : "");
+    const char *sql =
+        "INSERT INTO ondemand(module, alias, source, pid, comm, boot_id, loaded) VALUES(?1,?2,?3,?4,?5,?6,?7) "
+        "ON CONFLICT(module) DO UPDATE SET alias=excluded.alias, source=excluded.source, pid=excluded.pid, "
+        "comm=excluded.comm, boot_id=excluded.boot_id, loaded=excluded.loaded";
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return db_fail(db, what);
+    sqlite3_stmt *st = nullptr;
+    bool ok = sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK;
+    for (size_t i = 0; ok && i < valid.size(); i++) {
+      const OnDemandRecord &rec = *valid[i];
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, rec.module.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 2, rec.alias.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 3, rec.source.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 4, rec.pid);
+      sqlite3_bind_text(st, 5, rec.comm.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 6, rec.boot_id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 7, rec.loaded);
       ok = sqlite3_step(st) == SQLITE_DONE;
     }
     sqlite3_finalize(st);
+    if (ok) {
+      // Records of other boots go at every write (the boot of the last record is this boot).
+      st = nullptr;
+      ok = sqlite3_prepare_v2(db, "DELETE FROM ondemand WHERE boot_id != ?1", -1, &st, nullptr) == SQLITE_OK;
+      if (ok) {
+        sqlite3_bind_text(st, 1, valid.back()->boot_id.c_str(), -1, SQLITE_TRANSIENT);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+      }
+      sqlite3_finalize(st);
+    }
+    if (ok) ok = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK;
+    if (!ok) {
+      Failure f = db_fail(db, what);
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return f;
+    }
   }
-  if (!ok) {
-    Failure f = db_fail(db, "record on-demand load of " + rec.module);
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return f;
-  }
-  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Failure f = db_fail(db, "record on-demand load of " + rec.module);
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return f;
-  }
+  if (!invalid.empty()) return fail(Errc::invalid_argument, invalid);
   return {};
+}
+
+Status record_on_demand(PersistStore &store, const OnDemandRecord &rec) {
+  return record_on_demand(store, std::span<const OnDemandRecord>(&rec, 1));
 }
 
 Result<bool> forget_on_demand(PersistStore &store, const std::string &module) {

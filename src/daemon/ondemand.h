@@ -13,6 +13,7 @@
 // names no process either; `kmx modprobe --autoclean` records its parent process.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,7 +47,10 @@ std::string process_comm(const KernelRoots &r, i64 pid);
 // not a zombie). pid 0 (no parent in our namespace) counts as the kernel.
 bool is_kernel_thread(const KernelRoots &r, i64 pid);
 
-// Record (or refresh) a module loaded on demand; drops records of other boots.
+// Record (or refresh) modules loaded on demand, in one transaction; drops records of other
+// boots. Records with an invalid module name are not written: the others are, and the error
+// names the invalid ones.
+Status record_on_demand(PersistStore &store, std::span<const OnDemandRecord> recs);
 Status record_on_demand(PersistStore &store, const OnDemandRecord &rec);
 
 // Take a module out of the record (explicit load, or it was unloaded). Returns whether it was in.

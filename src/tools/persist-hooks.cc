@@ -160,11 +160,13 @@ void PersistHooks::record_on_demand(const std::vector<std::string> &modules, con
   rec.comm = comm;
   rec.boot_id = current_boot_id(roots_);
   rec.loaded = static_cast<i64>(std::time(nullptr));
+  std::vector<OnDemandRecord> recs;
   for (const std::string &m : modules) {
     rec.module = normalise(m);
-    Status st = kmx::record_on_demand(*s, rec);
-    if (!st) report(s->path(), st.error().msg);
+    recs.push_back(rec);
   }
+  Status st = kmx::record_on_demand(*s, recs);
+  if (!st) report(s->path(), st.error().msg);
 }
 
 void PersistHooks::forget_on_demand(const std::string &module) {

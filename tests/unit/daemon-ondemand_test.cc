@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test-support.h"
+
 using namespace kmx;
 namespace fs = std::filesystem;
 
@@ -81,4 +83,30 @@ TEST(OnDemand, KernelThreadParentFromFakeProc) {
   EXPECT_TRUE(is_kernel_thread(kr, 0));
   EXPECT_FALSE(is_kernel_thread(kr, -1));
   fs::remove_all(dir);
+}
+
+TEST(OnDemand, BatchWritesValidRecordsAndNamesInvalidOnes) {
+  test::TempDir dir("kmx-ondemand-batch");
+  auto s = PersistStore::open(dir.path + "/p.db", OpenMode::read_write);
+  ASSERT_TRUE(s) << s.error().msg;
+  OnDemandRecord old{"loop", "block-major-7", "kernel", 0, "kernel", "boot-a", 1000};
+  ASSERT_TRUE(record_on_demand(*s, old));
+  std::vector<OnDemandRecord> batch = {
+      {"e1000", "pci:v00008086d0000100Esv*", "uevent", 0, "uevent", "boot-b", 2000},
+      {"bad name", "x", "uevent", 0, "uevent", "boot-b", 2000},
+      {"psmouse", "serio:ty01pr00id00ex00", "uevent", 0, "uevent", "boot-b", 2001},
+  };
+  Status st = record_on_demand(*s, batch);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().msg.find("'bad name'"), std::string::npos) << st.error().msg;
+  auto got = on_demand_records(*s, "boot-b");
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].module, "e1000");
+  EXPECT_EQ((*got)[1].module, "psmouse");
+  EXPECT_EQ((*got)[1].loaded, 2001);
+  // The batch's write dropped the other boot's record.
+  EXPECT_TRUE(on_demand_records(*s, "boot-a")->empty());
+  // An empty batch writes nothing and succeeds.
+  EXPECT_TRUE(record_on_demand(*s, std::vector<OnDemandRecord>{}));
 }
