@@ -146,7 +146,11 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
       continue;
     }
     std::vector<ProbeModule *> list = ctx_->probe_list(mod, false);
+    // Everything the list puts before the module itself (dependencies, pre-softdeps) may load
+    // ahead of the chain (load-scheduler.h), except what an install command stands in for.
+    bool before_mod = true;
     for (ProbeModule *m : list) {
+      if (m == mod) before_mod = false;
       if (in_kernel(m)) continue;
       if (ctx_->is_forbidden(m)) {
         p.errors.push_back(m->name + ": forbidden by a 'forbid " + m->name + "' line in the kmx configuration" +
@@ -163,7 +167,10 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
       const std::string *cmd = ctx_->install_command(m);
       if (cmd && !m->ignorecmd) w.command = *cmd;
       else if (const std::string *path = ctx_->path(m)) w.path = *path;
-      p.chain.steps.push_back({m->name, segment, m->required});
+      u64 cost = 0;
+      struct stat st;
+      if (w.path && ::stat(w.path->c_str(), &st) == 0) cost = static_cast<u64>(st.st_size);
+      p.chain.steps.push_back({m->name, segment, m->required, before_mod && !w.command, cost});
       p.work.push_back(std::move(w));
     }
   }

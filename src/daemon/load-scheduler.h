@@ -12,8 +12,13 @@
 //     sees it as failed elsewhere (no second attempt, no second error);
 //   * a failure of a required step (a dependency, or the module itself) ends the rest of its
 //     segment; the next segment (the lookup's next module) still runs.
-// A chain only waits between its own steps, never while it holds a module, so workers cannot
-// deadlock. The result of chain i goes to slot i, whatever the thread timing.
+//   * with more than one worker, a free worker may load the early steps (dependencies) of a
+//     chain's later segments before the chain gets there: a lookup that names several modules
+//     (a CPU's modalias names a dozen) loads its modules in lookup order, as kmod does, while
+//     their dependencies (kvm for kvm_amd, cryptd for aesni_intel) load beside it. A dependency
+//     only ever loads earlier, never later, than under kmod; the chain reports it as its own.
+// A chain only waits between its own steps, never while it holds a module, and a prefetch never
+// waits, so workers cannot deadlock. The result of chain i goes to slot i, whatever the timing.
 #pragma once
 
 #include <functional>
@@ -21,6 +26,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/types.h"
 
 namespace kmx {
 
@@ -28,6 +34,9 @@ struct LoadStep {
   std::string module;
   size_t segment = 0;    // steps of one lookup result share a segment
   bool required = true;  // a failure ends the rest of the segment
+  bool early = false;    // a dependency (or pre-softdep) before the segment's module: may be
+                         // loaded ahead of the chain by another worker
+  u64 cost = 0;          // an estimate of the kernel's work for it (the file's size), 0: unknown
 };
 
 struct LoadChain {
@@ -50,7 +59,10 @@ struct ChainResult {
 // run(chain, step): load chain's step (thread-safe); its failure becomes the step's error.
 using StepRunner = std::function<Status(size_t chain, size_t step)>;
 
-// jobs == 0: the online CPUs. Chains start in index order.
+// jobs == 0: the online CPUs. With one worker, chains run in index order (each module exactly
+// where kmod would load it). With more, the costliest chains start first (longest processing
+// time first: a CPU's dozen crypto and kvm modules must not be the last chain to start), and a
+// prefetch takes its chain's later segments costliest first.
 std::vector<ChainResult> run_load_chains(const std::vector<LoadChain> &chains, unsigned jobs, const StepRunner &run);
 
 }  // namespace kmx

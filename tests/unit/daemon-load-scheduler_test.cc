@@ -28,12 +28,16 @@ struct FakeKernel {
   std::map<std::string, std::chrono::milliseconds> delay;
   std::mutex mu;
   std::map<std::string, int> runs;
-  std::vector<std::string> finished;  // in completion order
+  std::vector<std::string> started, finished;  // in start / completion order
   std::atomic<int> running{0}, max_running{0};
 
   StepRunner runner(const std::vector<LoadChain> &chains) {
     return [this, &chains](size_t c, size_t s) -> Status {
       const std::string &m = chains[c].steps[s].module;
+      {
+        std::lock_guard lock(mu);
+        started.push_back(m);
+      }
       int now = ++running;
       for (int prev = max_running; now > prev && !max_running.compare_exchange_weak(prev, now);) {}
       auto d = delay.count(m) ? delay[m] : 20ms;
@@ -153,6 +157,89 @@ TEST(LoadScheduler, ManyChainsOverFewModulesNeverDeadlockAndRunEachOnce) {
   auto res = run_load_chains(chains, 8, k.runner(chains));
   for (const char *m : mods) EXPECT_EQ(k.runs[m], 1) << m;
   EXPECT_EQ(res.size(), 200u);
+}
+
+// One alias naming three modules (segments), each with its own dependency: with two workers
+// the later segments' dependencies load beside the chain, the modules themselves still in
+// lookup order, and the chain reports every step as its own.
+TEST(LoadScheduler, LaterSegmentsDependenciesLoadAheadModulesStayInOrder) {
+  LoadChain c;
+  c.steps = {{"m1", 1, true, false},
+             {"dep2", 2, true, true}, {"m2", 2, true, false},
+             {"dep3a", 3, true, true}, {"dep3b", 3, true, true}, {"m3", 3, true, false}};
+  std::vector<LoadChain> chains = {c};
+  FakeKernel k;
+  k.delay["m1"] = 400ms;
+  k.delay["dep2"] = 60ms;
+  k.delay["dep3a"] = 40ms;
+  k.delay["dep3b"] = 40ms;
+  auto res = run_load_chains(chains, 2, k.runner(chains));
+  for (const char *m : {"m1", "dep2", "m2", "dep3a", "dep3b", "m3"}) EXPECT_EQ(k.runs[m], 1) << m;
+  // The dependencies finished while m1 (the chain's first step) was still loading.
+  EXPECT_LT(k.pos("dep2"), k.pos("m1"));
+  EXPECT_LT(k.pos("dep3a"), k.pos("m1"));
+  EXPECT_LT(k.pos("dep3a"), k.pos("dep3b"));
+  EXPECT_LT(k.pos("m1"), k.pos("m2"));
+  EXPECT_LT(k.pos("m2"), k.pos("m3"));
+  EXPECT_EQ(k.max_running.load(), 2);
+  for (StepOutcome o : res[0].steps) EXPECT_EQ(o, StepOutcome::loaded);
+  EXPECT_TRUE(res[0].errors.empty());
+}
+
+TEST(LoadScheduler, AFailedPrefetchIsReportedOnceByItsChainAndEndsTheSegment) {
+  LoadChain c;
+  c.steps = {{"m1", 1, true, false}, {"bad", 2, true, true}, {"m2", 2, true, false}, {"m3", 3, true, false}};
+  LoadChain other;
+  other.steps = {{"bad", 1, true, true}, {"x", 1, true, false}};
+  std::vector<LoadChain> chains = {c, other};
+  FakeKernel k;
+  k.failing = {"bad"};
+  k.delay["m1"] = 150ms;
+  auto res = run_load_chains(chains, 2, k.runner(chains));
+  EXPECT_EQ(k.runs["bad"], 1);
+  EXPECT_EQ(k.runs.count("m2") + k.runs.count("x"), 0u);
+  EXPECT_EQ(k.runs["m3"], 1);
+  EXPECT_EQ(res[0].steps[1], StepOutcome::failed);
+  EXPECT_EQ(res[0].steps[2], StepOutcome::not_reached);
+  EXPECT_EQ(res[0].steps[3], StepOutcome::loaded);
+  ASSERT_EQ(res[0].errors.size(), 1u);
+  EXPECT_EQ(res[0].errors[0].msg, "bad refused");
+  EXPECT_EQ(res[1].steps[0], StepOutcome::failed_elsewhere);
+  EXPECT_TRUE(res[1].errors.empty());
+}
+
+TEST(LoadScheduler, OneWorkerLoadsAMultiModuleLookupInKmodsOrder) {
+  LoadChain c;
+  c.steps = {{"m1", 1, true, false}, {"dep2", 2, true, true}, {"m2", 2, true, false}};
+  std::vector<LoadChain> chains = {c};
+  FakeKernel k;
+  run_load_chains(chains, 1, k.runner(chains));
+  EXPECT_EQ(k.finished, (std::vector<std::string>{"m1", "dep2", "m2"}));
+}
+
+// Longest processing time first: with two workers the costliest chain starts at once, even
+// when it comes last; its prefetch takes the costliest later segment first.
+TEST(LoadScheduler, CostliestChainAndSegmentStartFirst) {
+  auto one = [](const char *m, u64 cost) {
+    LoadChain c;
+    c.steps.push_back({m, 1, true, false, cost});
+    return c;
+  };
+  LoadChain big;
+  big.steps = {{"m1", 1, true, false, 1000},
+               {"small_dep", 2, true, true, 10}, {"m2", 2, true, false, 10},
+               {"big_dep", 3, true, true, 5000}, {"m3", 3, true, false, 10}};
+  std::vector<LoadChain> chains = {one("a", 10), one("b", 10), one("c", 10), big};
+  FakeKernel k;
+  k.delay["m1"] = 300ms;
+  auto res = run_load_chains(chains, 2, k.runner(chains));
+  ASSERT_GE(k.started.size(), 2u);
+  EXPECT_EQ(k.started[0] == "m1" || k.started[1] == "m1", true);
+  EXPECT_LT(k.pos("big_dep"), k.pos("small_dep"));
+  EXPECT_LT(k.pos("m1"), k.pos("m2"));
+  EXPECT_LT(k.pos("m2"), k.pos("m3"));
+  for (const char *m : {"a", "b", "c", "m1", "m2", "m3", "small_dep", "big_dep"}) EXPECT_EQ(k.runs[m], 1) << m;
+  for (StepOutcome o : res[3].steps) EXPECT_EQ(o, StepOutcome::loaded);
 }
 
 TEST(LoadScheduler, EmptyBatch) {
