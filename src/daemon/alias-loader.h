@@ -65,7 +65,7 @@ public:
   i64 generation() const { return generation_; }
 
   LoadOutcome load(const std::string &alias);
-  // One outcome per alias, in order; jobs as run_load_chains (0: the online CPUs). A module
+  // One outcome per alias, in order; jobs as run_load_chains (0: online CPUs + 1). A module
   // several aliases need is loaded (and reported) once, in the outcome of the alias whose
   // worker reached it first.
   std::vector<LoadOutcome> load_batch(const std::vector<std::string> &aliases, unsigned jobs);

@@ -6,8 +6,8 @@
 // replaced the indexes. At start it coldplugs: every modalias under /sys/devices, loaded like
 // udev's `modprobe -b ALIAS` through one AliasLoader (indexes mapped once). The requests waiting
 // at a time form one batch, resolved on the main thread and loaded by a small worker pool
-// (one worker per online CPU, --jobs): independent modules load concurrently, as udev's workers
-// do, dependencies first, each module once.
+// (one more worker than online CPUs, --jobs): independent modules load concurrently, as
+// udev's workers do, dependencies first, each module once.
 //
 // Requests for the same alias are merged (daemon/request-queue.h): a storm of identical uevents
 // costs one lookup, and each module is loaded once. When the kernel reports that it dropped
@@ -44,7 +44,7 @@ struct DaemonOptions {
   bool autoclean_enabled = true;
   i64 tick_ms = 1000;
   bool verbose = false;            // also log modules already present / aliases without a module
-  unsigned jobs = 0;               // load workers (daemon/load-scheduler.h); 0: the online CPUs
+  unsigned jobs = 0;               // load workers (daemon/load-scheduler.h); 0: online CPUs + 1
 };
 
 class Daemon {

@@ -135,8 +135,10 @@ bool has_prefetch_work(const LoadChain &chain) {
 
 }  // namespace
 
+unsigned load_jobs_default() { return default_jobs() + 1; }
+
 std::vector<ChainResult> run_load_chains(const std::vector<LoadChain> &chains, unsigned jobs, const StepRunner &run) {
-  if (jobs == 0) jobs = default_jobs();
+  if (jobs == 0) jobs = load_jobs_default();
   std::vector<ChainResult> results(chains.size());
   for (size_t i = 0; i < chains.size(); i++) results[i].steps.assign(chains[i].steps.size(), StepOutcome::not_reached);
   // Work items in start order: each chain, then (with more than one worker) its prefetch, so

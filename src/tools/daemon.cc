@@ -10,7 +10,9 @@
 // /proc are (tests); -d/-S: the module tree (as modprobe's -d and -S); -C: modprobe.d paths
 // instead of the defaults (as modprobe -C). --uevent-socket: read uevents from a Unix datagram
 // socket bound at PATH instead of the kernel's netlink socket (tests and benchmarks). -j: load
-// workers (default: the online CPUs; 1 loads one module at a time).
+// workers (default: one more than the online CPUs; 1 loads one module at a time, each where kmod
+// would; with more, independent requests load side by side and a lookup's dependencies may load
+// early).
 //
 // One line per action on stderr ("kmx daemon: ..."). SIGTERM/SIGINT end it cleanly (the control
 // socket is removed). Exit codes: 0 clean exit, 1 error, 2 usage error.
@@ -52,7 +54,7 @@ constexpr const char *kUsage =
     "  --no-autoclean        never release modules\n"
     "  --uevent-socket PATH  read uevents from a Unix datagram socket at PATH (tests)\n"
     "  --uevent-rcvbuf BYTES uevent socket receive buffer (default 128 MiB; small ones test overflow)\n"
-    "  -j, --jobs N          load up to N modules at a time (default: the online CPUs)\n"
+    "  -j, --jobs N          load up to N modules at a time (default: online CPUs + 1)\n"
     "  -v, --verbose         also log aliases with no module, or already loaded\n"
     "  -h, --help            this text\n";
 

@@ -265,6 +265,8 @@ lab_initramfs() {
     (
       # shellcheck disable=SC1090
       . "$s"
+      # guest/init reads this line: the scenario's own time limit inside the VM.
+      echo "# kmx-lab-timeout ${lab_guest_timeout:-180}"
       guest
     ) >"$root/lab/scenarios/$(printf %02d $n)-$(basename "$s" .sh)"
   done

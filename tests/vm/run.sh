@@ -27,6 +27,7 @@
 #                            (ext2, label kmxpersist, fresh per run; /dev/vdb with the tree,
 #                            else /dev/vda); the guest sees the boot number in $LAB_BOOT.
 #                            Such scenarios get boots of their own (grouped by cmdline too)
+#   lab_guest_timeout=300    seconds the guest script may run (default 180)
 #   guest()                  prints the busybox sh script run inside (see guest/lib.sh)
 #   check()                  host-side assertions, run once per kernel with $K set
 set -euo pipefail
