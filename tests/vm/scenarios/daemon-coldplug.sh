@@ -1,26 +1,33 @@
 # Coldplug: `kmx daemon --coldplug-only` loads, for the VM's own devices (every modalias under
 # /sys/devices), the same modules as kmod's `modprobe -b -q ALIAS` run once per distinct
 # modalias (what udev's coldplug amounts to), in less time. The goal (issue 7) is at most 0.5x
-# kmod's time; the numbers are printed with whether the goal was met, and asserted where they
-# hold in the lab: resolution alone (~0.12x). With real loads the kernel's own load work (about
-# 100 ms per module under TCG) is the same for both and bounds the ratio: over three lab runs
-# 0.47-0.86x on 1 CPU and 0.33-0.77x on 2 vCPUs, and kmx's 2 workers against -j 1 went either
-# way (a second TCG vCPU on a shared 2-core host adds little), so there kmx must be faster.
+# kmod's time. Printed: resolution alone, and with real loads the medians of alternating
+# runs per tool (four with 2 vCPUs, two with 1). Asserted: resolution <= 0.5x (about 0.08x), the same
+# module sets, and with loads faster than kmod (the ratio itself depends on the host: ctest boots
+# two VMs side by side on 2 cores; `bench/coldplug-lab.sh` runs this scenario alone).
+#
+# Alone on an idle host (22 Nov 2026, session 3): 2 vCPUs 0.39x (6.1) and 0.43x (6.12); 1 vCPU
+# 0.53x and 0.59x. With one CPU the kernel's own load work bounds the ratio: it is the same for
+# both tools (decompression, relocation, signature check, init: ~1.6 s of 6.1's 28 modules,
+# ~2.5 s of 6.12's 27, in-kernel xz decompression included), and on 6.12 it alone is more than
+# half of kmod's whole time. Two vCPUs let kmx load independent modules side by side, and the
+# dependencies of a lookup's later modules ahead of them (load-scheduler.h): the VM's CPU
+# modalias names 17-18 modules, kvm for kvm_amd the biggest.
 #
 # Measured fairly: before any timing the page cache holds the index files and every module file
 # either tool will load (the paths kmod's `modprobe -n -b -v ALIAS` prints, read once), and one
 # untimed kmod pass loads and unloads everything (modules that cannot be unloaded stay for all
-# timed runs alike). Then rounds alternate kmx, kmod, kmod, kmx; each tool's time is the sum of
-# its two runs; the /proc/modules name sets after the kmx and the kmod run of each round are
-# compared; between runs the coldplugged modules are unloaded again (several passes, for
-# dependencies). Times come from /proc/uptime (10 ms resolution): kmx's one process against one
-# kmod process per alias.
+# timed runs alike). Then rounds alternate kmx, kmod, kmod, kmx, kmx, kmod, kmod, kmx; the
+# /proc/modules name sets after each kmx run and its neighbouring kmod run are compared; between
+# runs the coldplugged modules are unloaded again (several passes, for dependencies). Times come
+# from /proc/uptime (10 ms resolution): kmx's one process against one kmod process per alias.
 #
-# The VM has 2 vCPUs: kmx's daemon loads independent modules on one worker per online CPU (as
-# udev's workers do); kmod's modprobe per alias is serial, as the udev loop of this scenario
-# runs it. The rounds run with both CPUs online, then again with cpu1 offline (1 CPU).
+# The VM has 2 vCPUs: kmx's daemon loads on one more worker than online CPUs (as udev runs several
+# workers); kmod's modprobe per alias is serial, as the udev loop of this scenario runs it. The rounds run
+# with both CPUs online, then again with cpu1 offline (1 CPU).
 lab_tree_modules="all"
 lab_smp=2
+lab_guest_timeout=420  # 20 timed coldplugs; two VMs side by side under ctest
 
 guest() {
   cat <<'G'
@@ -79,16 +86,18 @@ names > /tmp/dc.base
 same unloaded /tmp/dc.before /tmp/dc.base
 result residue "$(awk 'NR == FNR { k[$1] = 1; next } !($1 in k)' /tmp/dc.before /tmp/dc.base | tr '\n' ' ')"
 
-# rounds LABEL A B: runs A, B, B, A (load_A, load_B); results LABEL-A-cs / LABEL-B-cs (sums),
-# the set comparison of each round (run 1 vs 2, run 4 vs 3), kmx's exit codes, summaries and
+# rounds LABEL A B [2]: runs A, B, B, A (with 2: twice) (load_A, load_B); results LABEL-A-cs /
+# LABEL-B-cs (sums), LABEL-run-I-WHO-cs, the set comparison of each pair (runs 1/2, 4/3, 5/6, 8/7), kmx's exit codes, summaries and
 # non-ENODEV failures (of its first kmx run).
 rounds() {
-  label=$1 ta=0 tb=0 i=0 bad=0 errs=0
-  for who in $2 $3 $3 $2; do
+  label=$1 ta=0 tb=0 i=0 bad=0 errs=0 order="$2 $3 $3 $2"
+  [ "${4:-1}" = 2 ] && order="$order $order"
+  for who in $order; do
     i=$((i + 1))
     t0=$(now_cs); load_$who; t1=$(now_cs)
     names > /tmp/dc.after-$i
     if [ $who = $2 ]; then ta=$((ta + t1 - t0)); else tb=$((tb + t1 - t0)); fi
+    result "$label-run-$i-$who-cs" $((t1 - t0))
     case $who in kmx*)
       [ "$(cat /tmp/dc-kmx.rc)" = 0 ] || bad=$((bad + 1))
       result "$label-summary-$i" "$(grep 'coldplug:' /tmp/dc-kmx.log)"
@@ -103,7 +112,10 @@ rounds() {
   result "$label-$3-cs" $tb
   result "$label-kmx-bad-rc" $bad
   result "$label-kmx-errors" $errs
-  for r in "1 2" "4 3"; do
+  pairs='"1 2" "4 3"'
+  [ "${4:-1}" = 2 ] && pairs="$pairs \"5 6\" \"8 7\""
+  eval "set -- $pairs"
+  for r in "$@"; do
     set -- $r
     same "$label-same-set-$1" /tmp/dc.after-$1 /tmp/dc.after-$2
     if ! cmp -s /tmp/dc.after-$1 /tmp/dc.after-$2; then
@@ -114,8 +126,8 @@ rounds() {
   done
 }
 
-rounds smp2 kmx kmod
-# How much the worker pool gives on 2 CPUs: kmx -j 1 against kmx's default (2 workers).
+rounds smp2 kmx kmod 2
+# How much the worker pool gives on 2 CPUs: kmx -j 1 against kmx's default (3 workers).
 rounds smp2j kmxj1 kmx
 # One CPU: cpu1 offline (kmx's workers follow the online CPUs).
 if echo 0 > /sys/devices/system/cpu/cpu1/online 2>/dev/null; then
@@ -129,6 +141,17 @@ run kmx-log cat /tmp/dc-kmx-smp2-1.log
 unload_new /tmp/dc.before
 lab_clean
 G
+}
+
+# median_cs LABEL WHO: the median of WHO's run times in rounds LABEL (an even count: the mean of
+# the middle two).
+median_cs() {
+  local i v=()
+  for i in 1 2 3 4 5 6 7 8; do
+    [ -n "$(res "$1-run-$i-$2-cs")" ] && v+=("$(res "$1-run-$i-$2-cs")")
+  done
+  [ ${#v[@]} -gt 0 ] || return 0
+  printf '%s\n' "${v[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%d\n", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
 check() {
@@ -156,7 +179,9 @@ check() {
     # and modprobe -q keep quiet about them. Any other failure is an error.
     expect_res $cfg-kmx-errors 0
     echo "     [$K] $cfg: refused with ENODEV (as for kmod): $(res $cfg-enodev)"
-    for r in 1 4; do
+    local runs="1 4"
+    [ $cfg = smp2 ] && runs="1 4 5 8"
+    for r in $runs; do
       if [ "$(res $cfg-same-set-$r)" = yes ]; then
         passed "$cfg run $r: same /proc/modules set after kmx coldplug and after kmod modprobe -b per modalias"
       else
@@ -166,18 +191,20 @@ check() {
     done
     a=$(res $cfg-kmx-cs) b=$(res $cfg-kmod-cs)
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
-    local goal="not met"
-    [ -n "$a" ] && [ -n "$b" ] && [ $((a * 2)) -le "$b" ] && goal=met
-    echo "     [$K] $cfg coldplug with loads (2 runs each): kmx $((a * 10)) ms, kmod $((b * 10)) ms: ${ratio}x, 0.5x goal $goal ($(res $cfg-summary-1))"
+    local ma mb mratio goal="not met"
+    ma=$(median_cs $cfg kmx) mb=$(median_cs $cfg kmod)
+    mratio=$(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 99) }')
+    [ -n "$ma" ] && [ -n "$mb" ] && [ $((ma * 2)) -le "$mb" ] && goal=met
+    echo "     [$K] $cfg coldplug with loads: median kmx $((ma * 10)) ms, kmod $((mb * 10)) ms: ${mratio}x, 0.5x goal $goal; ratio of the sums ${ratio}x ($(res $cfg-summary-1))"
     [ -n "$a" ] && [ -n "$b" ] && [ "$a" -lt "$b" ] &&
       passed "$cfg: kmx coldplug faster than kmod ($a vs $b cs)" || failed "$cfg: kmx coldplug not faster than kmod ($a vs $b cs)"
   done
   # The worker pool against one worker, same 2-CPU boot: reported, and the sets must agree.
   a=$(res smp2j-kmx-cs) b=$(res smp2j-kmxj1-cs)
-  echo "     [$K] smp2 kmx 2 workers $((a * 10)) ms, kmx -j 1 $((b * 10)) ms (2 runs each)"
+  echo "     [$K] smp2 kmx 3 workers $((a * 10)) ms, kmx -j 1 $((b * 10)) ms (2 runs each)"
   for r in 1 4; do
-    [ "$(res smp2j-same-set-$r)" = yes ] && passed "smp2 run $r: same set with kmx -j 1 and with 2 workers" ||
-      failed "smp2 run $r: sets differ: only -j 1: $(res smp2j-only-a-$r); only 2 workers: $(res smp2j-only-b-$r)"
+    [ "$(res smp2j-same-set-$r)" = yes ] && passed "smp2 run $r: same set with kmx -j 1 and with 3 workers" ||
+      failed "smp2 run $r: sets differ: only -j 1: $(res smp2j-only-a-$r); only 3 workers: $(res smp2j-only-b-$r)"
   done
   expect_res smp2j-kmx-bad-rc 0
   expect_res smp2j-kmx-errors 0
