@@ -6,13 +6,12 @@
 # module sets, and with loads faster than kmod (the ratio itself depends on the host: ctest boots
 # two VMs side by side on 2 cores; `bench/coldplug-lab.sh` runs this scenario alone).
 #
-# Alone on an idle host (22 Nov 2026, session 3): 2 vCPUs 0.39x (6.1) and 0.43x (6.12); 1 vCPU
-# 0.53x and 0.59x. With one CPU the kernel's own load work bounds the ratio: it is the same for
-# both tools (decompression, relocation, signature check, init: ~1.6 s of 6.1's 28 modules,
-# ~2.5 s of 6.12's 27, in-kernel xz decompression included), and on 6.12 it alone is more than
-# half of kmod's whole time. Two vCPUs let kmx load independent modules side by side, and the
-# dependencies of a lookup's later modules ahead of them (load-scheduler.h): the VM's CPU
-# modalias names 17-18 modules, kvm for kvm_amd the biggest.
+# Alone (bench/coldplug-lab.sh, 22 Nov 2026): 2 vCPUs 0.28x (6.1) and 0.34x (6.12); 1 vCPU 0.46x
+# and 0.55x. With one CPU the kernel's own load work bounds the ratio: it is the same for both
+# tools (decompression, relocation, signature check, init), and kmx's share of its run is small
+# (--dry-run: ~0.1 s). kmx loads independent modules side by side, the dependencies of a
+# lookup's later modules ahead of them (the VM's CPU modalias names 17-18 modules, kvm for
+# kvm_amd the biggest), on one worker more than CPUs, which fills the time a load sleeps.
 #
 # Measured fairly: before any timing the page cache holds the index files and every module file
 # either tool will load (the paths kmod's `modprobe -n -b -v ALIAS` prints, read once), and one
