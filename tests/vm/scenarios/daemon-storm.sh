@@ -19,7 +19,17 @@ status() { /lab/kmx/kmx autoclean --socket /tmp/ds.sock --json status; }
 dpid=$!
 i=0
 while [ ! -S /tmp/ds.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-# The first status is answered after coldplug (one loop): a barrier.
+# The first status is answered after coldplug (one loop): a barrier. Then the uevents that
+# coldplug's loads cause late (asynchronous probes: ATA ports, SCSI devices, inputs) are let
+# settle: the seqnum still for a second. The daemon drains its socket before it answers a
+# status, so the second status counts every uevent up to s0.
+status > /tmp/ds.s0
+prev=-1 i=0
+while [ "$(cat /sys/kernel/uevent_seqnum)" != "$prev" ] && [ $i -lt 30 ]; do
+  prev=$(cat /sys/kernel/uevent_seqnum)
+  sleep 1
+  i=$((i + 1))
+done
 status > /tmp/ds.s0
 c0=$(counter uevents < /tmp/ds.s0)
 s0=$(cat /sys/kernel/uevent_seqnum)
