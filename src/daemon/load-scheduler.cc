@@ -29,8 +29,15 @@ struct Claims {
   std::unordered_map<std::string, Claim> state;
 };
 
+// Under claims.mu: claims step `si` of chain `ci` for the caller (nullptr), or returns the claim
+// someone else already holds on that module.
+Claim *claim_or_find(Claims &claims, const LoadStep &step, size_t ci, size_t si, bool prefetch) {
+  auto [it, inserted] = claims.state.try_emplace(step.module, Claim{ModState::running, ci, si, prefetch, {}, !prefetch});
+  return inserted ? nullptr : &it->second;
+}
+
 // Runs one step this caller has claimed and publishes the outcome.
-bool run_claimed(Claims &claims, const LoadStep &step, size_t ci, size_t si, const StepRunner &run) {
+Status run_claimed(Claims &claims, const LoadStep &step, size_t ci, size_t si, const StepRunner &run) {
   Status st = run(ci, si);
   {
     std::lock_guard lock(claims.mu);
@@ -39,7 +46,7 @@ bool run_claimed(Claims &claims, const LoadStep &step, size_t ci, size_t si, con
     if (!st) c.error = st.error();
   }
   claims.cv.notify_all();
-  return static_cast<bool>(st);
+  return st;
 }
 
 void run_chain(const LoadChain &chain, size_t ci, Claims &claims, const StepRunner &run, ChainResult &out) {
@@ -50,30 +57,29 @@ void run_chain(const LoadChain &chain, size_t ci, Claims &claims, const StepRunn
     if (skipping && step.segment == skip_segment) continue;
     skipping = false;
     bool mine = false, ok = false, own_prefetch = false;
-    std::optional<Error> prefetch_error;
+    std::optional<Error> error;
     {
       std::unique_lock lock(claims.mu);
-      auto it = claims.state.find(step.module);
-      if (it == claims.state.end()) {
-        claims.state.emplace(step.module, Claim{ModState::running, ci, si, false, {}, true});
-        mine = true;
-      } else {
-        claims.cv.wait(lock, [&] { return it->second.state != ModState::running; });
-        ok = it->second.state == ModState::ok;
-        if (it->second.prefetch && it->second.chain == ci && !it->second.reported) {
+      if (Claim *c = claim_or_find(claims, step, ci, si, false)) {
+        claims.cv.wait(lock, [&] { return c->state != ModState::running; });
+        ok = c->state == ModState::ok;
+        if (c->prefetch && c->chain == ci && !c->reported) {
           own_prefetch = true;
-          it->second.reported = true;
-          prefetch_error = it->second.error;
+          c->reported = true;
+          error = c->error;
         }
+      } else {
+        mine = true;
       }
     }
-    if (mine) ok = run_claimed(claims, step, ci, si, run);
+    if (mine) {
+      Status st = run_claimed(claims, step, ci, si, run);
+      ok = static_cast<bool>(st);
+      if (!ok) error = st.error();
+    }
     if (mine || own_prefetch) {
       out.steps[si] = ok ? StepOutcome::loaded : StepOutcome::failed;
-      if (!ok) {
-        std::lock_guard lock(claims.mu);
-        out.errors.push_back(*claims.state[step.module].error);
-      }
+      if (!ok) out.errors.push_back(*error);
     } else {
       out.steps[si] = ok ? StepOutcome::done_elsewhere : StepOutcome::failed_elsewhere;
     }
@@ -107,15 +113,10 @@ void prefetch_chain(const LoadChain &chain, size_t ci, Claims &claims, const Ste
       bool mine = false, go_on = false;
       {
         std::lock_guard lock(claims.mu);
-        auto it = claims.state.find(step.module);
-        if (it == claims.state.end()) {
-          claims.state.emplace(step.module, Claim{ModState::running, ci, si, true, {}, false});
-          mine = true;
-        } else {
-          go_on = it->second.state == ModState::ok;
-        }
+        if (Claim *c = claim_or_find(claims, step, ci, si, true)) go_on = c->state == ModState::ok;
+        else mine = true;
       }
-      if (mine) go_on = run_claimed(claims, step, ci, si, run);
+      if (mine) go_on = static_cast<bool>(run_claimed(claims, step, ci, si, run));
       if (!go_on) break;
     }
   }
