@@ -316,8 +316,10 @@ int depmod_main(int argc, char **argv) {
   auto t_load = std::chrono::steady_clock::now();
   const char *stats_env = std::getenv("KMX_DEPMOD_STATS");
   bool stats = stats_env && *stats_env == '1';
-  if (stats)
+  if (stats) {
     std::fprintf(stderr, "kmx depmod: %zu modules read, %zu from cache\n", depmod.stats().read, depmod.stats().cached);
+    std::fprintf(stderr, "kmx depmod: %u threads\n", opts.jobs ? opts.jobs : default_jobs());
+  }
 
   if (dry_run) {
     std::string out = depmod.render_stdout();
