@@ -297,13 +297,6 @@ ImageCerts certs_in_blob(ByteView blob, const std::string &source) {
   return out;
 }
 
-std::string default_cache_dir() {
-  if (const char *e = std::getenv("KMX_CACHE_DIR")) return e;  // "" disables the cache
-  if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/kmx";
-  if (const char *h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/kmx";
-  return "";
-}
-
 bool looks_like_kernel_image(ByteView d) {
   return (d.size() >= 0x250 && d.as_string().substr(0x202, 4) == "HdrS") ||
          (d.size() >= 2 && d[0] == 'M' && d[1] == 'Z');

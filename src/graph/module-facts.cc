@@ -1,10 +1,11 @@
 // ModuleFacts extraction and the cache format.
 //
 // CACHE FORMAT (kmx-private, file "modules.kmx-cache" beside the indexes)
-//   "KMXDEPC1"                 8-byte magic (the digit is the format version)
+//   "KMXDEPC2"                 8-byte magic (the digit is the format version)
 //   u64 LE checksum            FNV-1a 64 of every byte after this field
 //   u32 LE entry count
-//   entries: str path, u64 size, u64 mtime_ns, u64 ino, u64 dev, i32 error, str reason,
+//   entries: str path, u64 size, u64 mtime_ns, u64 ctime_ns, u64 ino, u64 dev, i32 error,
+//            str reason,
 //            u32 n + n x (str name, u64 crc)                 exports
 //            u32 n + n x (str name, u64 crc, u8 weak)        dep symbols
 //            u32 n + n x (str key, str value)                info
@@ -103,6 +104,7 @@ Result<FileStamp> stat_stamp(const std::string &path) {
   FileStamp s;
   s.size = static_cast<u64>(st.st_size);
   s.mtime_ns = static_cast<u64>(st.st_mtim.tv_sec) * 1000000000ull + static_cast<u64>(st.st_mtim.tv_nsec);
+  s.ctime_ns = static_cast<u64>(st.st_ctim.tv_sec) * 1000000000ull + static_cast<u64>(st.st_ctim.tv_nsec);
   s.ino = st.st_ino;
   s.dev = st.st_dev;
   return s;
@@ -110,7 +112,7 @@ Result<FileStamp> stat_stamp(const std::string &path) {
 
 namespace {
 
-constexpr char cache_magic[8] = {'K', 'M', 'X', 'D', 'E', 'P', 'C', '1'};
+constexpr char cache_magic[8] = {'K', 'M', 'X', 'D', 'E', 'P', 'C', '2'};
 
 
 // Grow, then store in place: GCC 12 misreads vector::insert from a small array as an
@@ -144,6 +146,7 @@ Bytes encode_facts_cache(const std::vector<FactsCacheEntry> &entries) {
     putstr(out, e.path);
     put64(out, e.stamp.size);
     put64(out, e.stamp.mtime_ns);
+    put64(out, e.stamp.ctime_ns);
     put64(out, e.stamp.ino);
     put64(out, e.stamp.dev);
     put32(out, static_cast<u32>(e.facts.error));
@@ -185,6 +188,7 @@ Result<std::vector<FactsCacheEntry>> decode_facts_cache(ByteView data) {
     e.path = getstr(c);
     e.stamp.size = c.read<u64, true>();
     e.stamp.mtime_ns = c.read<u64, true>();
+    e.stamp.ctime_ns = c.read<u64, true>();
     e.stamp.ino = c.read<u64, true>();
     e.stamp.dev = c.read<u64, true>();
     e.facts.error = static_cast<int>(c.le32());

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include "base/parallel.h"
 #include "config/depmod-config.h"
 #include "graph/depmod.h"
+#include "tools/common.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -172,6 +174,16 @@ int mkdir_p(const std::string &dir) {
   return 0;
 }
 
+// The metadata cache of one module tree: DIR/depmod-RELEASE-HASH.cache, HASH the FNV-1a of the
+// tree's absolute path, so that trees of the same release under different roots never share
+// a file.
+std::string depmod_cache_path(const std::string &dir, const std::string &dirname, std::string kversion) {
+  std::replace(kversion.begin(), kversion.end(), '/', '_');
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(ByteView(dirname))));
+  return dir + "/depmod-" + kversion + "-" + hash + ".cache";
+}
+
 }  // namespace
 
 int depmod_main(int argc, char **argv) {
@@ -283,7 +295,12 @@ int depmod_main(int argc, char **argv) {
     print_unknown_warning = true;
     opts.print_unknown = false;
   }
-  if (use_cache && !dry_run) opts.cache_path = outdir + "/modules.kmx-cache";
+  if (use_cache && !dry_run) {
+    std::string dir = kmx_cache_dir(root);
+    if (!dir.empty() && mkdir_p(dir) == 0) opts.cache_path = depmod_cache_path(dir, opts.dirname, kversion);
+  }
+  // Where kmx kept its cache before: not left in a directory that a kernel package owns.
+  if (!dry_run) ::unlink((outdir + "/modules.kmx-cache").c_str());
   opts.write_cache = all;
   Depmod depmod(opts, diag);
   if (verbose > LOG_WARNING_LEVEL) depmod.set_show([](const std::string &s) {
