@@ -350,17 +350,31 @@ int depmod_main(int argc, char **argv) {
       return EXIT_FAILURE;
     }
   }
-  // Render everything first, then publish file by file: each rename is atomic, and a
-  // depmod killed before the renames leaves the previous set in place.
+  // Render everything, write every changed file to a temporary, then rename them all: a
+  // full disk or a kill while writing leaves the previous set whole. The directory lock keeps
+  // two depmods from interleaving their renames, and makes any temporary found under it a
+  // leftover of a killed run.
   std::vector<DepmodFile> files = depmod.render(true);
   auto t_render = std::chrono::steady_clock::now();
   int rc = EXIT_SUCCESS;
+  auto lock = DirLock::acquire(outdir);
+  if (!lock) {
+    print("ERROR", lock.error().msg);
+    return EXIT_FAILURE;
+  }
+  lock->remove_stale_temporaries();
+  FileSet set;
   for (const DepmodFile &f : files) {
-    auto w = write_file_atomic(outdir + "/" + f.name, f.content, 0644, IfUnchanged::keep);
-    if (!w) {
-      print("ERROR", "Could not write index '" + f.name + "': " + w.error().msg);
+    if (auto st = set.stage(outdir + "/" + f.name, f.content, 0644, IfUnchanged::keep); !st) {
+      print("ERROR", "Could not write index '" + f.name + "': " + st.error().msg);
       rc = EXIT_FAILURE;
       break;
+    }
+  }
+  if (rc == EXIT_SUCCESS) {
+    if (auto st = set.commit(); !st) {
+      print("ERROR", "Could not write index: " + st.error().msg);
+      rc = EXIT_FAILURE;
     }
   }
   if (stats) {
