@@ -511,7 +511,8 @@ Status Depmod::load() {
     drop_unindexable_info(m);
     if (m.facts.error != 0) {
       if (m.facts.error != ENOENT) diag_.error("failed to load symbols from " + m.path + ": " + errstr(m.facts.error));
-      if (!m.facts.reason.empty()) diag_.report(Severity::info, m.facts.reason);
+      // kmod's line says only "Invalid argument"; a module refused for its size says why.
+      if (!m.facts.reason.empty()) diag_.report(m.facts.over_limit ? Severity::warning : Severity::info, m.facts.reason);
       continue;
     }
     for (const auto &[name, crc] : m.facts.exports) add_symbol(name, false, crc, m.idx);

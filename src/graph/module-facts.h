@@ -31,6 +31,7 @@ struct ModuleFacts {
   // symbols from PATH: strerror") and kmx's own, more precise reason.
   int error = 0;
   std::string reason;
+  bool over_limit = false;  // the module passed one of kmx's size limits (module-elf.h)
   std::vector<std::pair<std::string, u64>> exports;
   std::vector<DepSymbol> dep_symbols;
   std::vector<std::pair<std::string, std::string>> info;
