@@ -91,7 +91,7 @@ void help(const char *prog) {
       "\t                     symbol versions.\n"
       "\n"
       "kmx additions:\n"
-      "\t-j, --jobs=N         Read modules with N threads (default: one per CPU)\n"
+      "\t-j, --jobs=N         Read modules with N threads (default: one per usable CPU)\n"
       "\t    --no-cache       Do not use or write the module metadata cache\n",
       prog);
 }
