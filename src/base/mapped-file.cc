@@ -52,7 +52,7 @@ Status read_all(int fd, ReadBuffer &out) {
 
 }  // namespace
 
-Result<MappedFile> MappedFile::open(const std::string &path) {
+Result<MappedFile> MappedFile::open(const std::string &path, Access access) {
   Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0) return fail_errno(errno, std::strerror(errno));
@@ -64,7 +64,7 @@ Result<MappedFile> MappedFile::open(const std::string &path) {
   m.path_ = path;
   // Small files are read, not mapped: for thousands of ~100 KB modules read() is cheaper than
   // mmap's page faults plus munmap's TLB shootdowns across threads.
-  if (S_ISREG(st.st_mode) && st.st_size > small_file_limit) {
+  if (S_ISREG(st.st_mode) && st.st_size > (access == Access::sparse ? 0 : small_file_limit)) {
     void *p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, f.fd, 0);
     if (p != MAP_FAILED) {
       m.map_ = p;

@@ -10,9 +10,14 @@
 
 namespace kmx {
 
+// How a regular file is going to be used: read whole (read() is cheaper than mmap's page
+// faults for small files), or looked up in a few places (an index: mmap, only the pages a
+// lookup touches are read).
+enum class Access { whole, sparse };
+
 class MappedFile {
 public:
-  static Result<MappedFile> open(const std::string &path);
+  static Result<MappedFile> open(const std::string &path, Access access = Access::whole);
 
   MappedFile(MappedFile &&o) noexcept;
   MappedFile &operator=(MappedFile &&o) noexcept;
