@@ -7,6 +7,7 @@
 #     file is whole, the old set is whole when the kill hits the first rename (nothing is
 #     renamed before every file is written), and the next run removes the killed run's
 #     temporaries and publishes the new set whole.
+#   - A kill at a random moment (20 rounds): every file whole, the next run complete.
 #   - A depmod publishing at the same moment (it holds the directory's lock, as a live kmx
 #     depmod does while it writes and renames): its temporaries are not touched; they are
 #     removed only once it is gone.
@@ -128,3 +129,23 @@ wait "$waiter" || fail "kmx depmod failed after waiting for the lock"
 [ ! -e "$dir/modules.dep.kmx-tmp-AbC123" ] || fail "the temporary of a finished publisher was not removed"
 [ "$(state "$dir")" = new ] || fail "after waiting: $(state "$dir")"
 echo "ok: a concurrent publisher's temporaries are left alone, stale ones removed"
+
+# 4. Killed at a random moment, 20 times (before, during and after the writes and renames):
+# every file is always whole, and a finished run publishes exactly kmod's new set with no
+# temporaries left.
+declare -A seen=()
+for round in $(seq 20); do
+  restore old
+  "$KMX" depmod --no-cache -b "$root" "$ver" &
+  pid=$!
+  sleep "$((RANDOM % 1200 / 1000)).$(printf '%03d' $((RANDOM % 1000)))"
+  kill -9 "$pid" 2> /dev/null || true
+  wait "$pid" 2> /dev/null || true
+  s=$(state "$dir")
+  seen[${s%% *}]=$((${seen[${s%% *}]:-0} + 1))
+done
+restore old
+"$KMX" depmod --no-cache -b "$root" "$ver"
+for f in $outputs; do same "$f after a full run" "$TMP/new/$f" "$dir/$f"; done
+[ "$(strays "$dir")" -eq 0 ] || fail "a full run left $(strays "$dir") temporaries"
+echo "ok: 20 random kills (old ${seen[old]:-0}, new ${seen[new]:-0}, mixed ${seen[mixed]:-0}); never a partial file"
