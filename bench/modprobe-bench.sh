@@ -11,6 +11,15 @@
 # the dynamic loader; a dynamically linked kmx (-DKMX_STATIC=OFF) loads libstdc++, libm,
 # libgcc_s and libz on top of kmod's libraries and is slower than kmod here.
 #
+# Prints the load average before and after: on a shared machine it says how much to trust
+# the ratios.
+#
+# Last run (5 alternating runs, medians, 2 cores shared with other work, load average 8.70
+# before, 11.14 after; index files always mapped, no zero-filled read buffer):
+#   -R              kmod 18.06 s  kmx 8.02 s  0.444x
+#   --show-depends  kmod 11.64 s  kmx 5.65 s  0.485x   (0.762x before, load ~9: modules.dep.bin
+#                                                       was read whole into a zeroed buffer)
+#
 #   bench/modprobe-bench.sh [KMX] [RUNS]     (KMX defaults to build/kmx, RUNS to 5)
 source "$(dirname "$0")/lib.sh"
 kmx=${1:-$bench_src/build/kmx}
@@ -43,8 +52,10 @@ for p in pats[::step]:
 print('\n'.join(out[:1000]))
 PY
 n=$(wc -l < "$bench_tmp/aliases")
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in -R --show-depends; do
   alternate "modprobe $mode ($n procs)" "$runs" \
     -- xargs -d '\n' -n1 -a "$bench_tmp/aliases" "$bench_tmp/kmod-bin/modprobe" -C "$bench_tmp/conf" -d "$root" -S "$ver" $mode \
     -- xargs -d '\n' -n1 -a "$bench_tmp/aliases" "$bench_tmp/kmx-bin/modprobe" -C "$bench_tmp/conf" -d "$root" -S "$ver" $mode
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

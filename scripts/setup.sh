@@ -6,7 +6,7 @@ pkgs=(
   liblzma-dev libzstd-dev zlib1g-dev libssl-dev libsqlite3-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev
   kmod xz-utils zstd gzip cpio e2fsprogs busybox-static qemu-system-x86 util-linux libelf1
-  hyperfine clang-14 llvm-14
+  hyperfine clang-14 llvm-14 strace time binutils
 )
 missing=()
 for p in "${pkgs[@]}"; do

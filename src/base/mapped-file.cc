@@ -21,30 +21,38 @@ struct Fd {
   }
 };
 
+// A growable byte buffer whose new bytes are left uninitialised: read() fills them.
+struct ReadBuffer {
+  std::unique_ptr<u8[]> data;
+  size_t cap = 0, used = 0;
+
+  void reserve(size_t n) {
+    if (n <= cap) return;
+    std::unique_ptr<u8[]> bigger(new u8[n]);  // default-initialised: no memset
+    if (used) std::memcpy(bigger.get(), data.get(), used);
+    data = std::move(bigger);
+    cap = n;
+  }
+};
+
 // Read to end of file straight into `out` (no intermediate copy), growing it as needed.
-Status read_all(int fd, Bytes &out) {
-  size_t used = out.size();
+Status read_all(int fd, ReadBuffer &out) {
   for (;;) {
-    if (out.capacity() - used < 4096) out.reserve(std::max<size_t>(out.capacity() * 2, used + 65536));
-    out.resize(out.capacity());
-    ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+    if (out.cap - out.used < 4096) out.reserve(std::max<size_t>(out.cap * 2, out.used + 65536));
+    ssize_t n = ::read(fd, out.data.get() + out.used, out.cap - out.used);
     if (n < 0) {
       if (errno == EINTR) continue;
       int e = errno;
-      out.resize(used);
       return fail_errno(e, std::string("read failed: ") + std::strerror(e));
     }
-    used += static_cast<size_t>(n);
-    if (n == 0) {
-      out.resize(used);
-      return {};
-    }
+    if (n == 0) return {};
+    out.used += static_cast<size_t>(n);
   }
 }
 
 }  // namespace
 
-Result<MappedFile> MappedFile::open(const std::string &path) {
+Result<MappedFile> MappedFile::open(const std::string &path, Access access) {
   Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0) return fail_errno(errno, std::strerror(errno));
@@ -56,7 +64,7 @@ Result<MappedFile> MappedFile::open(const std::string &path) {
   m.path_ = path;
   // Small files are read, not mapped: for thousands of ~100 KB modules read() is cheaper than
   // mmap's page faults plus munmap's TLB shootdowns across threads.
-  if (S_ISREG(st.st_mode) && st.st_size > small_file_limit) {
+  if (S_ISREG(st.st_mode) && st.st_size > (access == Access::sparse ? 0 : small_file_limit)) {
     void *p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, f.fd, 0);
     if (p != MAP_FAILED) {
       m.map_ = p;
@@ -65,8 +73,11 @@ Result<MappedFile> MappedFile::open(const std::string &path) {
     }
   }
   // Slack so that the read() which sees end of file needs no reallocation.
-  if (S_ISREG(st.st_mode)) m.buf_.reserve(static_cast<size_t>(st.st_size) + 4096);
-  TRY(read_all(f.fd, m.buf_));
+  ReadBuffer b;
+  if (S_ISREG(st.st_mode)) b.reserve(static_cast<size_t>(st.st_size) + 4096);
+  TRY(read_all(f.fd, b));
+  m.buf_ = std::move(b.data);
+  m.size_ = b.used;
   return m;
 }
 
@@ -94,6 +105,7 @@ MappedFile::~MappedFile() { reset(); }
 void MappedFile::reset() {
   if (map_) ::munmap(map_, size_);
   map_ = nullptr;
+  buf_.reset();
   size_ = 0;
 }
 
@@ -101,9 +113,11 @@ Result<std::string> read_file(const std::string &path) {
   Fd f;
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0) return fail_errno(errno, std::strerror(errno));
-  Bytes b;
+  struct stat st;
+  ReadBuffer b;
+  if (::fstat(f.fd, &st) == 0 && S_ISREG(st.st_mode)) b.reserve(static_cast<size_t>(st.st_size) + 4096);
   TRY(read_all(f.fd, b));
-  return std::string(b.begin(), b.end());
+  return std::string(reinterpret_cast<const char *>(b.data.get()), b.used);
 }
 
 }  // namespace kmx

@@ -11,12 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include "base/cpus.h"
+
 namespace kmx {
 
-inline unsigned default_jobs() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
-}
+// One thread per CPU this process may run on (affinity mask and cgroup quota, base/cpus.h).
+inline unsigned default_jobs() { return usable_cpus(); }
 
 template <typename Fn>
 void parallel_for_each(size_t n, Fn &&fn, unsigned jobs = 0) {

@@ -125,6 +125,11 @@ Result<Bytes> unlzma(ByteView in, u64 limit) {
 }
 
 // The decompressed kernel (vmlinux, or arm64's Image) inside `file`, plus how it was found.
+Result<Bytes> to_bytes(Result<Buffer> b) {
+  if (!b) return fail(std::move(b).error());
+  return Bytes(b->begin(), b->end());
+}
+
 Result<Bytes> kernel_payload(ByteView file, std::string &how) {
   if (file.size() >= 0x250 && file.as_string().substr(0x202, 4) == "HdrS") {
     u16 version = *file.read<u16, true>(0x206);
@@ -142,7 +147,7 @@ Result<Bytes> kernel_payload(ByteView file, std::string &how) {
     Compression c = detect_compression(body);
     if (c != Compression::none) {
       how = std::string(compression_name(c)) + " payload of the bzImage";
-      return decompress(c, body, image_limit);
+      return to_bytes(decompress(c, body, image_limit));
     }
     if (body[0] == 0x5d && body.size() > 13) {
       how = "lzma payload of the bzImage";
@@ -163,7 +168,7 @@ Result<Bytes> kernel_payload(ByteView file, std::string &how) {
     if (c == Compression::none && !(payload->size() > 13 && (*payload)[0] == 0x5d))
       return fail(Errc::unsupported, "zboot payload compression '" + type + "' not supported: kmx reads xz, zstd, gzip and lzma");
     how = (c == Compression::none ? std::string("lzma") : std::string(compression_name(c))) + " payload of the EFI zboot image";
-    return c == Compression::none ? unlzma(*payload, image_limit) : decompress(c, *payload, image_limit);
+    return c == Compression::none ? unlzma(*payload, image_limit) : to_bytes(decompress(c, *payload, image_limit));
   }
   if (file.size() >= 0x40 && file.as_string().substr(0, 2) == "MZ") {
     // An uncompressed EFI-stub image (arm64 "ARM\x64" / riscv "RSC\x05" Image header at 0x38).
@@ -173,7 +178,7 @@ Result<Bytes> kernel_payload(ByteView file, std::string &how) {
   Compression c = detect_compression(file);
   if (c != Compression::none) {
     how = std::string(compression_name(c)) + "-compressed image";
-    return decompress(c, file, image_limit);
+    return to_bytes(decompress(c, file, image_limit));
   }
   if (file.size() >= 4 && file.as_string().substr(0, 4) == "\x7f" "ELF") {
     how = "ELF image";
@@ -295,13 +300,6 @@ ImageCerts certs_in_blob(ByteView blob, const std::string &source) {
                       : fmt::format("{} DER certificate{} found by scanning (system_certificate_list not confirmed)", total,
                                     total == 1 ? "" : "s");
   return out;
-}
-
-std::string default_cache_dir() {
-  if (const char *e = std::getenv("KMX_CACHE_DIR")) return e;  // "" disables the cache
-  if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/kmx";
-  if (const char *h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/kmx";
-  return "";
 }
 
 bool looks_like_kernel_image(ByteView d) {

@@ -17,9 +17,9 @@
 //   module tree   the signer key ids of the tree's own signed modules: a fallback that can say
 //                 "signed with this kernel's key" but cannot verify a signature.
 //
-// Extracting certificates from an xz image takes about a second, so the result is cached in
-// $KMX_CACHE_DIR or $XDG_CACHE_HOME/kmx or ~/.cache/kmx, keyed on the image's path, device,
-// inode, size and mtime; a cache that cannot be read or written is ignored.
+// Extracting certificates from an xz image takes about a second, so the result is cached in the
+// directory the caller names (tools/common.h kmx_cache_dir decides where), keyed on the image's
+// path, device, inode, size and mtime; a cache that cannot be read or written is ignored.
 //
 // Verification, in the kernel's order (6.1 and 6.12 alike):
 //   trailer   ~Module signature appended~\n after struct module_signature (12 bytes, sig_len
@@ -77,9 +77,6 @@ Result<std::vector<TrustedCert>> load_cert_file(const std::string &path);
 // Whether `data` looks like a kernel image or a certificate file (by content, for target specs).
 bool looks_like_kernel_image(ByteView data);
 bool looks_like_cert_file(ByteView data);
-
-// The default cache directory ("" when no home is known).
-std::string default_cache_dir();
 
 struct SigCheck {
   int err = 0;                      // 0, ENODATA, ENOPKG, ENOKEY, EKEYREJECTED, EBADMSG

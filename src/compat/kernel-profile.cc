@@ -194,7 +194,7 @@ void apply_cmdline(std::string_view cmdline, TargetState &s) {
   }
 }
 
-Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfile &p) {
+Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfile &p, const std::string &cache_dir) {
   std::error_code ec;
   if (!fs::is_directory(tree, ec))
     return fail(Errc::not_found, tree + ": not a module directory");
@@ -236,7 +236,6 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
   TreeFacts facts;
   if (read_exports) {
     // Every module's exports: the expensive case, cached (compat/tree-facts.h).
-    std::string cache_dir = default_cache_dir();
     std::string identity = tree_identity(files);
     if (auto cached = read_tree_facts(cache_dir, tree, identity)) {
       facts = std::move(*cached);
@@ -279,11 +278,12 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
   return {};
 }
 
-static Status learn_trusted_keys(const std::vector<std::pair<std::string, std::string>> &files, KernelProfile &p) {
+static Status learn_trusted_keys(const std::vector<std::pair<std::string, std::string>> &files, KernelProfile &p,
+                                 const std::string &cache_dir) {
   std::vector<std::string> from;
   for (const auto &[kind, f] : files) {
     if (kind == "image" || kind == "image-auto") {
-      auto c = certs_from_kernel_image(f, default_cache_dir());
+      auto c = certs_from_kernel_image(f, cache_dir);
       if (!c) {
         if (kind == "image") return fail(c.error());
         p.sources.push_back("kernel image " + f + " not used: " + c.error().msg);
@@ -308,7 +308,7 @@ static Status learn_trusted_keys(const std::vector<std::pair<std::string, std::s
   return {};
 }
 
-Result<KernelProfile> load_profile(const std::string &spec, const std::string &release) {
+Result<KernelProfile> load_profile(const std::string &spec, const std::string &release, const std::string &cache_dir) {
   KernelProfile p;
   std::vector<std::string> trees;
   bool have_symvers = false;
@@ -399,8 +399,8 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
       else if (k == "map") TRY(parse_system_map(text, f, p));
       else TRY(parse_kernel_config(text, f, p));
     }
-  for (const auto &t : trees) TRY(learn_module_tree(t, !have_symvers, p));
-  TRY(learn_trusted_keys(files, p));
+  for (const auto &t : trees) TRY(learn_module_tree(t, !have_symvers, p, cache_dir));
+  TRY(learn_trusted_keys(files, p, cache_dir));
   // vmlinux exports module_layout (its CRC is struct module's) when modversions are on.
   if (!p.module_layout_crc)
     if (auto it = p.exports.find("module_layout"); it != p.exports.end() && it->second.owner == "vmlinux")

@@ -93,15 +93,20 @@ void parse_release(const std::string &release, int &major, int &minor);
 
 // Learns the module-tree facts of `tree` (lib/modules/REL): in-tree modules, builtin list,
 // vermagic, module_layout CRC, struct module size, signing key, and (when `read_exports`) the
-// export tables of every module, read in parallel.
-Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfile &p);
+// export tables of every module, read in parallel. The export tables are cached in `cache_dir`
+// (compat/tree-facts.h; "" = no cache).
+Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfile &p,
+                         const std::string &cache_dir = "");
 
 // A target spec as given on the command line: comma-separated parts, each a directory (a root
 // holding lib/modules/REL and boot/, or a module tree lib/modules/REL) or a file recognised by
 // content or name (Module.symvers, System.map*, config*, vmlinuz*, certificates *.pem/*.der/
 // *.crt/*.x509). A root's boot/vmlinuz-REL is read for its certificates when present (a
 // problem with it is noted in `sources`, not fatal; a named image must be readable).
-// `release` picks the directory under lib/modules when a root has several.
-Result<KernelProfile> load_profile(const std::string &spec, const std::string &release = "");
+// `release` picks the directory under lib/modules when a root has several. `cache_dir` holds
+// the tree facts and the certificates read from kernel images ("" = no cache); the tool
+// chooses it (tools/common.h kmx_cache_dir).
+Result<KernelProfile> load_profile(const std::string &spec, const std::string &release = "",
+                                   const std::string &cache_dir = "");
 
 }  // namespace kmx

@@ -118,7 +118,7 @@ std::string config_delta(const Run &r) {
 // uncompressed module stays mapped (no copy).
 struct ModuleImage {
   std::optional<MappedFile> file;
-  Bytes owned;
+  Buffer owned;
   ByteView view;
 };
 std::optional<ModuleImage> module_image(const std::string &path) {

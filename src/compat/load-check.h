@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "base/buffer.h"
 #include "compat/kernel-profile.h"
 #include "elf/module-info.h"
 
@@ -97,7 +98,7 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
 // decompressed image (empty for an uncompressed one, which check_module() maps cheaply).
 struct CheckInput {
   ModuleInfo info;
-  Bytes image;
+  Buffer image;
 };
 Result<CheckInput> read_module_for_check(const std::string &path);
 

@@ -2,8 +2,8 @@
 // gives the exports): the reference facts of its in-tree modules and every module's exports.
 // Reading a 6.12 tree of 4230 .ko.xz files takes ~7 s of CPU, so the result is cached.
 //
-// Cache file: DIR/tree-facts-<fnv1a64 of the tree's real path, hex>.json (DIR as for the
-// certificate cache: $KMX_CACHE_DIR, $XDG_CACHE_HOME/kmx or ~/.cache/kmx; "" disables), JSON:
+// Cache file: DIR/tree-facts-<fnv1a64 of the tree's real path, hex>.json (DIR chosen by the
+// tool, tools/common.h kmx_cache_dir; "" disables), JSON:
 //   {"format":1, "tree":PATH, "identity":HEX,
 //    "vermagic":S|null, "module_layout_crc":N|null, "this_module_size":N|null,
 //    "key_ids":[HEX...], "proprietary":[NAME...],

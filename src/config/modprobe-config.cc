@@ -179,7 +179,8 @@ const std::vector<std::string> &default_modprobe_config_paths() {
 }
 
 void parse_modprobe_config_text(ModprobeConfig &cfg, std::string_view text,
-                                std::string_view filename, Diag &diag, ConfigDiagStyle style) {
+                                std::string_view filename, Diag &diag, ConfigDiagStyle style,
+                                std::string_view only) {
   LogicalLines lines(text);
   std::string raw;
   while (lines.next(raw)) {
@@ -190,6 +191,11 @@ void parse_modprobe_config_text(ModprobeConfig &cfg, std::string_view text,
     Words words(line);
     std::optional<std::string> cmd = words.next();
     if (!cmd) continue;
+    if (!only.empty() && *cmd != only) {
+      diag.warn(std::string(filename) + " line " + std::to_string(lines.linenum()) + ": ignoring '" + *cmd +
+                "' line: only " + std::string(only) + " lines are read from this file");
+      continue;
+    }
 
     bool ok = true;
     if (*cmd == "alias") {
@@ -243,14 +249,14 @@ std::vector<ModprobeConfigFile> list_modprobe_config_files(const ModprobeConfigS
   // Keyed by basename: std::string orders bytes as unsigned, like strcmp; emplace keeps the
   // first entry of a name, which is how an earlier directory overrides a later one.
   std::map<std::string, ModprobeConfigFile> by_name;
-  auto add = [&](const std::string &dir, const std::string &name, std::string path) {
-    by_name.emplace(name, ModprobeConfigFile{std::move(path), name, dir});
+  auto add = [&](const std::string &dir, const std::string &name, std::string path, std::string only = {}) {
+    by_name.emplace(name, ModprobeConfigFile{std::move(path), name, dir, std::move(only)});
   };
 
   if (!src.module_dir.empty()) {
     std::string dir = join_path(src.root, src.module_dir);
-    add(dir, "modules.softdep", dir + "/modules.softdep");
-    add(dir, "modules.weakdep", dir + "/modules.weakdep");
+    add(dir, "modules.softdep", dir + "/modules.softdep", "softdep");
+    add(dir, "modules.weakdep", dir + "/modules.weakdep", "weakdep");
   }
 
   const std::vector<std::string> &paths =
@@ -314,7 +320,7 @@ ModprobeConfig load_modprobe_config(const ModprobeConfigSources &src, Diag &diag
     Result<std::string> text = read_file(f.path);
     if (!text) continue;
     cfg.files.push_back(f.path);
-    parse_modprobe_config_text(cfg, *text, f.path, diag, src.diag_style);
+    parse_modprobe_config_text(cfg, *text, f.path, diag, src.diag_style, f.only);
   }
 
   if (!src.kcmdline_path.empty()) {

@@ -8,7 +8,11 @@
 //   /usr/local/lib/modprobe.d, /usr/lib/modprobe.d (kmod 34's DISTCONFDIR), /lib/modprobe.d;
 //   `-C PATH` replaces the whole list (a PATH that is a file is read whatever its name).
 //   The module directory's modules.softdep and (kmod 34) modules.weakdep join the same
-//   sorted list under those basenames. The kernel command line comes last (cmdline.h).
+//   sorted list under those basenames. They are depmod's copy of module metadata, not
+//   configuration: kmx reads only `softdep` lines from modules.softdep and only `weakdep`
+//   lines from modules.weakdep and warns about any other line (kmod reads both as full
+//   modprobe.d files, so a module whose .modinfo smuggles "softdep=x\ninstall m CMD" past
+//   a depmod gets CMD run as root). The kernel command line comes last (cmdline.h).
 //   Lines: "\\\n" joins physical lines; a backslash before any other byte is dropped and the
 //   byte kept ("\\\\" is one backslash); a backslash at end of file is dropped (kmod 34; kmod
 //   30 kept a 0xff byte). A NUL ends the logical line. Empty lines and lines whose first
@@ -118,6 +122,7 @@ struct ModprobeConfigFile {
   std::string path;  // what is opened (and named in diagnostics)
   std::string name;  // the basename that orders it and decides overrides
   std::string dir;   // the directory it was listed from; empty for a file named directly
+  std::string only;  // the one directive this file may hold (depmod's outputs); "" = any
 };
 
 // The files kmod would read, in order, following its listing rules (see the top comment).
@@ -127,9 +132,11 @@ std::vector<ModprobeConfigFile> list_modprobe_config_files(const ModprobeConfigS
 
 // Parses one file's text into cfg (appending), reporting bad lines to diag with `filename`
 // and the line number (the last physical line of a continued logical line, as kmod counts).
+// With `only` set, lines of any other directive are skipped with a warning.
 void parse_modprobe_config_text(ModprobeConfig &cfg, std::string_view text,
                                 std::string_view filename, Diag &diag,
-                                ConfigDiagStyle style = ConfigDiagStyle::plain);
+                                ConfigDiagStyle style = ConfigDiagStyle::plain,
+                                std::string_view only = {});
 
 // Adds what the kernel command line contributes (after all files, as kmod does).
 void apply_kernel_cmdline(ModprobeConfig &cfg, KernelCmdlineConfig kcmdline);

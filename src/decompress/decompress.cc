@@ -5,6 +5,8 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace kmx {
@@ -34,37 +36,84 @@ namespace {
 // A corrupt or truncated stream. kmod's decoders report EINVAL for these; keep its errno.
 Failure bad_stream(std::string msg) { return Failure{Error{Errc::invalid_format, std::move(msg), EINVAL}}; }
 
-// Grow `out` geometrically, never past `limit`; false once the limit is reached.
-bool grow(Bytes &out, size_t used, u64 limit) {
-  if (used < out.size()) return true;
-  if (out.size() >= limit) return false;
-  u64 next = std::max<u64>(out.size() * 2, 1 << 16);
-  out.resize(static_cast<size_t>(std::min<u64>(next, limit)));
-  return true;
-}
-
 std::string too_large_msg(u64 limit) {
   return "decompressed size exceeds the limit of " + std::to_string(limit) + " bytes";
 }
 
-Result<Bytes> unxz(ByteView in, u64 limit) {
+// Output past this size is held by one decoder at a time in the whole process, so N workers
+// cost at most N x large_output + limit, not N x limit. It is above every real module
+// (the largest, amdgpu on 6.12, is 29 MB unpacked), so real trees never wait on it.
+constexpr size_t large_output = 64ull << 20;
+
+std::mutex &large_output_gate() {
+  static std::mutex m;
+  return m;
+}
+
+// Where a decoder writes: one Buffer reserved at limit + 1 bytes (a stream that reaches the
+// extra byte is too large), handed out in windows so that a decoder passing large_output
+// first takes the gate.
+class Sink {
+public:
+  static Result<Sink> make(u64 limit) {
+    Sink s;
+    s.limit_ = limit;
+    TRY_ASSIGN(s.buf_, Buffer::reserve(static_cast<size_t>(std::min<u64>(limit, SIZE_MAX - 1) + 1)));
+    return s;
+  }
+  ~Sink() {
+    if (gated_) large_output_gate().unlock();
+  }
+  Sink(Sink &&o) noexcept : buf_(std::move(o.buf_)), used_(o.used_), limit_(o.limit_), gated_(o.gated_) { o.gated_ = false; }
+  Sink &operator=(Sink &&) = delete;
+
+  // The next window to write into (never empty unless the capacity is used up).
+  u8 *next() { return buf_.data() + used_; }
+  size_t room() {
+    if (!gated_ && used_ >= large_output) {
+      large_output_gate().lock();
+      gated_ = true;
+    }
+    size_t end = gated_ ? buf_.capacity() : std::min<size_t>(buf_.capacity(), large_output);
+    return end - used_;
+  }
+  void wrote(size_t n) { used_ += n; }
+  size_t used() const { return used_; }
+  bool over_limit() const { return used_ > limit_; }
+  Result<Buffer> finish() {
+    if (over_limit()) return fail(Errc::too_large, too_large_msg(limit_));
+    buf_.set_size(used_);
+    return std::move(buf_);
+  }
+
+private:
+  Sink() = default;
+  Buffer buf_;
+  size_t used_ = 0;
+  u64 limit_ = 0;
+  bool gated_ = false;
+};
+
+Result<Buffer> too_large(const char *what, u64 limit) { return fail(Errc::too_large, std::string(what) + ": " + too_large_msg(limit)); }
+
+Result<Buffer> unxz(ByteView in, u64 limit) {
+  TRY_ASSIGN(Sink out, Sink::make(limit));
   lzma_stream s = LZMA_STREAM_INIT;
   if (lzma_stream_decoder(&s, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
     return fail(Errc::io, "xz: cannot initialise decoder");
-  Bytes out(std::min<u64>(in.size() * 4 + 4096, limit));
   s.next_in = in.data();
   s.avail_in = in.size();
-  size_t used = 0;
   lzma_ret r;
   for (;;) {
-    if (!grow(out, used, limit)) {
+    size_t room = out.room();
+    if (room == 0 || out.over_limit()) {
       lzma_end(&s);
-      return fail(Errc::too_large, "xz: " + too_large_msg(limit));
+      return too_large("xz", limit);
     }
-    s.next_out = out.data() + used;
-    s.avail_out = out.size() - used;
+    s.next_out = out.next();
+    s.avail_out = room;
     r = lzma_code(&s, LZMA_FINISH);
-    used = out.size() - s.avail_out;
+    out.wrote(room - s.avail_out);
     if (r == LZMA_STREAM_END) break;
     if (r != LZMA_OK) {
       lzma_end(&s);
@@ -77,76 +126,62 @@ Result<Bytes> unxz(ByteView in, u64 limit) {
     }
   }
   lzma_end(&s);
-  out.resize(used);
-  return out;
+  if (out.over_limit()) return too_large("xz", limit);
+  return out.finish();
 }
 
-Result<Bytes> unzstd(ByteView in, u64 limit) {
+Result<Buffer> unzstd(ByteView in, u64 limit) {
+  TRY_ASSIGN(Sink out, Sink::make(limit));
   ZSTD_DStream *z = ZSTD_createDStream();
   if (!z) return fail(Errc::io, "zstd: cannot initialise decoder");
-  Bytes out(std::min<u64>(in.size() * 4 + 4096, limit));
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
-  size_t used = 0;
   size_t ret = 1;
-  while (ib.pos < ib.size) {
-    if (!grow(out, used, limit)) {
+  // Until the input is consumed, then until the decoder has flushed a complete final frame.
+  while (ib.pos < ib.size || ret != 0) {
+    size_t room = out.room();
+    if (room == 0 || out.over_limit()) {
       ZSTD_freeDStream(z);
-      return fail(Errc::too_large, "zstd: " + too_large_msg(limit));
+      return too_large("zstd", limit);
     }
-    ZSTD_outBuffer ob{out.data(), out.size(), used};
+    ZSTD_outBuffer ob{out.next(), room, 0};
+    size_t in_before = ib.pos;
     ret = ZSTD_decompressStream(z, &ob, &ib);
-    used = ob.pos;
+    out.wrote(ob.pos);
     if (ZSTD_isError(ret)) {
       std::string why = ZSTD_getErrorName(ret);
       ZSTD_freeDStream(z);
       return bad_stream("zstd: " + why);
     }
-  }
-  // Flush anything the decoder still holds for a complete final frame.
-  while (ret != 0) {
-    if (!grow(out, used, limit)) {
-      ZSTD_freeDStream(z);
-      return fail(Errc::too_large, "zstd: " + too_large_msg(limit));
-    }
-    ZSTD_outBuffer ob{out.data(), out.size(), used};
-    size_t before = used;
-    ret = ZSTD_decompressStream(z, &ob, &ib);
-    used = ob.pos;
-    if (ZSTD_isError(ret)) {
-      std::string why = ZSTD_getErrorName(ret);
-      ZSTD_freeDStream(z);
-      return bad_stream("zstd: " + why);
-    }
-    if (ret != 0 && used == before && ob.pos < ob.size) {
+    if (ret != 0 && ib.pos == ib.size && ib.pos == in_before && ob.pos < ob.size) {
       ZSTD_freeDStream(z);
       return bad_stream("zstd: truncated input");
     }
   }
   ZSTD_freeDStream(z);
-  out.resize(used);
-  return out;
+  if (out.over_limit()) return too_large("zstd", limit);
+  return out.finish();
 }
 
-Result<Bytes> gunzip(ByteView in, u64 limit) {
+Result<Buffer> gunzip(ByteView in, u64 limit) {
+  TRY_ASSIGN(Sink out, Sink::make(limit));
   z_stream s{};
   if (inflateInit2(&s, 15 + 16) != Z_OK) return fail(Errc::io, "gzip: cannot initialise decoder");
-  Bytes out(std::min<u64>(in.size() * 4 + 4096, limit));
   s.next_in = const_cast<Bytef *>(in.data());
   size_t in_left = in.size();
-  size_t used = 0;
   for (;;) {
-    if (!grow(out, used, limit)) {
+    size_t room = out.room();
+    if (room == 0 || out.over_limit()) {
       inflateEnd(&s);
-      return fail(Errc::too_large, "gzip: " + too_large_msg(limit));
+      return too_large("gzip", limit);
     }
     uInt in_chunk = static_cast<uInt>(std::min<size_t>(in_left, 1u << 30));
     s.avail_in = in_chunk;
-    uInt out_chunk = static_cast<uInt>(std::min<size_t>(out.size() - used, 1u << 30));
-    s.next_out = out.data() + used;
+    uInt out_chunk = static_cast<uInt>(std::min<size_t>(room, 1u << 30));
+    s.next_out = out.next();
     s.avail_out = out_chunk;
     int r = inflate(&s, Z_NO_FLUSH);
     in_left -= in_chunk - s.avail_in;
-    used += out_chunk - s.avail_out;
+    out.wrote(out_chunk - s.avail_out);
     if (r == Z_STREAM_END) break;
     if (r == Z_BUF_ERROR && in_left == 0 && s.avail_out != 0) {
       inflateEnd(&s);
@@ -159,20 +194,20 @@ Result<Bytes> gunzip(ByteView in, u64 limit) {
     }
   }
   inflateEnd(&s);
-  out.resize(used);
-  return out;
+  if (out.over_limit()) return too_large("gzip", limit);
+  return out.finish();
 }
 
 }  // namespace
 
-Result<Bytes> decompress(Compression c, ByteView data, u64 limit) {
+Result<Buffer> decompress(Compression c, ByteView data, u64 limit) {
   switch (c) {
   case Compression::xz: return unxz(data, limit);
   case Compression::zstd: return unzstd(data, limit);
   case Compression::gzip: return gunzip(data, limit);
   case Compression::none:
     if (data.size() > limit) return fail(Errc::too_large, too_large_msg(limit));
-    return Bytes(data.begin(), data.end());
+    return Buffer::copy_of(data);
   }
   return fail(Errc::unsupported, "unknown compression");
 }

@@ -39,7 +39,7 @@ std::optional<std::string_view> string_at(ByteView strtab, u64 off) {
 
 }  // namespace
 
-Result<ElfFile> ElfFile::parse(ByteView data) {
+Result<ElfFile> ElfFile::parse(ByteView data, u64 max_sections) {
   if (data.size() < EI_NIDENT)
     return fail(Errc::invalid_format, "file too small for ELF identification (" + num(data.size()) + " bytes)");
   if (std::memcmp(data.data(), ELFMAG, 4) != 0) return fail(Errc::invalid_format, "not an ELF file (bad magic)");
@@ -49,12 +49,12 @@ Result<ElfFile> ElfFile::parse(ByteView data) {
   if (enc != ELFDATA2LSB && enc != ELFDATA2MSB)
     return fail(Errc::invalid_format, "invalid ELF data encoding " + num(enc));
   bool is64 = cls == ELFCLASS64, le = enc == ELFDATA2LSB;
-  if (is64) return le ? parse_as<true, true>(data) : parse_as<true, false>(data);
-  return le ? parse_as<false, true>(data) : parse_as<false, false>(data);
+  if (is64) return le ? parse_as<true, true>(data, max_sections) : parse_as<true, false>(data, max_sections);
+  return le ? parse_as<false, true>(data, max_sections) : parse_as<false, false>(data, max_sections);
 }
 
 template <bool Is64, bool IsLE>
-Result<ElfFile> ElfFile::parse_as(ByteView data) {
+Result<ElfFile> ElfFile::parse_as(ByteView data, u64 max_sections) {
   using F = Flavor<Is64, IsLE>;
   using Ehdr = typename F::Ehdr;
   using Shdr = typename F::Shdr;
@@ -81,6 +81,8 @@ Result<ElfFile> ElfFile::parse_as(ByteView data) {
   if (shnum == 0 || !table || !data.contains(shoff, *table))
     return corrupt("section header table (" + num(shnum) + " entries at " + hexnum(shoff) +
                                           ") past end of file (" + hexnum(data.size()) + ")");
+  if (shnum > max_sections)
+    return Failure{Error{Errc::too_large, num(shnum) + " sections, more than the limit of " + num(max_sections) + " for a module", EINVAL}};
   if (shstrndx >= shnum)
     return corrupt("e_shstrndx " + num(shstrndx) + " out of range (" + num(shnum) + " sections)");
 
@@ -146,13 +148,13 @@ std::optional<u64> ElfFile::read_uint(ByteView v, u64 off, unsigned width) const
   return *r;
 }
 
-Result<std::vector<ElfSymbol>> ElfFile::symbols() const {
-  if (is64_) return le_ ? symbols_as<true, true>() : symbols_as<true, false>();
-  return le_ ? symbols_as<false, true>() : symbols_as<false, false>();
+Result<std::vector<ElfSymbol>> ElfFile::symbols(u64 max_symbols) const {
+  if (is64_) return le_ ? symbols_as<true, true>(max_symbols) : symbols_as<true, false>(max_symbols);
+  return le_ ? symbols_as<false, true>(max_symbols) : symbols_as<false, false>(max_symbols);
 }
 
 template <bool Is64, bool IsLE>
-Result<std::vector<ElfSymbol>> ElfFile::symbols_as() const {
+Result<std::vector<ElfSymbol>> ElfFile::symbols_as(u64 max_symbols) const {
   using Sym = typename Flavor<Is64, IsLE>::Sym;
   std::vector<ElfSymbol> out;
   std::optional<u32> symtab_idx;
@@ -184,6 +186,9 @@ Result<std::vector<ElfSymbol>> ElfFile::symbols_as() const {
   }
 
   u64 n = st.size / sizeof(Sym);
+  if (n > max_symbols)
+    return Failure{Error{Errc::too_large, "section [" + num(*symtab_idx) + "] .symtab has " + num(n) +
+                                              " symbols, more than the limit of " + num(max_symbols) + " for a module", EINVAL}};
   out.reserve(n);
   for (u64 i = 0; i < n; i++) {
     Sym s = copy_out<Sym>(syms, i * sizeof(Sym));

@@ -7,6 +7,7 @@
 // the section index and the numbers involved.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,7 +40,8 @@ struct ElfSymbol {
 
 class ElfFile {
 public:
-  static Result<ElfFile> parse(ByteView data);
+  // More sections than `max_sections` is Errc::too_large: the table is never allocated.
+  static Result<ElfFile> parse(ByteView data, u64 max_sections = UINT64_MAX);
 
   bool is64() const { return is64_; }
   bool little_endian() const { return le_; }
@@ -51,17 +53,18 @@ public:
   std::optional<u32> find_section(std::string_view name) const;
   // The bytes of section i (empty for SHT_NOBITS).
   Result<ByteView> section_data(u32 i) const;
-  // The symbols of the first SHT_SYMTAB section; empty if there is none.
-  Result<std::vector<ElfSymbol>> symbols() const;
+  // The symbols of the first SHT_SYMTAB section; empty if there is none. More entries than
+  // `max_symbols` is Errc::too_large, refused before anything is allocated for them.
+  Result<std::vector<ElfSymbol>> symbols(u64 max_symbols = UINT64_MAX) const;
 
   // An unsigned integer of `width` bytes (4 or 8) in the file's byte order.
   std::optional<u64> read_uint(ByteView v, u64 off, unsigned width) const;
 
 private:
   template <bool Is64, bool IsLE>
-  static Result<ElfFile> parse_as(ByteView data);
+  static Result<ElfFile> parse_as(ByteView data, u64 max_sections);
   template <bool Is64, bool IsLE>
-  Result<std::vector<ElfSymbol>> symbols_as() const;
+  Result<std::vector<ElfSymbol>> symbols_as(u64 max_symbols) const;
 
   ByteView data_;
   bool is64_ = true;

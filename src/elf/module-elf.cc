@@ -41,8 +41,12 @@ namespace {
 
 std::string num(u64 v) { return std::to_string(v); }
 
+Failure too_many(const std::string &what, u64 limit) {
+  return Failure{Error{Errc::too_large, what + " has more than " + num(limit) + " entries, the limit for a module", EINVAL}};
+}
+
 // .modinfo: NUL-separated "key=value" strings; runs of NULs are padding between entries.
-void read_modinfo(ByteView sec, ModuleInfo &mi) {
+Status read_modinfo(ByteView sec, ModuleInfo &mi, u64 limit) {
   std::string_view all = sec.as_string();
   size_t i = 0;
   while (i < all.size()) {
@@ -51,22 +55,25 @@ void read_modinfo(ByteView sec, ModuleInfo &mi) {
     std::string_view s = all.substr(i, end - i);
     i = end + 1;
     if (s.empty()) continue;
+    if (mi.modinfo.size() >= limit) return too_many(".modinfo", limit);
     size_t eq = s.find('=');
     // A string without '=' is a key with an empty value, as kmod_module_get_info() reads it.
     if (eq == std::string_view::npos) mi.modinfo.push_back({std::string(s), ""});
     else mi.modinfo.push_back({std::string(s.substr(0, eq)), std::string(s.substr(eq + 1))});
   }
+  return {};
 }
 
 // __versions is read leniently, as kmod reads it: a section whose size is not a multiple of
 // the entry size still yields its whole entries, and an unterminated name ends at its field.
 // Either is recorded in versions_problem (the kernel itself would refuse the module) rather
 // than failing the module, so that depmod still computes its dependencies as kmod does.
-Status read_versions(const ElfFile &elf, ModuleInfo &mi) {
+Status read_versions(const ElfFile &elf, ModuleInfo &mi, u64 limit) {
   if (auto idx = elf.find_section("__versions")) {
     TRY_ASSIGN(ByteView sec, elf.section_data(*idx));
     const unsigned crc_size = elf.is64() ? 8 : 4;
     const u64 entry = 64;
+    if (sec.size() / entry > limit) return too_many("__versions", limit);
     if (sec.size() % entry != 0)
       mi.versions_problem = "section [" + num(*idx) + "] __versions size " + num(sec.size()) +
                             " is not a multiple of " + num(entry);
@@ -92,6 +99,7 @@ Status read_versions(const ElfFile &elf, ModuleInfo &mi) {
     TRY_ASSIGN(ByteView crcs, elf.section_data(*crcs_idx));
     TRY_ASSIGN(ByteView names, elf.section_data(*names_idx));
     Cursor nc(names);
+    if (crcs.size() / 4 > limit) return too_many("__version_ext_crcs", limit);
     for (u64 off = 0; off + 4 <= crcs.size(); off += 4) {
       std::string_view name = nc.cstr();
       if (!nc.ok())
@@ -112,8 +120,8 @@ ExportLicense license_of_section(std::string_view name, bool &is_ksymtab) {
   return ExportLicense::plain;
 }
 
-Status read_symbols(const ElfFile &elf, ModuleInfo &mi) {
-  TRY_ASSIGN(std::vector<ElfSymbol> syms, elf.symbols());
+Status read_symbols(const ElfFile &elf, ModuleInfo &mi, u64 limit) {
+  TRY_ASSIGN(std::vector<ElfSymbol> syms, elf.symbols(limit));
   const auto &secs = elf.sections();
 
   std::unordered_map<std::string_view, u64> crc_of;
@@ -186,15 +194,19 @@ Status read_symbols(const ElfFile &elf, ModuleInfo &mi) {
   return {};
 }
 
-void read_ksymtab_strings(ByteView sec, ModuleInfo &mi) {
+Status read_ksymtab_strings(ByteView sec, ModuleInfo &mi, u64 limit) {
   std::string_view all = sec.as_string();
   size_t i = 0;
   while (i < all.size()) {
     size_t end = all.find('\0', i);
     if (end == std::string_view::npos) end = all.size();
-    if (end > i) mi.ksymtab_strings.emplace_back(all.substr(i, end - i));
+    if (end > i) {
+      if (mi.ksymtab_strings.size() >= limit) return too_many("__ksymtab_strings", limit);
+      mi.ksymtab_strings.emplace_back(all.substr(i, end - i));
+    }
     i = end + 1;
   }
+  return {};
 }
 
 // ELF note: namesz, descsz, type (file byte order), then name and desc each padded to 4.
@@ -223,7 +235,7 @@ Result<ModuleInfo> parse_module(ByteView file, const ReadOptions &opts) {
   // kmod cannot map an empty file and reports EINVAL; keep its errno.
   if (file.empty()) return Failure{Error{Errc::invalid_format, "empty file", EINVAL}};
   mi.compression = detect_compression(file);
-  Bytes owned;
+  Buffer owned;
   ByteView image = file;
   if (mi.compression != Compression::none) {
     TRY_ASSIGN(owned, decompress(mi.compression, file, opts.max_module_size));
@@ -239,21 +251,33 @@ Result<ModuleInfo> parse_module(ByteView file, const ReadOptions &opts) {
   }
   mi.elf_size = split.elf.size();
 
-  TRY_ASSIGN(ElfFile elf, ElfFile::parse(split.elf));
+  auto parsed = ElfFile::parse(split.elf, opts.max_sections);
+  if (!parsed) {
+    Error e = std::move(parsed).error();
+    // libkmod: kmod_file_open() reads 6 bytes of magic (a shorter file is EINVAL), then
+    // elf_identify() says ENOEXEC for an image without room for e_ident or the ELF magic;
+    // anything wrong after that is EINVAL.
+    static const u8 elfmag[4] = {0x7f, 'E', 'L', 'F'};
+    if (file.size() < 6) e.sys_errno = EINVAL;
+    else if (image.size() <= 16 || !std::equal(elfmag, elfmag + 4, image.begin())) e.sys_errno = ENOEXEC;
+    else if (e.sys_errno == 0) e.sys_errno = EINVAL;
+    return fail(std::move(e));
+  }
+  ElfFile &elf = *parsed;
   mi.is64 = elf.is64();
   mi.little_endian = elf.little_endian();
   mi.e_machine = elf.machine();
 
   if (auto idx = elf.find_section(".modinfo")) {
     TRY_ASSIGN(ByteView sec, elf.section_data(*idx));
-    read_modinfo(sec, mi);
+    TRY(read_modinfo(sec, mi, opts.max_symbols));
   }
   if (opts.symbols) {
-    TRY(read_versions(elf, mi));
-    TRY(read_symbols(elf, mi));
+    TRY(read_versions(elf, mi, opts.max_symbols));
+    TRY(read_symbols(elf, mi, opts.max_symbols));
     if (auto idx = elf.find_section("__ksymtab_strings")) {
       TRY_ASSIGN(ByteView sec, elf.section_data(*idx));
-      read_ksymtab_strings(sec, mi);
+      TRY(read_ksymtab_strings(sec, mi, opts.max_symbols));
     }
   }
   if (auto idx = elf.find_section(".gnu.linkonce.this_module")) mi.this_module_size = elf.sections()[*idx].size;

@@ -30,15 +30,28 @@
 
 namespace kmx {
 
+// Limits past which a module is bad input rather than something to allocate for. The largest
+// real modules (five Debian trees: 6.1 amd64/i386/arm64/signed, 6.12 amd64; bench/module-limits.sh)
+// have 94 sections (kvm), 45,092 .symtab entries (amdgpu on 6.12), 1,231 __versions entries
+// (i915), 1,607 .modinfo strings (option) and 518 __ksymtab_strings (drm).
+constexpr u64 default_max_sections = 1u << 16;
+constexpr u64 default_max_symbols = 1u << 19;
+
 struct ReadOptions {
   u64 max_module_size = default_decompress_limit;
+  u64 max_sections = default_max_sections;
+  // .symtab entries, __versions entries, __ksymtab_strings and .modinfo strings, each.
+  u64 max_symbols = default_max_symbols;
   // Read .symtab, __versions and the export tables. modinfo needs only .modinfo and the
   // signature, and skipping the symbol tables halves its per-module cost.
   bool symbols = true;
 };
 using ReadLimits = ReadOptions;
 
-// Read, decompress (by magic) and parse the module at `path`. Errors name the file.
+// Read, decompress (by magic) and parse the module at `path`. Errors name the file and carry
+// in sys_errno the errno kmod's libkmod reports for the same file: the OS errno for I/O,
+// EINVAL for an empty or shorter-than-magic file, a broken compressed stream or a corrupt ELF,
+// ENOEXEC for an image that is not ELF.
 Result<ModuleInfo> read_module(const std::string &path, const ReadOptions &opts = {});
 
 // Parse an in-memory module image (possibly compressed, possibly signed).

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "base/atomic-file.h"
@@ -25,6 +26,38 @@ std::string errstr(int e) { return std::strerror(e); }
 
 bool starts_with_dir(std::string_view path, std::string_view dir) {
   return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/';
+}
+
+// Module metadata is data: a byte that ends or splits a line of a text index (any C0 control
+// character, newline and NUL included) would let a module write lines of its choosing into
+// modules.softdep or modules.alias, which modprobe reads as configuration. With ascii_only,
+// bytes >= 0x80 are refused too: the .bin tries hold 7-bit ASCII only (kmod indexes such
+// bytes through signed-char arithmetic). Returns a description of the first bad byte.
+std::optional<std::string> bad_byte(std::string_view s, bool ascii_only) {
+  for (size_t i = 0; i < s.size(); i++) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && (c < 0x80 || !ascii_only)) continue;
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "%s 0x%02x at byte %zu", c < 0x20 ? "a control character" : "a non-ASCII byte", c, i);
+    return std::string(buf);
+  }
+  return std::nullopt;
+}
+
+// `s` with its control bytes and bytes >= 0x80 written as \xNN, for a message of one line.
+std::string escaped(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x80) {
+      out += ch;
+      continue;
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\x%02x", c);
+    out += buf;
+  }
+  return out;
 }
 
 }  // namespace
@@ -184,8 +217,18 @@ bool Depmod::existing_is_higher_priority(const DepmodConfig &cfg, const Candidat
   return newprio <= oldprio;
 }
 
+bool Depmod::indexable_path(const std::string &path) {
+  // What the indexes hold: the path below the module directory (all of it for an external one).
+  std::string_view shown = starts_with_dir(path, opts_.dirname) ? std::string_view(path).substr(opts_.dirname.size() + 1) : path;
+  auto bad = bad_byte(shown, true);
+  if (!bad) return true;
+  diag_.warn("ignoring module " + escaped(path) + ": its path has " + *bad + ", and kmx indexes only printable 7-bit ASCII");
+  return false;
+}
+
 void Depmod::search_file(const DepmodConfig &cfg, const std::string &path, size_t baselen) {
   if (!has_module_extension(std::string_view(path).substr(baselen + 1))) return;
+  if (!indexable_path(path)) return;
   Candidate c{path, baselen, module_name_from_path(path)};
   auto it = by_name_.find(c.modname);
   if (it != by_name_.end()) {
@@ -288,6 +331,7 @@ Status Depmod::add_files(const std::vector<std::string> &paths) {
       int e = errno;
       return fail_errno(e, "could not create module " + p + ": " + errstr(e));
     }
+    if (!indexable_path(p)) continue;
     Candidate c{p, p.rfind('/'), module_name_from_path(p)};
     if (auto it = by_name_.find(c.modname); it != by_name_.end()) {
       // libkmod's module pool refuses a second path for a name (with its own log line);
@@ -450,12 +494,25 @@ void Depmod::load_dependencies() {
   }
 }
 
+// Drops the modinfo values no index may hold (bad_byte), each with a warning that names the
+// module and the key. Aliases must be 7-bit ASCII as well, so that modules.alias and
+// modules.alias.bin always list the same aliases.
+void Depmod::drop_unindexable_info(DepmodModule &m) {
+  std::erase_if(m.facts.info, [&](const std::pair<std::string, std::string> &kv) {
+    auto bad = bad_byte(kv.second, kv.first == "alias");
+    if (bad) diag_.warn(m.path + ": modinfo " + kv.first + " value has " + *bad + ": not indexed");
+    return bad.has_value();
+  });
+}
+
 Status Depmod::load() {
   read_facts();
   for (DepmodModule &m : mods_) {
+    drop_unindexable_info(m);
     if (m.facts.error != 0) {
       if (m.facts.error != ENOENT) diag_.error("failed to load symbols from " + m.path + ": " + errstr(m.facts.error));
-      if (!m.facts.reason.empty()) diag_.report(Severity::info, m.facts.reason);
+      // kmod's line says only "Invalid argument"; a module refused for its size says why.
+      if (!m.facts.reason.empty()) diag_.report(m.facts.over_limit ? Severity::warning : Severity::info, m.facts.reason);
       continue;
     }
     for (const auto &[name, crc] : m.facts.exports) add_symbol(name, false, crc, m.idx);

@@ -114,6 +114,8 @@ private:
   Status search_path(const DepmodConfig &cfg, const std::string &path);
   void search_dir(const DepmodConfig &cfg, int dfd, std::string &path, unsigned depth);
   void search_file(const DepmodConfig &cfg, const std::string &path, size_t baselen);
+  bool indexable_path(const std::string &path);
+  void drop_unindexable_info(DepmodModule &m);
   bool existing_is_higher_priority(const DepmodConfig &cfg, const Candidate &old, const Candidate &neu) const;
   void build_array();
   void sort_by_order_file();

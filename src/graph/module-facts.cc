@@ -1,10 +1,11 @@
 // ModuleFacts extraction and the cache format.
 //
 // CACHE FORMAT (kmx-private, file "modules.kmx-cache" beside the indexes)
-//   "KMXDEPC1"                 8-byte magic (the digit is the format version)
+//   "KMXDEPC2"                 8-byte magic (the digit is the format version)
 //   u64 LE checksum            FNV-1a 64 of every byte after this field
 //   u32 LE entry count
-//   entries: str path, u64 size, u64 mtime_ns, u64 ino, u64 dev, i32 error, str reason,
+//   entries: str path, u64 size, u64 mtime_ns, u64 ctime_ns, u64 ino, u64 dev, i32 error,
+//            u8 over_limit, str reason,
 //            u32 n + n x (str name, u64 crc)                 exports
 //            u32 n + n x (str name, u64 crc, u8 weak)        dep symbols
 //            u32 n + n x (str key, str value)                info
@@ -19,7 +20,6 @@
 #include <unordered_map>
 
 #include "base/mapped-file.h"
-#include "decompress/decompress.h"
 #include "elf/module-elf.h"
 
 namespace kmx {
@@ -60,40 +60,15 @@ ModuleFacts facts_from_module_info(const ModuleInfo &mi) {
   return f;
 }
 
-namespace {
-
-// The errno kmod's libkmod would end up with for a module it cannot read.
-int classify_failure(const std::string &path, const Error &err) {
-  if (err.sys_errno != 0) return err.sys_errno;
-  auto file = MappedFile::open(path);
-  if (!file) return file.error().sys_errno ? file.error().sys_errno : EIO;
-  ByteView v = file->view();
-  // kmod_file_open() first reads 6 bytes of magic: a shorter file is EINVAL.
-  if (v.size() < 6) return EINVAL;
-  Compression c = detect_compression(v);
-  Bytes owned;
-  if (c != Compression::none) {
-    auto d = decompress(c, v);
-    if (!d) return EINVAL;
-    owned = std::move(*d);
-    v = ByteView(owned);
-  }
-  // kmod's elf_identify(): not ELF (or no room for e_ident) is ENOEXEC; anything wrong
-  // after that is EINVAL.
-  static const u8 elfmag[4] = {0x7f, 'E', 'L', 'F'};
-  if (v.size() <= 16 || !std::equal(elfmag, elfmag + 4, v.begin())) return ENOEXEC;
-  return EINVAL;
-}
-
-}  // namespace
-
 ModuleFacts read_module_facts(const std::string &path) {
   auto mi = read_module(path);
   if (mi) return facts_from_module_info(*mi);
   ModuleFacts f;
   f.reason = mi.error().msg;
-  f.error = classify_failure(path, mi.error());
-  if (f.error == 0) f.error = EINVAL;
+  // read_module() carries the errno kmod's libkmod would end up with (module-elf.h); the
+  // file is not read, let alone decompressed, a second time to find it.
+  f.error = mi.error().sys_errno ? mi.error().sys_errno : EINVAL;
+  f.over_limit = mi.error().code == Errc::too_large;
   return f;
 }
 
@@ -103,6 +78,7 @@ Result<FileStamp> stat_stamp(const std::string &path) {
   FileStamp s;
   s.size = static_cast<u64>(st.st_size);
   s.mtime_ns = static_cast<u64>(st.st_mtim.tv_sec) * 1000000000ull + static_cast<u64>(st.st_mtim.tv_nsec);
+  s.ctime_ns = static_cast<u64>(st.st_ctim.tv_sec) * 1000000000ull + static_cast<u64>(st.st_ctim.tv_nsec);
   s.ino = st.st_ino;
   s.dev = st.st_dev;
   return s;
@@ -110,7 +86,7 @@ Result<FileStamp> stat_stamp(const std::string &path) {
 
 namespace {
 
-constexpr char cache_magic[8] = {'K', 'M', 'X', 'D', 'E', 'P', 'C', '1'};
+constexpr char cache_magic[8] = {'K', 'M', 'X', 'D', 'E', 'P', 'C', '2'};
 
 
 // Grow, then store in place: GCC 12 misreads vector::insert from a small array as an
@@ -144,9 +120,11 @@ Bytes encode_facts_cache(const std::vector<FactsCacheEntry> &entries) {
     putstr(out, e.path);
     put64(out, e.stamp.size);
     put64(out, e.stamp.mtime_ns);
+    put64(out, e.stamp.ctime_ns);
     put64(out, e.stamp.ino);
     put64(out, e.stamp.dev);
     put32(out, static_cast<u32>(e.facts.error));
+    out.push_back(e.facts.over_limit ? 1 : 0);
     putstr(out, e.facts.reason);
     put32(out, static_cast<u32>(e.facts.exports.size()));
     for (const auto &[n, crc] : e.facts.exports) {
@@ -185,9 +163,11 @@ Result<std::vector<FactsCacheEntry>> decode_facts_cache(ByteView data) {
     e.path = getstr(c);
     e.stamp.size = c.read<u64, true>();
     e.stamp.mtime_ns = c.read<u64, true>();
+    e.stamp.ctime_ns = c.read<u64, true>();
     e.stamp.ino = c.read<u64, true>();
     e.stamp.dev = c.read<u64, true>();
     e.facts.error = static_cast<int>(c.le32());
+    e.facts.over_limit = c.u8v() != 0;
     e.facts.reason = getstr(c);
     u32 n = c.le32();
     if (n > c.remaining()) return fail(Errc::invalid_format, "depmod cache truncated");

@@ -31,6 +31,7 @@ struct ModuleFacts {
   // symbols from PATH: strerror") and kmx's own, more precise reason.
   int error = 0;
   std::string reason;
+  bool over_limit = false;  // the module passed one of kmx's size limits (module-elf.h)
   std::vector<std::pair<std::string, u64>> exports;
   std::vector<DepSymbol> dep_symbols;
   std::vector<std::pair<std::string, std::string>> info;
@@ -44,8 +45,10 @@ ModuleFacts facts_from_module_info(const ModuleInfo &mi);
 ModuleFacts read_module_facts(const std::string &path);
 
 // Identity of a module file for the cache: a changed file changes at least one of these.
+// ctime is there because size and mtime can be put back (`touch -r` after an in-place
+// rewrite of the same length) but ctime cannot be set from user space.
 struct FileStamp {
-  u64 size = 0, mtime_ns = 0, ino = 0, dev = 0;
+  u64 size = 0, mtime_ns = 0, ctime_ns = 0, ino = 0, dev = 0;
   bool operator==(const FileStamp &) const = default;
 };
 Result<FileStamp> stat_stamp(const std::string &path);

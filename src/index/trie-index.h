@@ -109,7 +109,7 @@ private:
 class IndexFile {
 public:
   static Result<IndexFile> open(const std::string &path) {
-    auto file = MappedFile::open(path);
+    auto file = MappedFile::open(path, Access::sparse);
     if (!file) return fail(std::move(file).error());
     auto reader = IndexReader::parse(file->view());
     if (!reader) return fail(with_context(std::move(reader).error(), path));

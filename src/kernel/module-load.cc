@@ -140,7 +140,7 @@ Result<LoadResult> load_module_file(const KernelRoots &r, const std::string &pat
     e.sys_errno = EINVAL;
     return fail(std::move(e));
   }
-  return load_buffer(std::move(*plain), args, opt, res);
+  return load_buffer(Bytes(plain->begin(), plain->end()), args, opt, res);
 }
 
 Status unload_module(const std::string &name, unsigned flags) {

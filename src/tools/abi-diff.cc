@@ -9,6 +9,7 @@
 #include <string>
 
 #include "compat/abi-diff.h"
+#include "tools/common.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -36,7 +37,7 @@ int abi_diff_main(int argc, char **argv) {
   }
   KernelProfile k[2];
   for (int i = 0; i < 2; i++) {
-    auto p = load_profile(argv[optind + i]);
+    auto p = load_profile(argv[optind + i], "", kmx_cache_dir());
     if (!p) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
       return 3;

@@ -356,7 +356,7 @@ int check_main(int argc, char **argv) {
   }
   std::vector<KernelProfile> profiles;
   for (const auto &spec : kernels) {
-    auto p = load_profile(spec, kernels.size() == 1 ? release : "");
+    auto p = load_profile(spec, kernels.size() == 1 ? release : "", kmx_cache_dir());
     if (!p) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
       return 3;
@@ -365,7 +365,7 @@ int check_main(int argc, char **argv) {
   }
   std::vector<KernelProfile> history;
   for (const auto &spec : history_specs) {
-    auto p = load_profile(spec);
+    auto p = load_profile(spec, "", kmx_cache_dir());
     if (!p) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
       return 3;

@@ -1,7 +1,9 @@
 #include "tools/common.h"
 
 #include <sys/utsname.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace kmx {
@@ -16,6 +18,15 @@ std::string running_release() {
 
 std::string module_dir(const std::string &root, const std::string &kversion) {
   return root + "/lib/modules/" + (kversion.empty() ? running_release() : kversion);
+}
+
+std::string kmx_cache_dir(const std::string &root) {
+  if (const char *e = std::getenv("KMX_CACHE_DIR")) return e;
+  if (!root.empty() && root != "/") return root + "/var/cache/kmx";
+  if (::geteuid() == 0) return "/var/cache/kmx";
+  if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/kmx";
+  if (const char *h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/kmx";
+  return "";
 }
 
 }  // namespace kmx

@@ -32,4 +32,13 @@ std::string module_dir(const std::string &root, const std::string &kversion);
 // The running kernel's release (uname -r).
 std::string running_release();
 
+// Where kmx keeps its caches, one rule for every tool (depmod's module metadata, kmx check's
+// tree facts and kernel-image certificates): $KMX_CACHE_DIR when set (set and empty: no
+// cache); with an image root (-b ROOT), ROOT/var/cache/kmx, so that building an image neither
+// reads nor leaves host state; otherwise /var/cache/kmx for root and $XDG_CACHE_HOME/kmx or
+// ~/.cache/kmx for other users. Never the module directory: a cache there would outlive the
+// kernel package that owns the directory. "" means no cache. The library takes the directory
+// as a parameter and never chooses one itself.
+std::string kmx_cache_dir(const std::string &root = "");
+
 }  // namespace kmx

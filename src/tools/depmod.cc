@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include "base/parallel.h"
 #include "config/depmod-config.h"
 #include "graph/depmod.h"
+#include "tools/common.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -89,7 +91,7 @@ void help(const char *prog) {
       "\t                     symbol versions.\n"
       "\n"
       "kmx additions:\n"
-      "\t-j, --jobs=N         Read modules with N threads (default: one per CPU)\n"
+      "\t-j, --jobs=N         Read modules with N threads (default: one per usable CPU)\n"
       "\t    --no-cache       Do not use or write the module metadata cache\n",
       prog);
 }
@@ -170,6 +172,16 @@ int mkdir_p(const std::string &dir) {
     }
   }
   return 0;
+}
+
+// The metadata cache of one module tree: DIR/depmod-RELEASE-HASH.cache, HASH the FNV-1a of the
+// tree's absolute path, so that trees of the same release under different roots never share
+// a file.
+std::string depmod_cache_path(const std::string &dir, const std::string &dirname, std::string kversion) {
+  std::replace(kversion.begin(), kversion.end(), '/', '_');
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(fnv1a64(ByteView(dirname))));
+  return dir + "/depmod-" + kversion + "-" + hash + ".cache";
 }
 
 }  // namespace
@@ -283,7 +295,12 @@ int depmod_main(int argc, char **argv) {
     print_unknown_warning = true;
     opts.print_unknown = false;
   }
-  if (use_cache && !dry_run) opts.cache_path = outdir + "/modules.kmx-cache";
+  if (use_cache && !dry_run) {
+    std::string dir = kmx_cache_dir(root);
+    if (!dir.empty() && mkdir_p(dir) == 0) opts.cache_path = depmod_cache_path(dir, opts.dirname, kversion);
+  }
+  // Where kmx kept its cache before: not left in a directory that a kernel package owns.
+  if (!dry_run) ::unlink((outdir + "/modules.kmx-cache").c_str());
   opts.write_cache = all;
   Depmod depmod(opts, diag);
   if (verbose > LOG_WARNING_LEVEL) depmod.set_show([](const std::string &s) {
@@ -316,8 +333,10 @@ int depmod_main(int argc, char **argv) {
   auto t_load = std::chrono::steady_clock::now();
   const char *stats_env = std::getenv("KMX_DEPMOD_STATS");
   bool stats = stats_env && *stats_env == '1';
-  if (stats)
+  if (stats) {
     std::fprintf(stderr, "kmx depmod: %zu modules read, %zu from cache\n", depmod.stats().read, depmod.stats().cached);
+    std::fprintf(stderr, "kmx depmod: %u threads\n", opts.jobs ? opts.jobs : default_jobs());
+  }
 
   if (dry_run) {
     std::string out = depmod.render_stdout();
@@ -331,17 +350,31 @@ int depmod_main(int argc, char **argv) {
       return EXIT_FAILURE;
     }
   }
-  // Render everything first, then publish file by file: each rename is atomic, and a
-  // depmod killed before the renames leaves the previous set in place.
+  // Render everything, write every changed file to a temporary, then rename them all: a
+  // full disk or a kill while writing leaves the previous set whole. The directory lock keeps
+  // two depmods from interleaving their renames, and makes any temporary found under it a
+  // leftover of a killed run.
   std::vector<DepmodFile> files = depmod.render(true);
   auto t_render = std::chrono::steady_clock::now();
   int rc = EXIT_SUCCESS;
+  auto lock = DirLock::acquire(outdir);
+  if (!lock) {
+    print("ERROR", lock.error().msg);
+    return EXIT_FAILURE;
+  }
+  lock->remove_stale_temporaries();
+  FileSet set;
   for (const DepmodFile &f : files) {
-    auto w = write_file_atomic(outdir + "/" + f.name, f.content, 0644, IfUnchanged::keep);
-    if (!w) {
-      print("ERROR", "Could not write index '" + f.name + "': " + w.error().msg);
+    if (auto st = set.stage(outdir + "/" + f.name, f.content, 0644, IfUnchanged::keep); !st) {
+      print("ERROR", "Could not write index '" + f.name + "': " + st.error().msg);
       rc = EXIT_FAILURE;
       break;
+    }
+  }
+  if (rc == EXIT_SUCCESS) {
+    if (auto st = set.commit(); !st) {
+      print("ERROR", "Could not write index: " + st.error().msg);
+      rc = EXIT_FAILURE;
     }
   }
   if (stats) {

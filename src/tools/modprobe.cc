@@ -233,7 +233,7 @@ ModprobeConfig load_config(const std::vector<std::string> &config_paths, const s
   src.diag_style = ConfigDiagStyle::libkmod;
   bool print_errors = kmod_log_priority() >= 3;
   Diag diag([&](const DiagMessage &m) {
-    if (print_errors) std::fprintf(stderr, "libkmod: ERROR %s\n", m.msg.c_str());
+    if (print_errors) std::fprintf(stderr, "libkmod: %s %s\n", m.severity == Severity::warning ? "WARNING" : "ERROR", m.msg.c_str());
   });
   return load_modprobe_config(src, diag);
 }

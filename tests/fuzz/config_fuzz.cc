@@ -14,6 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   kmx::Diag diag;
   kmx::ModprobeConfig cfg;
   kmx::parse_modprobe_config_text(cfg, text, "fuzz.conf", diag, kmx::ConfigDiagStyle::libkmod);
+  // As modules.softdep is read: one directive only, the rest warned about.
+  kmx::ModprobeConfig only;
+  kmx::parse_modprobe_config_text(only, text, "modules.softdep", diag, kmx::ConfigDiagStyle::libkmod, "softdep");
+  if (!only.install_commands.empty() || !only.aliases.empty() || !only.options.empty()) std::abort();
   kmx::apply_kernel_cmdline(cfg, kmx::parse_kernel_cmdline(text, diag));
   std::string shown = kmx::format_modprobe_config(cfg, kmx::ShowForbidden::yes);
   if (shown.size() < 40) std::abort();  // the end-of-config marker is always there

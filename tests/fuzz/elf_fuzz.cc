@@ -65,13 +65,18 @@ void touch(const kmx::ModuleInfo &mi) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   kmx::ByteView in(data, size);
-  // A small cap keeps decompression bombs from dominating the run.
-  auto mi = kmx::parse_module(in, kmx::ReadLimits{16u << 20});
+  // Small caps keep decompression bombs from dominating the run and put the count limits
+  // (sections, symbols, table entries) within reach of small inputs.
+  kmx::ReadLimits limits;
+  limits.max_module_size = 16u << 20;
+  limits.max_sections = 64;
+  limits.max_symbols = 256;
+  auto mi = kmx::parse_module(in, limits);
   if (mi) touch(*mi);
   else touch(mi.error().msg);
 
   // The ELF layer on its own, on the raw bytes (no decompression, no trailer split).
-  auto elf = kmx::ElfFile::parse(in);
+  auto elf = kmx::ElfFile::parse(in, size % 2 ? 64 : UINT64_MAX);
   if (!elf) {
     touch(elf.error().msg);
     return 0;
@@ -84,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (d && !d->empty()) sink = sink + (*d)[0] + (*d)[d->size() - 1] + elf->read_uint(*d, 0, 4).value_or(0);
     if (d) sink = sink + elf->read_uint(*d, d->size() > 8 ? d->size() - 8 : 0, 8).value_or(0);
   }
-  auto syms = elf->symbols();
+  auto syms = elf->symbols(size % 3 ? 256 : UINT64_MAX);
   if (syms) {
     for (const kmx::ElfSymbol &s : *syms) {
       touch(std::string(s.name));

@@ -71,7 +71,7 @@ Bytes image_of(const std::string &path) {
   if (!f) return {};
   auto d = decompress(detect_compression(f->view()), f->view());
   EXPECT_TRUE(d);
-  return d ? *d : Bytes{};
+  return d ? Bytes(d->begin(), d->end()) : Bytes{};
 }
 
 // A self-signed RSA certificate as a kernel build's signing_key.x509 would be.
@@ -410,7 +410,7 @@ TEST(KernelKeys, CheckModuleVerifiesFromTheImageItWasGiven) {
   EXPECT_EQ(sig(given), "B1 pass");
   EXPECT_EQ(sig(reread), "B1 pass");
   // A flipped byte in the given image is what gets verified.
-  in->image[in->image.size() / 3] ^= 1;
+  in->image.data()[in->image.size() / 3] ^= 1;
   EXPECT_EQ(check_module(in->info, k, {}, {}, ByteView(in->image)).check_id, "B6");
   // Unreadable and corrupt files: read_module()'s errors.
   EXPECT_FALSE(read_module_for_check("/nonexistent/x.ko"));

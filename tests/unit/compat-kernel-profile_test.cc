@@ -82,9 +82,7 @@ TEST(KernelProfile, TrustedKeysFromImageCertsOrTree) {
   if (!fs::exists(src + "/boot/vmlinuz-" + rel)) GTEST_SKIP() << "skipped: signed-6.1 tree not fetched";
   std::string tmpl = (fs::temp_directory_path() / "kmx-profile-XXXXXX").string();
   std::string root = ::mkdtemp(tmpl.data());
-  const char *saved = std::getenv("KMX_CACHE_DIR");
-  std::string saved_value = saved ? saved : "";
-  setenv("KMX_CACHE_DIR", "", 1);  // no cache: every load extracts the certificates
+  // load_profile() without a cache directory: every load extracts the certificates.
   fs::create_directories(root + "/lib/modules/" + rel + "/kernel");
   fs::create_directories(root + "/boot");
   fs::copy_file(src + "/lib/modules/" + rel + "/kernel/drivers/net/dummy.ko", root + "/lib/modules/" + rel + "/kernel/dummy.ko");
@@ -124,6 +122,4 @@ TEST(KernelProfile, TrustedKeysFromImageCertsOrTree) {
   ASSERT_TRUE(by_content) << by_content.error().msg;
   EXPECT_EQ(by_content->trusted_certs.size(), 1u);
   fs::remove_all(root);
-  if (saved) setenv("KMX_CACHE_DIR", saved_value.c_str(), 1);
-  else unsetenv("KMX_CACHE_DIR");
 }

@@ -54,17 +54,14 @@ TEST(TreeFacts, CachedLearnEqualsFullReadAndInvalidates) {
   fs::copy(src + "/net/bridge", tree + "/kernel/bridge", fs::copy_options::recursive);
   fs::copy(src + "/net/802", tree + "/kernel/802", fs::copy_options::recursive);
   fs::copy(src + "/net/llc", tree + "/kernel/llc", fs::copy_options::recursive);
-  const char *saved = std::getenv("KMX_CACHE_DIR");
-  std::string saved_value = saved ? saved : "";
   std::string cache = tmp.path + "/cache";
-  setenv("KMX_CACHE_DIR", cache.c_str(), 1);
 
   KernelProfile full, again, after_touch, after_corrupt, nocache;
-  ASSERT_TRUE(learn_module_tree(tree, true, full));
+  ASSERT_TRUE(learn_module_tree(tree, true, full, cache));
   EXPECT_FALSE(cached(full));
   EXPECT_GT(full.exports.size(), 20u);
   ASSERT_TRUE(full.vermagic.has_value());
-  ASSERT_TRUE(learn_module_tree(tree, true, again));
+  ASSERT_TRUE(learn_module_tree(tree, true, again, cache));
   EXPECT_TRUE(cached(again));
   expect_same(full, again);
 
@@ -72,29 +69,26 @@ TEST(TreeFacts, CachedLearnEqualsFullReadAndInvalidates) {
   std::string victim = tree + "/kernel/llc/llc.ko";
   struct utimbuf t{1000000000, 1000000000};
   ASSERT_EQ(::utime(victim.c_str(), &t), 0);
-  ASSERT_TRUE(learn_module_tree(tree, true, after_touch));
+  ASSERT_TRUE(learn_module_tree(tree, true, after_touch, cache));
   EXPECT_FALSE(cached(after_touch));
   expect_same(full, after_touch);
 
   // A corrupt cache file: ignored, rewritten.
   for (const auto &e : fs::directory_iterator(cache))
     if (e.path().filename().string().starts_with("tree-facts-")) std::ofstream(e.path()) << "{\"format\":1,\"identity\":";
-  ASSERT_TRUE(learn_module_tree(tree, true, after_corrupt));
+  ASSERT_TRUE(learn_module_tree(tree, true, after_corrupt, cache));
   EXPECT_FALSE(cached(after_corrupt));
   expect_same(full, after_corrupt);
 
   // A removed module: its exports go away.
   fs::remove(tree + "/kernel/802/stp.ko");
   KernelProfile removed;
-  ASSERT_TRUE(learn_module_tree(tree, true, removed));
+  ASSERT_TRUE(learn_module_tree(tree, true, removed, cache));
   EXPECT_FALSE(cached(removed));
   EXPECT_EQ(removed.exports.count("stp_proto_register"), 0u);
   EXPECT_EQ(full.exports.count("stp_proto_register"), 1u);
 
   // Cache off.
-  setenv("KMX_CACHE_DIR", "", 1);
-  ASSERT_TRUE(learn_module_tree(tree, true, nocache));
+  ASSERT_TRUE(learn_module_tree(tree, true, nocache, ""));
   EXPECT_FALSE(cached(nocache));
-  if (saved) setenv("KMX_CACHE_DIR", saved_value.c_str(), 1);
-  else unsetenv("KMX_CACHE_DIR");
 }

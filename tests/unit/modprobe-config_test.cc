@@ -297,6 +297,38 @@ TEST(ModprobeConfig, WeakdepMatchesKmod34Golden) {
   EXPECT_EQ(diag.errors(), 0);
 }
 
+// modules.softdep and modules.weakdep are depmod's copy of module metadata: only their own
+// directive is read from them (kmod reads them as full modprobe.d files); modprobe.d keeps
+// every directive.
+TEST(ModprobeConfig, DepmodOutputsHoldOnlyTheirDirective) {
+  test::TempDir root("kmx-modprobe-conf");
+  test::write_file(root.path + "/lib/modules/6.1/modules.softdep",
+                   "# Soft dependencies extracted from modules themselves.\nsoftdep mii pre: x\ninstall dummy id\n"
+                   "alias evil dummy\n");
+  test::write_file(root.path + "/lib/modules/6.1/modules.weakdep", "weakdep dummy mii\nremove dummy id\n");
+  test::write_file(root.path + "/etc/modprobe.d/a.conf", "install loop /bin/true\n");
+  ModprobeConfigSources src;
+  src.root = root.path;
+  src.module_dir = "/lib/modules/6.1";
+  src.config_paths = {"/etc/modprobe.d"};
+  src.kcmdline_path.clear();
+  Diag diag;
+  ModprobeConfig cfg = load_modprobe_config(src, diag);
+  ASSERT_EQ(cfg.softdeps.size(), 1u);
+  EXPECT_EQ(cfg.softdeps[0].modname, "mii");
+  ASSERT_EQ(cfg.weakdeps.size(), 1u);
+  ASSERT_EQ(cfg.install_commands.size(), 1u);
+  EXPECT_EQ(cfg.install_commands[0].modname, "loop");
+  EXPECT_TRUE(cfg.remove_commands.empty());
+  EXPECT_TRUE(cfg.aliases.empty());
+  ASSERT_EQ(diag.warnings(), 3);
+  // The file is named by its full path (root included).
+  const std::string &m0 = diag.messages()[0].msg, &m1 = diag.messages()[1].msg;
+  EXPECT_TRUE(m0.starts_with(root.path)) << m0;
+  EXPECT_TRUE(m0.ends_with("/lib/modules/6.1/modules.softdep line 3: ignoring 'install' line: only softdep lines are read from this file")) << m0;
+  EXPECT_TRUE(m1.ends_with("/lib/modules/6.1/modules.softdep line 4: ignoring 'alias' line: only softdep lines are read from this file")) << m1;
+}
+
 TEST(ModprobeConfig, LineNumbersCountContinuations) {
   ModprobeConfig cfg;
   Diag diag;

@@ -10,6 +10,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -550,6 +551,56 @@ TEST(ModuleElfPeer, MatchesKmodAndReadelf) {
   fs::remove_all(dir);
   EXPECT_GE(checked, 10u);
   EXPECT_GE(with_exports, 5u);
+}
+
+// Past a count limit a module is bad input (Errc::too_large, EINVAL as kmod would say for a
+// module it cannot use), refused before anything is allocated for the entries.
+TEST(ModuleElf, CountLimitsMakeBadInput) {
+  ElfBuilder b;
+  b.add(".modinfo", nul_strings({"license=GPL", "alias=a", "alias=b", "alias=c"}));
+  b.add(".gnu.linkonce.this_module", Bytes(64, 0));
+  for (int i = 0; i < 5; i++) b.undef("sym" + std::to_string(i));
+  Bytes img = b.build().bytes;
+  ASSERT_TRUE(parse(img));
+
+  ReadLimits few;
+  few.max_symbols = 4;  // .modinfo has 4 strings: fits; .symtab has 6 entries: does not
+  auto r = parse(img, few);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::too_large);
+  EXPECT_EQ(r.error().sys_errno, EINVAL);
+  EXPECT_EQ(r.error().msg, "section [3] .symtab has 6 symbols, more than the limit of 4 for a module");
+
+  few.max_symbols = 3;
+  r = parse(img, few);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().msg, ".modinfo has more than 3 entries, the limit for a module");
+
+  ReadLimits sections;
+  sections.max_sections = 5;
+  r = parse(img, sections);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::too_large);
+  EXPECT_EQ(r.error().msg, "6 sections, more than the limit of 5 for a module");
+}
+
+// The errno kmod's libkmod gives each kind of unreadable file, carried by the error itself
+// (depmod reports it without reading the file a second time).
+TEST(ModuleElf, ErrnoAsLibkmodSaysIt) {
+  auto errno_of = [](Bytes b) {
+    auto r = parse(b);
+    return r ? 0 : r.error().sys_errno;
+  };
+  EXPECT_EQ(errno_of(Bytes{}), EINVAL);                             // empty
+  EXPECT_EQ(errno_of(bytes_of("abc")), EINVAL);                     // shorter than the magic
+  EXPECT_EQ(errno_of(bytes_of("not an ELF file at all")), ENOEXEC);  // no ELF magic
+  Bytes short_elf = bytes_of("\x7f" "ELF");
+  short_elf.resize(16, 0);
+  EXPECT_EQ(errno_of(short_elf), ENOEXEC);  // no room past e_ident
+  short_elf[4] = 2;
+  short_elf[5] = 1;
+  short_elf.resize(40, 0);
+  EXPECT_EQ(errno_of(short_elf), EINVAL);  // ELF, but the header is cut short
 }
 
 }  // namespace
