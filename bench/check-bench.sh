@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kmx check benchmark (issue 6's speed target): checking every module of the 6.1 tree against
+# kmx check benchmark (speed target): checking every module of the 6.1 tree against
 # the 6.12 kernel (image package + headers' Module.symvers) must take at most what kmod's
 # `depmod -e -E Module.symvers` takes on that tree. Alternating runs, medians.
 #   "check 6.1->6.12"      the target as stated (the kernel refuses every module at its struct

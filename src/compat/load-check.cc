@@ -291,9 +291,9 @@ void check_this_module_size(Run &r) {
     return;
   }
   if (*r.m.this_module_size != *r.k.this_module_size) {
-    r.msg(fmt::format("module {}: .gnu.linkonce.this_module section size must match the kernel's "
-                      "built struct module size at run time",
-                      r.name));
+    // clang-format off
+    r.msg(fmt::format("module {}: .gnu.linkonce.this_module section size must match the kernel's built struct module size at run time", r.name));
+    // clang-format on
     r.step("C10", "struct module size", "refuse",
            fmt::format("module {:#x} bytes, kernel {:#x}", *r.m.this_module_size, *r.k.this_module_size));
     r.refuse("C10", ENOEXEC);

@@ -1,4 +1,4 @@
-// kmx's own configuration: /etc/kmx/kmx.conf (issue 7), or the file named by $KMX_CONFIG.
+// kmx's own configuration: /etc/kmx/kmx.conf, or the file named by $KMX_CONFIG.
 //
 // Format: text, one directive per line; '#' starts a comment anywhere on a line; blank lines
 // are ignored; words are separated by spaces or tabs. Directives:
@@ -19,7 +19,7 @@
 // "FILE:LINE: what is wrong"; a missing file means the defaults. This layer knows nothing of
 // the daemon: daemon code converts KmxConfig into its AutocleanConfig.
 //
-// Version history: 1 (first; session 2).
+// Version history: 1 (first format).
 #pragma once
 
 #include <map>

@@ -1,4 +1,4 @@
-// `kmx daemon`: kerneld revived (issue 7). One process, one main thread, one poll loop over
+// `kmx daemon`: kerneld revived. One process, one main thread, one poll loop over
 //   * the kernel's uevent netlink socket (hotplug: ACTION=add with MODALIAS loads a module),
 //   * the control socket (daemon/control.h: status, release, release-when-idle, cancel),
 //   * a stop descriptor (the tool's signalfd for SIGTERM/SIGINT),

@@ -5,8 +5,7 @@
 // the kernel's load work, decompression, relocation, signature check and the module's init, runs
 // in the calling thread, so independent modules load side by side; and part of it sleeps, in the
 // wait for other modules' asynchronous probes at the end of every init and in RCU grace periods,
-// which the extra worker fills. In the VM lab, 28 coldplug modules: 2 vCPUs -j 3 1.09 s, -j 2
-// 1.32 s, -j 4 1.14 s; 1 vCPU -j 2 1.63 s, -j 1 1.79 s). The guarantees:
+// which the extra worker fills; bench/ has the measurements). The guarantees:
 //   * within a chain, steps run in order, so a module's dependencies are in the kernel before
 //     it (probe lists put them first);
 //   * each module name is loaded at most once per batch: the first chain to reach it claims it;

@@ -11,7 +11,7 @@
 // dropped by the next save (the module an admin meant is gone after a reboot). save replaces the
 // whole set in one transaction.
 //
-// Version history: 1 (first; session 2).
+// Version history: 1 (first format).
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // Parameter baselines: what a module's writable parameters were right after kmx loaded it, so
-// that the unload saves only the parameters that changed at runtime (issue 7) instead of
+// that the unload saves only the parameters that changed at runtime instead of
 // freezing every default into the store.
 //
 // Where: one file per module, <dir>/<module>.json, dir /run/kmx/baseline by default ($KMX_BASELINE_DIR
@@ -14,7 +14,7 @@
 // module's current directory belongs to an earlier load (the module was unloaded and reloaded by
 // another tool meanwhile) and is ignored.
 //
-// Version history: 1 (first; session 2).
+// Version history: 1 (first format).
 #pragma once
 
 #include <map>

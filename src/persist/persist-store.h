@@ -1,5 +1,5 @@
-// PersistStore: module state that outlives an unload (kerneld's set_persist/get_persist,
-// issue 7), kept in one SQLite database, by default /var/lib/kmx/persist.db.
+// PersistStore: module state that outlives an unload (kerneld's set_persist/get_persist),
+// kept in one SQLite database, by default /var/lib/kmx/persist.db.
 //
 // Format (SQLite 3, journal_mode=WAL, synchronous=FULL, foreign keys off):
 //

@@ -102,7 +102,7 @@ int insmod_main(int argc, char **argv) {
     std::fprintf(stderr, "%s: DEBUG: %s, file compression %s\n", prog, load_method_name(tried.method),
                  std::string(compression_name(tried.compression)).c_str());
   if (res) {
-    // An explicit load (issue 7): baseline its writable parameters, take it out of the
+    // An explicit load: baseline its writable parameters, take it out of the
     // on-demand record. Stored parameters are modprobe's business; insmod passes argv as is.
     std::string name = module_name_from_path(filename);
     PersistHooks hooks(roots);

@@ -17,7 +17,7 @@
 // "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: ...", whatever -q says,
 // unless $KMOD_LOG lowers libkmod's priority below LOG_ERR.
 //
-// kmx additions (issue 7; tools/persist-hooks.h has the rules): parameters saved at unload are
+// kmx additions (tools/persist-hooks.h has the rules): parameters saved at unload are
 // applied at the next load unless the load names them; --autoclean NAME... (kmx only; implies
 // -a, so every argument is a module) loads and records the modules it loaded as on demand
 // (source "modprobe", the parent process's pid and comm); when the kernel runs kmx as its

@@ -1,4 +1,4 @@
-// What kmx's loading tools (modprobe, insmod, rmmod) do besides kmod's work (issue 7):
+// What kmx's loading tools (modprobe, insmod, rmmod) do besides kmod's work:
 // persistent parameters and the on-demand record. One object per tool run.
 //
 // Rules (they keep the tools kmod-compatible and unsurprising):

@@ -1,4 +1,4 @@
-// kmx persist: edit the store of module settings that outlive an unload (issue 7; the old
+// kmx persist: edit the store of module settings that outlive an unload (the old
 // kerneld's set_persist/get_persist).
 //
 //   kmx persist [--db PATH] get MODULE.KEY | MODULE

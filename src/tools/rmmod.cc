@@ -1,6 +1,6 @@
 // kmx rmmod: kmod 30's rmmod (tools/rmmod.c): options "fsvVwh", the in-use checks done before
 // delete_module(2) (builtin, not loaded, holders, refcount), messages and exit codes; -s sends
-// the messages to syslog instead of stderr. kmx addition (issue 7, tools/persist-hooks.h): the
+// the messages to syslog instead of stderr. kmx addition (tools/persist-hooks.h): the
 // module's changed writable parameters are saved before delete_module(2), and a removed module
 // leaves the on-demand record; problems with that show only with -v.
 #include <fcntl.h>

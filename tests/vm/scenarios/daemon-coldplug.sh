@@ -1,6 +1,6 @@
 # Coldplug: `kmx daemon --coldplug-only` loads, for the VM's own devices (every modalias under
 # /sys/devices), the same modules as kmod's `modprobe -b -q ALIAS` run once per distinct
-# modalias (what udev's coldplug amounts to), in less time. The goal (issue 7) is at most 0.5x
+# modalias (what udev's coldplug amounts to), in less time. The goal is at most 0.5x
 # kmod's time. Printed: resolution alone, and with real loads the medians of alternating
 # runs per tool (four with 2 vCPUs, two with 1). Asserted: resolution <= 0.5x (about 0.08x), the same
 # module sets, and with loads faster than kmod (the ratio itself depends on the host: ctest boots

@@ -1,4 +1,4 @@
-# Persistent module parameters through kmx's own tools (issue 7), with kmx_lab_a's writable
+# Persistent module parameters through kmx's own tools, with kmx_lab_a's writable
 # parameters `level` (int, 1) and `note` (charp, "plain"), in a module dir indexed by kmod's depmod:
 #   * a value changed through sysfs after a kmx load is saved by `kmx rmmod` and applied by the
 #     next `kmx modprobe`; only the changed parameter is stored (note stays out);

@@ -1,4 +1,4 @@
-# A parameter saved at unload survives a reboot (issue 7): two boots of the same VM share a disk
+# A parameter saved at unload survives a reboot: two boots of the same VM share a disk
 # (ext2, label kmxpersist) that holds the store, named by /etc/kmx/kmx.conf (persist-db). Boot 1:
 # kmx modprobe kmx_lab_a, level changed to 6 through sysfs, kmx rmmod saves it. Boot 2 (fresh
 # initramfs, same disk): kmx modprobe kmx_lab_a loads it with level=6; note (never changed) keeps
