@@ -1,8 +1,10 @@
 #include "base/dirs.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace kmx {
@@ -13,6 +15,20 @@ Status make_private_dirs(const std::string &dir) {
     std::string part = dir.substr(0, pos);
     if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST)
       return fail_errno(errno, "could not create '" + dir + "': " + std::strerror(errno));
+  }
+  return {};
+}
+
+Status check_private_dir(const std::string &dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return fail_errno(errno, "directory '" + dir + "': " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return fail(Errc::invalid_argument, "'" + dir + "' is not a directory");
+  if (st.st_uid != 0 && st.st_uid != ::geteuid())
+    return fail(Errc::permission, "directory '" + dir + "' belongs to uid " + std::to_string(st.st_uid) + ", not to root: refusing to keep state in it");
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return fail(Errc::permission, "directory '" + dir + "' is writable by " + ((st.st_mode & S_IWOTH) ? "others" : "its group") + " (mode " + mode + "): refusing to keep state in it");
   }
   return {};
 }

@@ -11,4 +11,12 @@ namespace kmx {
 // are). The error names the directory that could not be created.
 Status make_private_dirs(const std::string &dir);
 
+// A directory that holds kmx's own state must be one no other user can write into: owned by
+// root or by the effective user, with no write permission for group or others. A sticky,
+// world-writable directory such as /tmp is refused too: another user could create the files a
+// state file needs beside it (SQLite's -wal and -shm) before kmx does. Symbolic links in the
+// path are followed; the directory they lead to is what is checked. Errc::not_found when it
+// is missing, Errc::permission naming the owner or the mode when it is not private.
+Status check_private_dir(const std::string &dir);
+
 }  // namespace kmx

@@ -160,13 +160,15 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
       Work w;
       w.name = m->name;
       w.options = ctx_->options(m);
-      if (opt_.store && !opt_.dry_run) {
-        if (auto stored = opt_.store->list(m->name); stored && !stored->empty())
-          w.options = merge_load_options(w.options, params_to_apply(*stored, w.options, {}));
-      }
       const std::string *cmd = ctx_->install_command(m);
       if (cmd && !m->ignorecmd) w.command = *cmd;
       else if (const std::string *path = ctx_->path(m)) w.path = *path;
+      // Stored parameters join a real insert only, as with kmx modprobe: never an install
+      // command's $CMDLINE_OPTS, whose text reaches a shell.
+      if (opt_.store && !opt_.dry_run && w.path) {
+        if (Result<std::string> with = options_with_stored(*opt_.store, m->name, *w.path, w.options)) w.options = std::move(*with);
+        else if (log_) log_("cannot read stored parameters of " + m->name + ": " + with.error().msg);
+      }
       u64 cost = 0;
       struct stat st;
       if (w.path && ::stat(w.path->c_str(), &st) == 0) cost = static_cast<u64>(st.st_size);

@@ -60,7 +60,11 @@ struct Daemon::Impl {
   std::optional<PersistStore> store;
   std::optional<UeventSource> uevents;
   std::string boot_id;
-  std::vector<OnDemandRecord> dry_records;  // dry run: what would have been recorded
+  // Loads recorded in memory: in a dry run, and while the store cannot be opened (they are
+  // written to it once it opens).
+  std::vector<OnDemandRecord> memory_records;
+  bool store_unavailable_said = false;
+  i64 store_retry_at = 0;
   std::vector<PendingRelease> saved_pending;
   // A driver that refuses the hardware (ENODEV) fails again on every event for its device;
   // each failure is logged once per index generation (the counter counts them all).
@@ -94,7 +98,7 @@ struct Daemon::Impl {
   void flush_records(std::vector<OnDemandRecord> &pending) {
     if (pending.empty()) return;
     if (opt.loader.dry_run || !store) {
-      dry_records.insert(dry_records.end(), pending.begin(), pending.end());
+      memory_records.insert(memory_records.end(), pending.begin(), pending.end());
     } else if (Status st = record_on_demand(*store, pending); !st) {
       say("cannot record on-demand loads: " + st.error().msg);
     }
@@ -299,6 +303,7 @@ struct Daemon::Impl {
     TRY(unload_module(module, O_NONBLOCK));
     if (store && opt.persist && !opt.loader.baseline_dir.empty()) (void)remove_baseline(opt.loader.baseline_dir, module);
     if (store) (void)forget_on_demand(*store, module);
+    std::erase_if(memory_records, [&](const OnDemandRecord &r) { return r.module == module; });
     say("released " + module);
     return {};
   }
@@ -307,14 +312,48 @@ struct Daemon::Impl {
     state.allowed_uid = geteuid();
     state.clock = now_seconds;
     state.records = [this]() -> Result<std::vector<OnDemandRecord>> {
-      if (opt.loader.dry_run || !store) return dry_records;
+      if (opt.loader.dry_run || !store) return memory_records;
       return on_demand_records(*store, boot_id);
     };
     state.uses = [this](const std::vector<OnDemandRecord> &records) { return read_module_uses(opt.loader.roots, records); };
     state.unload = [this](const std::string &m) { return unload(m); };
   }
 
+  // The store never stops a load: when it cannot be opened (damaged, read-only, locked, a
+  // directory that is not private) the daemon loads devices without it, keeping its on-demand
+  // records in memory and neither saving nor applying parameters; it says so once and tries
+  // again every store_retry_ms. When the store opens, the records kept meanwhile are written to
+  // it and the pending releases it holds are merged with those made meanwhile.
+  void open_store() {
+    if (store || opt.db_path.empty() || opt.loader.dry_run) return;
+    Result<std::vector<PendingRelease>> pend = fail(Errc::io, "");
+    Result<PersistStore> s = PersistStore::open(opt.db_path, OpenMode::read_write, store_dir_policy(opt.db_path));
+    if (s) pend = load_pending_releases(*s, boot_id);
+    if (!s || !pend) {
+      store_retry_at = monotonic_ms() + opt.store_retry_ms;
+      if (!store_unavailable_said)
+        say("persist store unavailable, loading without it (on-demand loads kept in memory, parameters neither saved nor applied); retrying every " +
+            std::to_string(opt.store_retry_ms / 1000) + " s: " + (s ? pend.error().msg : s.error().msg));
+      store_unavailable_said = true;
+      return;
+    }
+    store.emplace(std::move(*s));
+    loader.set_store(opt.persist ? &*store : nullptr);
+    saved_pending = *pend;
+    for (const PendingRelease &p : *pend) state.autoclean.release_when_idle(p.module, p.requested);
+    size_t kept = memory_records.size();
+    if (kept) {
+      if (Status st = record_on_demand(*store, memory_records); !st) say("cannot record on-demand loads: " + st.error().msg);
+      memory_records.clear();
+    }
+    sync_pending();
+    if (store_unavailable_said)
+      say("persist store " + opt.db_path + " opened; " + std::to_string(kept) + " on-demand load(s) made meanwhile recorded");
+    if (!pend->empty()) say("restored " + std::to_string(pend->size()) + " pending release(s) from " + opt.db_path);
+  }
+
   void tick() {
+    if (!store && monotonic_ms() >= store_retry_at) open_store();
     if (loader.reload_if_changed()) {
       state.counters.index_reloads++;
       say("indexes changed on disk: reopened " + opt.loader.moddir);
@@ -328,15 +367,7 @@ struct Daemon::Impl {
   Status run(int stop_fd) {
     setup_state();
     boot_id = current_boot_id(opt.loader.roots);
-    if (!opt.db_path.empty() && !opt.loader.dry_run) {
-      TRY_ASSIGN(PersistStore s, PersistStore::open(opt.db_path, OpenMode::read_write));
-      store.emplace(std::move(s));
-      loader.set_store(opt.persist ? &*store : nullptr);
-      TRY_ASSIGN(std::vector<PendingRelease> pend, load_pending_releases(*store, boot_id));
-      for (const PendingRelease &p : pend) state.autoclean.release_when_idle(p.module, p.requested);
-      saved_pending = state.autoclean.pending();
-      if (!pend.empty()) say("restored " + std::to_string(pend.size()) + " pending release(s) from " + opt.db_path);
-    }
+    open_store();
     loader.open();
     if (!opt.coldplug_only) {
       // Listen before the coldplug scan so that no device added meanwhile is missed.
@@ -388,8 +419,8 @@ struct Daemon::Impl {
   }
 };
 
-Daemon::Daemon(DaemonOptions opt, Log log) : impl_(new Impl(std::move(opt), std::move(log))) {}
-Daemon::~Daemon() { delete impl_; }
+Daemon::Daemon(DaemonOptions opt, Log log) : impl_(std::make_unique<Impl>(std::move(opt), std::move(log))) {}
+Daemon::~Daemon() = default;
 
 Status Daemon::run(int stop_fd) { return impl_->run(stop_fd); }
 

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "base/result.h"
@@ -35,6 +36,7 @@ struct DaemonOptions {
   LoaderOptions loader;            // roots, module dir, modprobe.d, dry run
   AutocleanConfig autoclean;
   std::string db_path;             // persist store; "" for none (no records, no autoclean)
+  i64 store_retry_ms = 30000;      // a store that cannot be opened is tried again this often
   bool persist = true;             // save parameters before autoclean unloads, apply on load
   std::string control_socket = kDefaultControlSocket;
   std::string uevent_socket;       // test hook: a Unix datagram socket instead of netlink
@@ -52,6 +54,8 @@ public:
   using Log = std::function<void(const std::string &)>;
   Daemon(DaemonOptions opt, Log log);
   ~Daemon();
+  Daemon(const Daemon &) = delete;
+  Daemon &operator=(const Daemon &) = delete;
 
   // Run until `stop_fd` becomes readable (or, with coldplug_only, until coldplug is done).
   Status run(int stop_fd);
@@ -60,7 +64,7 @@ public:
 
 private:
   struct Impl;
-  Impl *impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace kmx

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "base/mapped-file.h"
+#include "elf/module-elf.h"
 
 namespace kmx {
 namespace {
@@ -95,6 +96,30 @@ std::vector<std::string> params_to_apply(const std::vector<PersistEntry> &stored
     else out.push_back(e.key + "=" + e.value);
   }
   return out;
+}
+
+std::vector<std::string> declared_params(const std::string &module_path) {
+  std::vector<std::string> out;
+  auto info = read_module(module_path);
+  if (!info) return out;
+  for (const std::string &v : info->get_all("parmtype")) out.push_back(v.substr(0, v.find(':')));
+  return out;
+}
+
+Result<std::string> options_with_stored(PersistStore &store, std::string_view module,
+                                        const std::optional<std::string> &module_path, std::string_view load_options) {
+  TRY_ASSIGN(std::vector<PersistEntry> entries, store.list(normalise(module)));
+  if (entries.empty()) return std::string(load_options);
+  std::vector<std::string> declared;
+  bool any_user = std::any_of(entries.begin(), entries.end(), [](const PersistEntry &e) { return e.kind == EntryKind::user; });
+  if (any_user && module_path) {
+    declared = declared_params(*module_path);
+  } else if (any_user) {
+    for (const PersistEntry &e : entries) declared.push_back(e.key);
+  }
+  std::vector<std::string> add = params_to_apply(entries, load_options, declared);
+  if (add.empty()) return std::string(load_options);
+  return merge_load_options(load_options, add);
 }
 
 std::string merge_load_options(std::string_view load_options, const std::vector<std::string> &to_apply) {

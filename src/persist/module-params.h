@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,18 @@ std::vector<std::string> option_names(std::string_view options);
 // applied when they name one of them, 'param' entries always.
 std::vector<std::string> params_to_apply(const std::vector<PersistEntry> &stored, std::string_view load_options,
                                          const std::vector<std::string> &module_params);
+
+// The parameters the module file at `module_path` declares (the names of its modinfo
+// 'parmtype' entries); empty when the file cannot be read.
+std::vector<std::string> declared_params(const std::string &module_path);
+
+// The one rule for what a load gets back from the store, shared by kmx modprobe, the daemon and
+// `kmx persist apply`: `load_options` preceded by the module's stored entries the load does not
+// name itself ('param' entries always; 'user' entries only for parameters the module file
+// declares). With `module_path` nullopt (the file is not known) every 'user' entry is included.
+// A load through an install command gets nothing from the store (its options reach a shell).
+Result<std::string> options_with_stored(PersistStore &store, std::string_view module,
+                                        const std::optional<std::string> &module_path, std::string_view load_options);
 
 // `load_options` followed by the stored parameters (stored ones first, so that on a duplicate
 // the load's own value, parsed last by the kernel, would win anyway).

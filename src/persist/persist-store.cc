@@ -2,12 +2,15 @@
 
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
 #include "base/dirs.h"
+#include "config/kmx-config.h"
 
 namespace kmx {
 namespace {
@@ -19,10 +22,12 @@ Failure sql_fail(sqlite3 *db, const std::string &what) {
   int rc = db ? sqlite3_extended_errcode(db) : SQLITE_ERROR;
   std::string msg = what + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
   int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return fail(Errc::busy, msg);
-  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT) return fail(Errc::invalid_format, msg);
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+    return fail(Errc::busy, msg + " (another process holds the store; try again)");
+  if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
+    return fail(Errc::invalid_format, msg + " (the store is damaged or not a kmx store; 'kmx persist check' tells more)");
   if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_AUTH)
-    return fail(Errc::permission, msg);
+    return fail(Errc::permission, msg + " (the store or its file system is read-only)");
   if (primary == SQLITE_CANTOPEN) return fail(Errc::io, msg);
   return fail(Errc::io, msg);
 }
@@ -61,12 +66,9 @@ Status run(sqlite3 *db, Stmt &st, const char *what) {
   return {};
 }
 
-Status exec(sqlite3 *db, const char *sql) {
-  char *err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    sqlite3_free(err);
-    return sql_fail(db, std::string("'") + sql + "'");
-  }
+// `what` names the step in an error message; the SQL text itself is never shown.
+Status exec(sqlite3 *db, const char *sql, const char *what) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return sql_fail(db, what);
   return {};
 }
 
@@ -76,12 +78,12 @@ class Txn {
 public:
   explicit Txn(sqlite3 *db) : db_(db) {}
   Status begin() {
-    TRY(exec(db_, "BEGIN IMMEDIATE"));
+    TRY(exec(db_, "BEGIN IMMEDIATE", "cannot start a transaction"));
     open_ = true;
     return {};
   }
   Status commit() {
-    TRY(exec(db_, "COMMIT"));
+    TRY(exec(db_, "COMMIT", "cannot commit"));
     open_ = false;
     return {};
   }
@@ -113,7 +115,7 @@ i64 now_seconds() { return static_cast<i64>(std::time(nullptr)); }
 Status exec_sql(sqlite3 *db, const std::string &sql) {
   Txn t(db);
   TRY(t.begin());
-  TRY(exec(db, sql.c_str()));
+  TRY(exec(db, sql.c_str(), "cannot run SQL"));
   return t.commit();
 }
 
@@ -152,24 +154,81 @@ PersistStore::~PersistStore() {
   if (db_) sqlite3_close_v2(db_);
 }
 
-Result<PersistStore> PersistStore::open(const std::string &path, OpenMode mode) {
-  struct stat st;
-  if (mode == OpenMode::read_only && stat(path.c_str(), &st) != 0)
-    return fail_errno(errno, "'" + path + "': " + std::strerror(errno));
-  if (mode == OpenMode::read_write) {
-    auto slash = path.rfind('/');
-    if (slash != std::string::npos && slash > 0) {
-      std::string dir = path.substr(0, slash);
-      if (stat(dir.c_str(), &st) != 0) TRY(make_private_dirs(dir));
+namespace {
+
+// `path` as the path part of a file: URI (RFC 3986: '%', '?' and '#' and bytes outside
+// printable ASCII percent-encoded), so that SQLite opens exactly that file.
+std::string uri_path(const std::string &path) {
+  std::string out;
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c <= 0x20 || c >= 0x7f) {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
     }
   }
+  return out;
+}
+
+// The path checks of PersistStore::open (see there); SQLite opens the file only after them.
+Status check_store_path(const std::string &path, OpenMode mode, PersistStore::StoreDir dir_policy) {
+  if (path.empty()) return fail(Errc::invalid_argument, "empty store path");
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode))
+      return fail(Errc::permission, "'" + path + "' is a symbolic link: the store must be a regular file (not following it)");
+    if (S_ISDIR(st.st_mode))
+      return fail(Errc::invalid_argument, "'" + path + "' is a directory: the store is a file, e.g. '" + (path.back() == '/' ? path : path + "/") + "persist.db'");
+    if (!S_ISREG(st.st_mode)) return fail(Errc::invalid_argument, "'" + path + "' is not a regular file");
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+      return fail(Errc::permission, "'" + path + "' belongs to uid " + std::to_string(st.st_uid) + ", not to root: refusing to use it");
+  } else if (errno != ENOENT) {
+    return fail_errno(errno, "'" + path + "': " + std::strerror(errno));
+  } else if (mode == OpenMode::read_only) {
+    return fail(Errc::not_found, "'" + path + "': no such file");
+  } else if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT) {
+    if (dir_policy == PersistStore::StoreDir::must_exist)
+      return fail(Errc::not_found, "'" + path + "': directory '" + dir + "' does not exist");
+    TRY(make_private_dirs(dir));
+  }
+  if (Status d = check_private_dir(dir); !d) return fail(d.error().code, "'" + path + "': " + d.error().msg);
+  return {};
+}
+
+}  // namespace
+
+PersistStore::StoreDir store_dir_policy(const std::string &path) {
+  return path == kDefaultKmxPersistDb ? PersistStore::StoreDir::create : PersistStore::StoreDir::must_exist;
+}
+
+Result<PersistStore> PersistStore::open(const std::string &path, OpenMode mode, StoreDir dir_policy) {
+  TRY(check_store_path(path, mode, dir_policy));
   PersistStore s;
   s.path_ = path;
-  // A read-only open still needs write access to the -shm file in WAL mode; SQLite handles
-  // a read-only directory by refusing, which we report as permission.
+  // On a read-only file system nobody can change the store, and SQLite could not create the
+  // -shm file a WAL database needs even for reading: it is opened as immutable (no locks, no
+  // -shm). A write there is refused up front, in one line.
+  bool read_only_fs = false;
+  {
+    auto slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    struct statvfs vfs;
+    read_only_fs = ::statvfs(dir.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+  }
+  if (read_only_fs && mode == OpenMode::read_write)
+    return fail(Errc::permission, "'" + path + "': the file system is read-only (the store can be read, not written)");
   int flags = mode == OpenMode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  flags |= SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &s.db_, flags, nullptr) != SQLITE_OK) {
+  flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+  std::string name = path;
+  if (read_only_fs) {
+    flags |= SQLITE_OPEN_URI;
+    name = "file:" + uri_path(path) + "?immutable=1";
+  }
+  if (sqlite3_open_v2(name.c_str(), &s.db_, flags, nullptr) != SQLITE_OK) {
     Failure f = sql_fail(s.db_, "'" + path + "': cannot open");
     return f;
   }
@@ -184,10 +243,10 @@ Result<PersistStore> PersistStore::open(const std::string &path, OpenMode mode) 
         return fail(with_context(sql_fail(s.db_, "cannot enable WAL").error, path));
       if (wal.text(0) != "wal") return fail(Errc::unsupported, "'" + path + "': cannot use WAL mode (journal_mode is " + wal.text(0) + ")");
     }
-    TRY_CTX(exec(s.db_, "PRAGMA synchronous=FULL"), path);
+    TRY_CTX(exec(s.db_, "PRAGMA synchronous=FULL", "cannot set synchronous=FULL"), path);
     Txn t(s.db_);
     TRY_CTX(t.begin(), path);
-    TRY_CTX(exec(s.db_, kSchema), path);
+    TRY_CTX(exec(s.db_, kSchema, "cannot create the schema"), path);
     TRY_CTX(t.commit(), path);
   }
   Stmt v(s.db_, "SELECT value FROM meta WHERE key='schema_version'");

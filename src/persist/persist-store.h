@@ -36,7 +36,6 @@ struct sqlite3;
 
 namespace kmx {
 
-inline constexpr const char *kDefaultPersistPath = "/var/lib/kmx/persist.db";
 inline constexpr int kPersistSchemaVersion = 1;
 
 enum class EntryKind { param, user };
@@ -63,10 +62,19 @@ public:
   PersistStore &operator=(PersistStore &&o) noexcept;
   ~PersistStore();
 
-  // read_write creates the file (and its directory, mode 0700) and the schema when missing;
-  // read_only on a missing file is Errc::not_found. A database of a newer schema version is
-  // refused (Errc::unsupported); a file that is not a SQLite database is Errc::invalid_format.
-  static Result<PersistStore> open(const std::string &path, OpenMode mode);
+  // The one way to open a store, for every caller. Before SQLite sees the path:
+  //   * the path must not be a symbolic link (whoever planted it would choose the file) nor a
+  //     directory, and an existing file must be a regular file owned by root or the caller;
+  //   * its directory must exist and be private (base/dirs.h: check_private_dir), since the
+  //     -wal and -shm files SQLite creates beside the store are protected only by it. With
+  //     StoreDir::create (the built-in default location), a missing directory is created with
+  //     mode 0700; with StoreDir::must_exist it is Errc::not_found.
+  // read_write creates the file and the schema when missing; read_only on a missing file is
+  // Errc::not_found. A database of a newer schema version is refused (Errc::unsupported); a file
+  // that is not a store is Errc::invalid_format; a locked one Errc::busy; a read-only one
+  // Errc::permission. Every message is one line naming the path.
+  enum class StoreDir { must_exist, create };
+  static Result<PersistStore> open(const std::string &path, OpenMode mode, StoreDir dir = StoreDir::must_exist);
 
   Result<std::optional<std::string>> get(std::string_view module, std::string_view key);
   // Set several keys of one module in one transaction (kind 'user').
@@ -93,6 +101,10 @@ private:
   sqlite3 *db_ = nullptr;
   std::string path_;
 };
+
+// StoreDir::create for the built-in default location (config/kmx-config.h: kDefaultKmxPersistDb),
+// which kmx sets up itself; StoreDir::must_exist for a path an administrator chose.
+PersistStore::StoreDir store_dir_policy(const std::string &path);
 
 // Run `sql` in one transaction (BEGIN IMMEDIATE ... COMMIT); rolled back on error.
 Status exec_sql(sqlite3 *db, const std::string &sql);

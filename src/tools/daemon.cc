@@ -52,6 +52,8 @@ constexpr const char *kUsage =
     "  --coldplug-only       scan /sys/devices, load, and exit\n"
     "  --dry-run             resolve and log what would load; load and unload nothing\n"
     "  --no-autoclean        never release modules\n"
+    "  --store-retry SECONDS when the persist store cannot be opened, load without it and retry\n"
+    "                        every SECONDS (default 30)\n"
     "  --uevent-socket PATH  read uevents from a Unix datagram socket at PATH (tests)\n"
     "  --uevent-rcvbuf BYTES uevent socket receive buffer (default 128 MiB; small ones test overflow)\n"
     "  -j, --jobs N          load up to N modules at a time (default: online CPUs + 1)\n"
@@ -69,7 +71,7 @@ int usage_error(const std::string &msg) {
 int daemon_main(int argc, char **argv) {
   enum {
     OPT_CONFIG = 1000, OPT_DB, OPT_SOCKET, OPT_IDLE, OPT_ROOT, OPT_NO_COLDPLUG, OPT_COLDPLUG_ONLY, OPT_DRY_RUN,
-    OPT_NO_AUTOCLEAN, OPT_UEVENT_SOCKET, OPT_UEVENT_RCVBUF
+    OPT_NO_AUTOCLEAN, OPT_UEVENT_SOCKET, OPT_UEVENT_RCVBUF, OPT_STORE_RETRY
   };
   unsigned jobs = 0;
   static const struct option longopts[] = {
@@ -85,6 +87,7 @@ int daemon_main(int argc, char **argv) {
       {"coldplug-only", no_argument, nullptr, OPT_COLDPLUG_ONLY},
       {"dry-run", no_argument, nullptr, OPT_DRY_RUN},
       {"no-autoclean", no_argument, nullptr, OPT_NO_AUTOCLEAN},
+      {"store-retry", required_argument, nullptr, OPT_STORE_RETRY},
       {"uevent-socket", required_argument, nullptr, OPT_UEVENT_SOCKET},
       {"uevent-rcvbuf", required_argument, nullptr, OPT_UEVENT_RCVBUF},
       {"jobs", required_argument, nullptr, 'j'},
@@ -94,7 +97,7 @@ int daemon_main(int argc, char **argv) {
   };
   std::string config_path, db, socket_path, root, dirname, version, uevent_socket;
   std::vector<std::string> modprobe_paths;
-  i64 idle = -1;
+  i64 idle = -1, store_retry = -1;
   int rcvbuf = 0;
   bool no_coldplug = false, coldplug_only = false, dry_run = false, no_autoclean = false, verbose = false;
   optind = 1;
@@ -106,6 +109,10 @@ int daemon_main(int argc, char **argv) {
     case OPT_IDLE:
       if (auto v = parse_kmx_seconds(optarg, 1)) idle = *v;
       else return usage_error(std::string("--idle '") + optarg + "' is not a number of seconds in [1, 31536000]");
+      break;
+    case OPT_STORE_RETRY:
+      if (auto v = parse_kmx_seconds(optarg, 1)) store_retry = *v;
+      else return usage_error(std::string("--store-retry '") + optarg + "' is not a number of seconds in [1, 31536000]");
       break;
     case OPT_ROOT: root = optarg; break;
     case 'd': dirname = optarg; break;
@@ -158,6 +165,7 @@ int daemon_main(int argc, char **argv) {
   opt.loader.dry_run = dry_run;
   opt.autoclean.idle_seconds = idle > 0 ? idle : cfg->idle_seconds;
   opt.autoclean.keep = cfg->keep;
+  if (store_retry > 0) opt.store_retry_ms = store_retry * 1000;
   opt.autoclean.module_idle = cfg->module_idle;
   opt.db_path = db.empty() ? cfg->persist_db : db;
   opt.persist = cfg->persist;

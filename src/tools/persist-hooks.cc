@@ -27,16 +27,6 @@ std::string strip_file(const std::string &msg, const std::string &file) {
 }
 
 // Parameter names the module file declares (modinfo parmtype "NAME:TYPE").
-std::vector<std::string> declared_params(const std::string &path) {
-  std::vector<std::string> out;
-  auto info = read_module(path);
-  if (!info) return out;
-  for (const std::string &v : info->get_all("parmtype")) {
-    auto colon = v.find(':');
-    out.push_back(v.substr(0, colon));
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -80,7 +70,7 @@ PersistStore *PersistHooks::store(bool create) {
     report(path, "store is read-only");
     return nullptr;
   }
-  Result<PersistStore> s = PersistStore::open(path, OpenMode::read_write);
+  Result<PersistStore> s = PersistStore::open(path, OpenMode::read_write, store_dir_policy(path));
   if (!s && exists && !create) {
     // A read-only /var can still be read (the stored values still apply).
     Result<PersistStore> ro = PersistStore::open(path, OpenMode::read_only);
@@ -103,18 +93,12 @@ std::string PersistHooks::load_options(const std::string &module_in, const std::
   if (!persist_enabled()) return options;
   PersistStore *s = store(false);
   if (!s) return options;
-  std::string module = normalise(module_in);
-  auto entries = s->list(module);
-  if (!entries) {
-    report(s->path(), entries.error().msg);
+  Result<std::string> with = options_with_stored(*s, normalise(module_in), path, options);
+  if (!with) {
+    report(s->path(), with.error().msg);
     return options;
   }
-  if (entries->empty()) return options;
-  bool any_user = std::any_of(entries->begin(), entries->end(), [](const PersistEntry &e) { return e.kind == EntryKind::user; });
-  std::vector<std::string> declared = any_user ? declared_params(path) : std::vector<std::string>();
-  std::vector<std::string> add = params_to_apply(*entries, options, declared);
-  if (add.empty()) return options;
-  return merge_load_options(options, add);
+  return *with;
 }
 
 void PersistHooks::after_load(const std::string &module) {

@@ -6,13 +6,16 @@
 //   kmx persist [--db PATH] list [MODULE]
 //   kmx persist [--db PATH] rm MODULE.KEY | MODULE
 //   kmx persist [--db PATH] save MODULE [--sys DIR]   snapshot writable parameters now
-//   kmx persist [--db PATH] apply MODULE [OPTIONS]    options a load would get (preview)
+//   kmx persist [--db PATH] [-d DIR] [-S VER] apply MODULE [OPTIONS]
+//                                                     options a load would get (preview; the
+//                                                     module file is found in DIR/lib/modules/VER)
 //   kmx persist [--db PATH] check                     integrity_check + invariants
 //   kmx persist [--db PATH] ondemand [--all]          the on-demand record (this boot's)
 //
 // The store is --db, else $KMX_PERSIST_DB, else kmx.conf's persist-db (config/kmx-config.h),
 // else /var/lib/kmx/persist.db. Exit codes: 0 done,
 // 1 not found / failed, 2 usage error.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +26,9 @@
 #include "config/kmx-config.h"
 #include "daemon/ondemand.h"
 #include "persist/module-params.h"
+#include "lookup/probe.h"
 #include "persist/persist-store.h"
+#include "tools/common.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -39,6 +44,7 @@ constexpr const char *kUsage =
     "  rm MODULE.KEY | MODULE           remove a key or all of a module's keys\n"
     "  save MODULE [--sys DIR]          store the module's writable parameters now\n"
     "  apply MODULE [OPTIONS...]        print the options the next load of MODULE gets\n"
+    "                                   (-d DIR, -S VERSION: where its module file is, as modprobe)\n"
     "  check                            verify the store (integrity and invariants)\n"
     "  ondemand [--all]                 modules loaded on demand in this boot (--all: any boot)\n";
 
@@ -74,7 +80,7 @@ Result<ModKey> split_mod_key(std::string_view arg) {
 }
 
 Result<PersistStore> open_store(const std::string &path, OpenMode mode) {
-  auto s = PersistStore::open(path, mode);
+  auto s = PersistStore::open(path, mode, store_dir_policy(path));
   if (!s && mode == OpenMode::read_only && s.error().code == Errc::not_found)
     return fail(Errc::not_found, "no store at '" + path + "' (nothing saved yet)");
   return s;
@@ -92,8 +98,8 @@ int persist_main(int argc, char **argv) {
   std::string db;
   if (auto cfg = load_kmx_config_from_env()) db = cfg->persist_db;  // $KMX_PERSIST_DB included
   else if (const char *env = std::getenv("KMX_PERSIST_DB"); env && *env) db = env;
-  else db = kDefaultPersistPath;
-  std::string sys_root = "/sys";
+  else db = kDefaultKmxPersistDb;
+  std::string sys_root = "/sys", root, kversion;
   bool long_form = false, all_boots = false;
   std::vector<std::string> args;
   for (int i = 1; i < argc; i++) {
@@ -101,6 +107,9 @@ int persist_main(int argc, char **argv) {
     if (a == "--db" || a == "--sys") {
       if (i + 1 >= argc) return usage_error("%s needs an argument", argv[i]);
       (a == "--db" ? db : sys_root) = argv[++i];
+    } else if (a == "-d" || a == "--dirname" || a == "-S" || a == "--set-version") {
+      if (i + 1 >= argc) return usage_error("%s needs an argument", argv[i]);
+      (a == "-d" || a == "--dirname" ? root : kversion) = argv[++i];
     } else if (a.rfind("--db=", 0) == 0) {
       db = std::string(a.substr(5));
     } else if (a.rfind("--sys=", 0) == 0) {
@@ -226,16 +235,28 @@ int persist_main(int argc, char **argv) {
     if (!mk) return report(mk.error());
     std::string opts;
     for (size_t i = 2; i < args.size(); i++) opts += (opts.empty() ? "" : " ") + args[i];
-    std::vector<PersistEntry> stored;
     auto store = open_store(db, OpenMode::read_only);
-    if (store) {
-      auto all = store->list(mk->module);
-      if (!all) return report(all.error());
-      stored = std::move(*all);
-    } else if (store.error().code != Errc::not_found) {
-      return report(store.error());
+    if (!store) {
+      if (store.error().code != Errc::not_found) return report(store.error());
+      std::printf("%s\n", opts.c_str());
+      return 0;
     }
-    std::printf("%s\n", merge_load_options(opts, params_to_apply(stored, opts, {})).c_str());
+    // The module file decides which 'user' entries are parameters; without it they all show.
+    std::string dir = module_dir(root, kversion.empty() ? running_release() : kversion);
+    ModprobeConfig no_config;
+    ProbeContext ctx(dir, no_config);
+    std::optional<std::string> path;
+    if (ProbeModule *m = ctx.name_lookup(mk->module))
+      if (const std::string *p = ctx.path(m)) path = *p;
+    auto entries = store->list(mk->module);
+    if (!entries) return report(entries.error());
+    bool any_user = std::any_of(entries->begin(), entries->end(), [](const PersistEntry &e) { return e.kind == EntryKind::user; });
+    if (!path && any_user)
+      std::fprintf(stderr, "kmx persist: warning: %s not found in %s: its 'user' entries are shown without checking that it declares them\n",
+                   mk->module.c_str(), dir.c_str());
+    auto with = options_with_stored(*store, mk->module, path, opts);
+    if (!with) return report(with.error());
+    std::printf("%s\n", with->c_str());
     return 0;
   }
 

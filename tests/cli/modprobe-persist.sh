@@ -57,6 +57,7 @@ for args in "-C empty dummy" "-C empty -v dummy" "-C empty -n -v dummy" "-C empt
   identical $args
 done
 [ ! -e "$db" ] && [ ! -e "$(dirname "$db")" ] || fail "a load created the store"
+mkdir -m 700 "$(dirname "$db")"  # an administrator-chosen store directory is not created by kmx
 [ ! -e "$KMX_BASELINE_DIR" ] || fail "a failed load wrote a baseline"
 
 # A stored value is applied; the load's own options win.

@@ -12,8 +12,8 @@ using namespace kmx;
 namespace fs = std::filesystem;
 
 TEST(OnDemand, RecordForgetAndBootScope) {
-  fs::path dir = fs::temp_directory_path() / ("kmx-ondemand-" + std::to_string(getpid()));
-  fs::remove_all(dir);
+  test::TempDir tmp("kmx-ondemand");
+  fs::path dir = tmp.path;
   auto s = PersistStore::open((dir / "p.db").string(), OpenMode::read_write);
   ASSERT_TRUE(s) << s.error().msg;
   OnDemandRecord r{"dummy", "rtnl-link-dummy", "kernel", 0, "kernel", "boot-a", 1000};
@@ -38,7 +38,6 @@ TEST(OnDemand, RecordForgetAndBootScope) {
   OnDemandRecord bad = b;
   bad.module = "x;rm";
   EXPECT_FALSE(record_on_demand(*s, bad));
-  fs::remove_all(dir);
 }
 
 TEST(OnDemand, BootIdAndCommFromFakeProc) {

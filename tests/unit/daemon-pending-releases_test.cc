@@ -6,15 +6,16 @@
 
 #include <filesystem>
 
+#include "test-support.h"
+
 using namespace kmx;
 namespace fs = std::filesystem;
 
 namespace {
 
 struct Store {
-  fs::path dir = fs::temp_directory_path() / ("kmx-pending-" + std::to_string(getpid()));
-  Store() { fs::remove_all(dir); }
-  ~Store() { fs::remove_all(dir); }
+  test::TempDir tmp{"kmx-pending"};
+  fs::path dir = tmp.path;
   PersistStore open() {
     auto s = PersistStore::open((dir / "p.db").string(), OpenMode::read_write);
     EXPECT_TRUE(s) << s.error().msg;

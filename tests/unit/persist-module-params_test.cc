@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "elf-builder.h"
+
 using namespace kmx;
 namespace fs = std::filesystem;
 
@@ -107,4 +109,30 @@ TEST(ParamsToApply, LoadOptionsWinAndUserKeysNeedADeclaredParameter) {
   EXPECT_EQ(words, want);
   EXPECT_EQ(merge_load_options("power_save=0", {"debug=3"}), "debug=3 power_save=0");
   EXPECT_EQ(merge_load_options("", {}), "");
+}
+
+// The rule every loader shares (kmx modprobe, the daemon, kmx persist apply): 'user' entries
+// reach a load when the module file declares them, all of them when the file is unknown.
+TEST_F(FakeSys, OptionsWithStoredReadsTheModulesDeclaredParameters) {
+  test::ElfBuilder b;
+  b.add(".modinfo", test::nul_strings({"parmtype=numdummies:int", "parm=numdummies:Number of dummy devices", "license=GPL", "name=dummy"}));
+  test::Image img = b.build();
+  test::TempFile ko(img.bytes);
+  ASSERT_TRUE(ko.ok());
+  EXPECT_EQ(declared_params(ko.path()), std::vector<std::string>{"numdummies"});
+  auto store = PersistStore::open((root_ / "persist.db").string(), OpenMode::read_write);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->set("dummy", {{"numdummies", "16"}, {"note", "not a parameter"}}));
+  auto with = options_with_stored(*store, "dummy", ko.path(), "");
+  ASSERT_TRUE(with) << with.error().msg;
+  EXPECT_EQ(*with, "numdummies=16");
+  with = options_with_stored(*store, "dummy", ko.path(), "numdummies=2");
+  ASSERT_TRUE(with);
+  EXPECT_EQ(*with, "numdummies=2");
+  with = options_with_stored(*store, "dummy", std::nullopt, "x=1");
+  ASSERT_TRUE(with);
+  EXPECT_EQ(*with, "note=\"not a parameter\" numdummies=16 x=1");
+  with = options_with_stored(*store, "other", ko.path(), "y=2");
+  ASSERT_TRUE(with);
+  EXPECT_EQ(*with, "y=2");
 }

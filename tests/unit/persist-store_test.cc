@@ -21,6 +21,8 @@ protected:
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     path_ = (dir_ / "sub" / "persist.db").string();
+    fs::create_directories(dir_ / "sub");
+    fs::permissions(dir_ / "sub", fs::perms::owner_all);
   }
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_;
@@ -30,7 +32,8 @@ protected:
 }  // namespace
 
 TEST_F(Store, CreatesDirectoryAndSchemaInWalMode) {
-  auto s = PersistStore::open(path_, OpenMode::read_write);
+  fs::remove_all(dir_ / "sub");
+  auto s = PersistStore::open(path_, OpenMode::read_write, PersistStore::StoreDir::create);
   ASSERT_TRUE(s) << s.error().msg;
   EXPECT_TRUE(fs::exists(path_));
   EXPECT_EQ(fs::status(dir_ / "sub").permissions() & fs::perms::all, fs::perms::owner_all);
@@ -147,7 +150,6 @@ TEST_F(Store, CheckFindsBrokenInvariant) {
 }
 
 TEST_F(Store, NotADatabaseIsAClearError) {
-  fs::create_directories(dir_ / "sub");
   std::ofstream(path_) << "this is not sqlite, just text that is long enough to have a header.....................................";
   auto s = PersistStore::open(path_, OpenMode::read_write);
   ASSERT_FALSE(s);
@@ -215,4 +217,55 @@ TEST_F(Store, KillNineAtRandomPointsLeavesItConsistent) {
     for (const PersistEntry &e : *rows) ASSERT_EQ(e.value, (*rows)[0].value) << "round " << round << " key " << e.key;
   }
   EXPECT_EQ(killed_live, kKills);
+}
+
+// The path rules hold before SQLite sees the path (see PersistStore::open).
+TEST_F(Store, MissingDirectoryIsAnErrorUnlessCreationIsAsked) {
+  fs::remove_all(dir_ / "sub");
+  auto s = PersistStore::open(path_, OpenMode::read_write);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::not_found);
+  EXPECT_NE(s.error().msg.find("directory '" + (dir_ / "sub").string() + "' does not exist"), std::string::npos) << s.error().msg;
+  EXPECT_FALSE(fs::exists(dir_ / "sub"));
+  EXPECT_EQ(store_dir_policy("/var/lib/kmx/persist.db"), PersistStore::StoreDir::create);
+  EXPECT_EQ(store_dir_policy(path_), PersistStore::StoreDir::must_exist);
+}
+
+TEST_F(Store, DirectoryGivenAsTheStoreIsNamed) {
+  auto s = PersistStore::open((dir_ / "sub").string(), OpenMode::read_write);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, Errc::invalid_argument);
+  EXPECT_NE(s.error().msg.find("is a directory"), std::string::npos) << s.error().msg;
+}
+
+TEST_F(Store, DirectoryWritableByOthersIsRefused) {
+  for (fs::perms extra : {fs::perms::others_write | fs::perms::sticky_bit, fs::perms::group_write}) {
+    fs::permissions(dir_ / "sub", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                      fs::perms::others_read | fs::perms::others_exec | extra);
+    auto s = PersistStore::open(path_, OpenMode::read_write);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, Errc::permission);
+    EXPECT_NE(s.error().msg.find("is writable by"), std::string::npos) << s.error().msg;
+    EXPECT_FALSE(fs::exists(path_));
+  }
+}
+
+TEST_F(Store, SymbolicLinkIsRefused) {
+  fs::create_symlink(dir_ / "elsewhere.db", path_);
+  for (OpenMode mode : {OpenMode::read_write, OpenMode::read_only}) {
+    auto s = PersistStore::open(path_, mode);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, Errc::permission);
+    EXPECT_NE(s.error().msg.find("symbolic link"), std::string::npos) << s.error().msg;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "elsewhere.db"));
+}
+
+TEST_F(Store, ErrorsNeverShowSql) {
+  std::ofstream(path_) << std::string(4096, 'x');
+  auto s = PersistStore::open(path_, OpenMode::read_write);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().msg.find("CREATE"), std::string::npos) << s.error().msg;
+  EXPECT_EQ(s.error().msg.find('\n'), std::string::npos) << s.error().msg;
+  EXPECT_NE(s.error().msg.find("damaged"), std::string::npos) << s.error().msg;
 }

@@ -75,6 +75,8 @@ lab_clean() {
   for m in kmx_lab_b kmx_lab_a; do
     [ -d "/sys/module/$m" ] && /lab/kmod/rmmod "$m" >/dev/null 2>&1
   done
-  rm -rf /var/lib/kmx /run/kmx/baseline
+  rm -rf /var/lib/kmx /run/kmx/baseline /run/kmx-lab
+  # A private directory for the stores scenarios name with --db (kmx refuses one in /tmp).
+  mkdir -p -m 700 /run/kmx-lab
   return 0
 }

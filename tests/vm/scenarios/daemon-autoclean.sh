@@ -59,7 +59,7 @@ run no-daemon kmx autoclean status
 run da-log cat /tmp/da.log
 
 cut -d' ' -f1 /proc/modules | sort > /tmp/da.before2
-/lab/kmx/kmx daemon --idle 3 --db /tmp/da2.db --socket /tmp/da2.sock 2> /tmp/da2.log &
+/lab/kmx/kmx daemon --idle 3 --db /run/kmx-lab/da2.db --socket /tmp/da2.sock 2> /tmp/da2.log &
 dpid=$!
 i=0
 while [ ! -S /tmp/da2.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -67,13 +67,13 @@ result dry-kmx-cs $dx
 result dry-kmod-cs $dd
 
 load_kmx() {
-  rm -rf /tmp/dc.db* /run/kmx/baseline
-  /lab/kmx/kmx daemon --coldplug-only --db /tmp/dc.db --socket /tmp/dc.sock 2> /tmp/dc-kmx.log
+  rm -rf /run/kmx-lab/dc.db* /run/kmx/baseline
+  /lab/kmx/kmx daemon --coldplug-only --db /run/kmx-lab/dc.db --socket /tmp/dc.sock 2> /tmp/dc-kmx.log
   echo $? > /tmp/dc-kmx.rc
 }
 load_kmxj1() {
-  rm -rf /tmp/dc.db* /run/kmx/baseline
-  /lab/kmx/kmx daemon -j 1 --coldplug-only --db /tmp/dc.db --socket /tmp/dc.sock 2> /tmp/dc-kmx.log
+  rm -rf /run/kmx-lab/dc.db* /run/kmx/baseline
+  /lab/kmx/kmx daemon -j 1 --coldplug-only --db /run/kmx-lab/dc.db --socket /tmp/dc.sock 2> /tmp/dc-kmx.log
   echo $? > /tmp/dc-kmx.rc
 }
 load_kmod() { while read -r a; do kmod modprobe -b -q "$a"; done < /tmp/dc.aliases; }

@@ -15,7 +15,7 @@ names() { cut -d' ' -f1 /proc/modules | sort; }
 names > /tmp/ds.before
 counter() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 status() { /lab/kmx/kmx autoclean --socket /tmp/ds.sock --json status; }
-/lab/kmx/kmx daemon --db /tmp/ds.db --socket /tmp/ds.sock --no-autoclean 2> /tmp/ds.log &
+/lab/kmx/kmx daemon --db /run/kmx-lab/ds.db --socket /tmp/ds.sock --no-autoclean 2> /tmp/ds.log &
 dpid=$!
 i=0
 while [ ! -S /tmp/ds.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -69,7 +69,7 @@ result exit $?
 result socket-left "$([ -e /tmp/ds.sock ] && echo yes || echo no)"
 run ds-log cat /tmp/ds.log
 
-/lab/kmx/kmx daemon --db /tmp/do.db --socket /tmp/do.sock --no-autoclean --no-coldplug --uevent-rcvbuf 4096 2> /tmp/do.log &
+/lab/kmx/kmx daemon --db /run/kmx-lab/do.db --socket /tmp/do.sock --no-autoclean --no-coldplug --uevent-rcvbuf 4096 2> /tmp/do.log &
 opid=$!
 i=0
 while [ ! -S /tmp/do.sock ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -15,6 +15,7 @@ mkdir -p /persist /etc/kmx
 dev=$(findfs LABEL=kmxpersist)
 result b$LAB_BOOT-dev "$dev"
 run b$LAB_BOOT-mount mount -t ext4 "$dev" /persist
+mkdir -p -m 700 /persist/kmx  # kmx creates only its default store directory
 echo "persist-db /persist/kmx/persist.db" > /etc/kmx/kmx.conf
 P=/sys/module/kmx_lab_a/parameters
 if [ "$LAB_BOOT" = 1 ]; then

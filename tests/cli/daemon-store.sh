@@ -1,0 +1,104 @@
+#!/bin/bash
+# kmx daemon when its persist store cannot be opened (on the host: fake /sys and /proc, a
+# one-module tree of a real Debian 6.1 module indexed by kmod's depmod):
+#   * a damaged store, or one in a directory others can write, never stops the daemon: it
+#     starts, says so once, serves the control socket, and still tries to load what a uevent
+#     asks for (the host kernel refuses the load; the attempt is what is checked);
+#   * a release-when-idle asked meanwhile is kept, and written to the store once the store can
+#     be opened again (the daemon retries every --store-retry seconds);
+#   * stored parameter values never reach an install command's shell;
+#   * the store path rules of `kmx persist` hold for the daemon too (symbolic link refused).
+source "$(dirname "$0")/common.sh"
+need_kmod depmod
+
+src=$(tree_moddir amd64-6.1) || exit $?
+ver=$(basename "$src")
+root=$TMP/tree
+mods=$root/lib/modules/$ver
+mkdir -p "$mods/kernel/drivers/net" "$TMP/conf" "$TMP/fake/sys/devices" "$TMP/fake/proc/sys/kernel/random" "$TMP/state"
+cp "$src"/modules.order "$src"/modules.builtin "$src"/modules.builtin.modinfo "$mods/"
+cp "$src/kernel/drivers/net/dummy.ko" "$mods/kernel/drivers/net/"
+/usr/sbin/depmod -b "$root" "$ver"
+echo "store-boot" > "$TMP/fake/proc/sys/kernel/random/boot_id"
+: > "$TMP/fake/proc/cmdline"
+printf 'mii 16384 0 - Live 0x0000000000000000\n' > "$TMP/fake/proc/modules"
+mkdir -p "$TMP/fake/sys/module/mii"
+
+db=$TMP/state/persist.db sock=$TMP/run/control uev=$TMP/uevents
+export KMX_CONFIG=/dev/null
+start() {
+  : > "$TMP/log"
+  "$KMX" daemon --root "$TMP/fake" --db "$db" --socket "$sock" -d "$root" -S "$ver" -C "$TMP/conf" \
+    --uevent-socket "$uev" --no-coldplug --store-retry 1 "$@" 2>> "$TMP/log" &
+  pid=$!
+  for _ in $(seq 100); do [ -S "$sock" ] && [ -S "$uev" ] && return 0; sleep 0.05; done
+  cat "$TMP/log" >&2
+  fail "daemon did not start"
+}
+stop() {
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || { cat "$TMP/log" >&2; fail "daemon exit $rc"; }
+}
+wait_log() {
+  for _ in $(seq 100); do grep -q "$1" "$TMP/log" && return 0; sleep 0.05; done
+  cat "$TMP/log" >&2
+  fail "not in the daemon's log: $1"
+}
+send() {
+  python3 - "$uev" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(sys.argv[1])
+for i, a in enumerate(sys.argv[2:]):
+    s.send(("add@/devices/x%d\0ACTION=add\0MODALIAS=%s\0SEQNUM=%d\0" % (i, a, i)).encode())
+PY
+}
+
+# --- a damaged store: the daemon runs without it, says so once, loads, keeps requests ---
+head -c 4096 /dev/urandom > "$db"
+start
+wait_log "persist store unavailable"
+send dummy
+wait_log "load failed for dummy: .*init_module\|^kmx daemon: loaded dummy"
+"$KMX" autoclean --socket "$sock" release-when-idle mii > /dev/null || fail "release-when-idle refused without a store"
+sleep 2.5  # two retries at least
+[ "$(grep -c "persist store unavailable" "$TMP/log")" = 1 ] || fail "the unavailable store was not said exactly once: $(cat "$TMP/log")"
+grep "persist store unavailable" "$TMP/log" | grep -q "$db" || fail "the message does not name the store"
+grep -q "SELECT\|CREATE TABLE" "$TMP/log" && fail "SQL in the daemon's log: $(cat "$TMP/log")"
+
+# --- the store comes back: opened at the next retry, the pending release written to it ---
+rm -f "$db" "$db"-wal "$db"-shm
+wait_log "persist store $db opened"
+stop
+start
+wait_log "restored 1 pending release(s)"
+stop
+
+# --- stored values never reach a shell: an install command gets only modprobe.d's options ---
+"$KMX" persist --db "$db" set dummy "x=\$(touch $TMP/pwned)" numdummies=2
+printf 'options dummy numdummies=1\ninstall dummy echo "opts: $CMDLINE_OPTS" > %s\n' "$TMP/cmd.out" > "$TMP/conf/dummy.conf"
+start
+send dummy
+for _ in $(seq 100); do [ -s "$TMP/cmd.out" ] && break; sleep 0.05; done
+stop
+[ "$(cat "$TMP/cmd.out" 2>/dev/null)" = "opts: numdummies=1" ] || fail "install command got: $(cat "$TMP/cmd.out" 2>/dev/null) (log: $(cat "$TMP/log"))"
+[ ! -e "$TMP/pwned" ] || fail "a stored value ran as a shell command"
+rm -f "$TMP/conf/dummy.conf"
+"$KMX" persist --db "$db" rm dummy
+
+# --- a store directory others can write, and a symbolic link: refused, daemon still runs ---
+rm -f "$db" "$db"-wal "$db"-shm
+chmod 1777 "$TMP/state"
+start
+wait_log "persist store unavailable.*writable by others"
+stop
+[ ! -e "$db" ] || fail "a store was created in a directory others can write"
+chmod 700 "$TMP/state"
+ln -s "$TMP/elsewhere.db" "$db"
+start
+wait_log "persist store unavailable.*symbolic link"
+stop
+[ ! -e "$TMP/elsewhere.db" ] || fail "the daemon followed a symbolic link to create the store"
+echo ok
