@@ -41,25 +41,44 @@ AliasLoader::AliasLoader(LoaderOptions opt, Log log) : opt_(std::move(opt)), log
 
 AliasLoader::~AliasLoader() = default;
 
-std::vector<AliasLoader::Stamp> AliasLoader::stamps() const {
-  std::vector<Stamp> out;
-  for (const char *f : kIndexFiles) {
-    Stamp s;
-    struct stat st;
-    if (::stat((opt_.moddir + "/" + f).c_str(), &st) == 0) {
-      s.dev = st.st_dev;
-      s.ino = st.st_ino;
-      s.size = st.st_size;
-      s.mtime_ns = static_cast<i64>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    }
-    out.push_back(s);
+namespace {
+
+AliasLoader::Stamp stamp_of(const std::string &path) {
+  AliasLoader::Stamp s;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    s.dev = st.st_dev;
+    s.ino = st.st_ino;
+    s.size = st.st_size;
+    s.mtime_ns = static_cast<i64>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   }
+  return s;
+}
+
+}  // namespace
+
+std::vector<AliasLoader::Stamp> AliasLoader::index_stamps() const {
+  std::vector<Stamp> out;
+  for (const char *f : kIndexFiles) out.push_back(stamp_of(opt_.moddir + "/" + f));
+  return out;
+}
+
+// Each modprobe.d path (a directory's mtime changes when a file is added, removed or renamed
+// into it) and each file read from them (an edit in place changes its size or mtime).
+std::vector<AliasLoader::Stamp> AliasLoader::config_stamps() const {
+  std::vector<Stamp> out;
+  const std::vector<std::string> &paths =
+      opt_.config.config_paths.empty() ? default_modprobe_config_paths() : opt_.config.config_paths;
+  for (const std::string &p : paths) out.push_back(stamp_of(opt_.config.root + p));
+  Diag quiet([](const DiagMessage &) {});
+  for (const ModprobeConfigFile &f : list_modprobe_config_files(opt_.config, quiet)) out.push_back(stamp_of(f.path));
   return out;
 }
 
 void AliasLoader::open() {
   // Stamps first: a depmod that finishes between the stat and the open is seen next time.
-  seen_ = stamps();
+  seen_index_ = index_stamps();
+  seen_config_ = config_stamps();
   ctx_.reset();
   Diag diag([&](const DiagMessage &m) {
     if (log_) log_("config: " + m.msg);
@@ -71,10 +90,13 @@ void AliasLoader::open() {
   generation_++;
 }
 
-bool AliasLoader::reload_if_changed() {
-  if (ctx_ && stamps() == seen_) return false;
-  open();
-  return true;
+std::optional<std::string> AliasLoader::reload_if_changed() {
+  std::optional<std::string> what;
+  if (!ctx_) what = "nothing was open";
+  else if (index_stamps() != seen_index_) what = "indexes changed on disk";
+  else if (config_stamps() != seen_config_) what = "modprobe.d changed on disk";
+  if (what) open();
+  return what;
 }
 
 bool AliasLoader::in_kernel(ProbeModule *m) {

@@ -8,7 +8,8 @@
 //
 // The indexes are mapped once (one ProbeContext) and reopened when depmod replaces them: every
 // reload_if_changed() compares the inode, size and mtime of the .bin files with those seen at
-// open (kmod_validate_resources does the same per context).
+// open (kmod_validate_resources does the same per context), and of modprobe.d's directories and
+// files, so a new blacklist or forbid line reaches the next hotplug event without a restart.
 //
 // In dry-run mode nothing reaches the kernel and no command runs; a module that "would load" is
 // remembered, so each is reported once, as if it had been loaded.
@@ -21,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -61,7 +63,9 @@ public:
   // Read modprobe.d and open the indexes (again).
   void open();
   // Reopen when any index file changed since open(); returns whether it did.
-  bool reload_if_changed();
+  // Reread modprobe.d and reopen the indexes when any index file or modprobe.d changed since
+  // open(); returns what changed, nullopt when nothing did.
+  std::optional<std::string> reload_if_changed();
   i64 generation() const { return generation_; }
 
   LoadOutcome load(const std::string &alias);
@@ -73,13 +77,16 @@ public:
   const LoaderOptions &options() const { return opt_; }
   void set_store(PersistStore *store) { opt_.store = store; }
 
-private:
+  // The identity of a file at one moment (device, inode, size, mtime).
   struct Stamp;
+
+private:
   struct Work;
   struct Plan;
   Plan plan(const std::string &alias);
   Status run_step(const Work &w);
-  std::vector<Stamp> stamps() const;
+  std::vector<Stamp> index_stamps() const;
+  std::vector<Stamp> config_stamps() const;
   bool in_kernel(ProbeModule *m);
   Status run_install(const std::string &name, const std::string &command, const std::string &options);
 
@@ -87,7 +94,7 @@ private:
   Log log_;
   std::unique_ptr<ModprobeConfig> cfg_;
   std::unique_ptr<ProbeContext> ctx_;
-  std::vector<Stamp> seen_;
+  std::vector<Stamp> seen_index_, seen_config_;
   std::mutex log_mu_;  // log_ from worker threads
   std::mutex simulated_mu_;
   std::set<std::string> simulated_;  // dry run: modules that would be loaded

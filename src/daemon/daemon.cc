@@ -107,9 +107,9 @@ struct Daemon::Impl {
 
   void process_queue() {
     if (queue.waiting() == 0) return;
-    if (loader.reload_if_changed()) {
+    if (auto what = loader.reload_if_changed()) {
       state.counters.index_reloads++;
-      say("indexes changed on disk: reopened " + opt.loader.moddir);
+      say(*what + ": reopened " + opt.loader.moddir + " and reread modprobe.d");
     }
     // The whole waiting queue is one batch: resolved in order, loaded on the worker pool.
     std::vector<LoadRequest> batch;
@@ -354,9 +354,9 @@ struct Daemon::Impl {
 
   void tick() {
     if (!store && monotonic_ms() >= store_retry_at) open_store();
-    if (loader.reload_if_changed()) {
+    if (auto what = loader.reload_if_changed()) {
       state.counters.index_reloads++;
-      say("indexes changed on disk: reopened " + opt.loader.moddir);
+      say(*what + ": reopened " + opt.loader.moddir + " and reread modprobe.d");
     }
     if (!opt.autoclean_enabled || opt.loader.dry_run) return;
     std::vector<std::string> released = autoclean_round(state);
@@ -364,7 +364,17 @@ struct Daemon::Impl {
     sync_pending();
   }
 
-  Status run(int stop_fd) {
+  void reload(int reload_fd) {
+    char buf[512];
+    while (::read(reload_fd, buf, sizeof buf) > 0) {
+    }
+    loader.open();
+    state.counters.index_reloads++;
+    say("reload asked: reread modprobe.d and reopened " + opt.loader.moddir);
+    if (!store) open_store();
+  }
+
+  Status run(int stop_fd, int reload_fd) {
     setup_state();
     boot_id = current_boot_id(opt.loader.roots);
     open_store();
@@ -393,6 +403,7 @@ struct Daemon::Impl {
       fds.push_back({stop_fd, POLLIN, 0});
       fds.push_back({uevents->fd(), POLLIN, 0});
       fds.push_back({listen_fd, POLLIN, 0});
+      fds.push_back({reload_fd, POLLIN, 0});  // a negative fd is ignored by poll
       for (const Client &c : clients) fds.push_back({c.fd, POLLIN, 0});
       i64 wait = std::max<i64>(0, next_tick - monotonic_ms());
       int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
@@ -401,11 +412,12 @@ struct Daemon::Impl {
         if (fds[0].revents) return {};
         if (fds[1].revents) TRY(drain_uevents());
         if (fds[2].revents) accept_clients();
-        // fds[3 + i] matches clients[i] as they were before accept_clients() appended.
+        if (fds[3].revents) reload(reload_fd);
+        // fds[4 + i] matches clients[i] as they were before accept_clients() appended.
         std::vector<Client> keep;
         for (size_t i = 0; i < clients.size(); i++) {
           bool alive = true;
-          if (3 + i < fds.size() && fds[3 + i].revents) alive = serve_client(clients[i]);
+          if (4 + i < fds.size() && fds[4 + i].revents) alive = serve_client(clients[i]);
           if (alive) keep.push_back(std::move(clients[i]));
           else ::close(clients[i].fd);
         }
@@ -422,7 +434,7 @@ struct Daemon::Impl {
 Daemon::Daemon(DaemonOptions opt, Log log) : impl_(std::make_unique<Impl>(std::move(opt), std::move(log))) {}
 Daemon::~Daemon() = default;
 
-Status Daemon::run(int stop_fd) { return impl_->run(stop_fd); }
+Status Daemon::run(int stop_fd, int reload_fd) { return impl_->run(stop_fd, reload_fd); }
 
 const DaemonCounters &Daemon::counters() const { return impl_->state.counters; }
 

@@ -1,7 +1,7 @@
 // `kmx daemon`: kerneld revived. One process, one main thread, one poll loop over
 //   * the kernel's uevent netlink socket (hotplug: ACTION=add with MODALIAS loads a module),
 //   * the control socket (daemon/control.h: status, release, release-when-idle, cancel),
-//   * a stop descriptor (the tool's signalfd for SIGTERM/SIGINT),
+//   * a stop descriptor (the tool's signalfd for SIGTERM/SIGINT) and a reload one (SIGHUP),
 // plus a one-second tick that runs autoclean (daemon/autoclean.h) and checks whether depmod
 // replaced the indexes. At start it coldplugs: every modalias under /sys/devices, loaded like
 // udev's `modprobe -b ALIAS` through one AliasLoader (indexes mapped once). The requests waiting
@@ -58,7 +58,10 @@ public:
   Daemon &operator=(const Daemon &) = delete;
 
   // Run until `stop_fd` becomes readable (or, with coldplug_only, until coldplug is done).
-  Status run(int stop_fd);
+  // Whenever `reload_fd` (the tool's SIGHUP signalfd; -1 for none) becomes readable, what it
+  // holds is read and discarded, modprobe.d is reread, the indexes reopened, and an unavailable
+  // store tried again.
+  Status run(int stop_fd, int reload_fd = -1);
 
   const DaemonCounters &counters() const;
 

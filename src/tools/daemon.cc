@@ -14,8 +14,8 @@
 // would; with more, independent requests load side by side and a lookup's dependencies may load
 // early).
 //
-// One line per action on stderr ("kmx daemon: ..."). SIGTERM/SIGINT end it cleanly (the control
-// socket is removed). Exit codes: 0 clean exit, 1 error, 2 usage error.
+// One line per action on stderr ("kmx daemon: ..."). SIGHUP rereads modprobe.d and reopens the
+// indexes. SIGTERM/SIGINT end it cleanly (the control socket is removed). Exit codes: 0 clean exit, 1 error, 2 usage error.
 #include <getopt.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -192,8 +192,21 @@ int daemon_main(int argc, char **argv) {
     return 1;
   }
 
+  // SIGHUP, as for most daemons: reread the configuration (modprobe.d) without a restart.
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  sigprocmask(SIG_BLOCK, &hup, nullptr);
+  int hfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (hfd < 0) {
+    std::fprintf(stderr, "kmx daemon: error: signalfd: %s\n", std::strerror(errno));
+    ::close(sfd);
+    return 1;
+  }
+
   Daemon d(opt, [](const std::string &m) { std::fprintf(stderr, "kmx daemon: %s\n", m.c_str()); });
-  Status st = d.run(sfd);
+  Status st = d.run(sfd, hfd);
+  ::close(hfd);
   if (!st) {
     std::fprintf(stderr, "kmx daemon: error: %s\n", st.error().msg.c_str());
     ::close(sfd);

@@ -4,6 +4,7 @@
 #   * coldplug of a fake /sys/devices resolves like kmod's modprobe -b (same modules);
 #   * release-when-idle survives a daemon restart (kept in the store), cancel drops it;
 #   * depmod replacing the indexes is noticed: an alias that only the new index knows loads;
+#   * a modprobe.d file added or removed is noticed at the next uevent; SIGHUP rereads it;
 #   * a non-root client cannot use the socket;
 #   * bad options and a bad kmx.conf are refused with the file named.
 source "$(dirname "$0")/common.sh"
@@ -121,5 +122,21 @@ send "$rtl_alias"
 for _ in $(seq 50); do grep -q "would load .*8139too for $rtl_alias" "$TMP/log" && break; sleep 0.1; done
 grep -q "indexes changed on disk: reopened" "$TMP/log" || fail "index change not noticed"
 grep -q "would load .*8139too for $rtl_alias" "$TMP/log" || { cat "$TMP/log"; fail "new alias not loaded after depmod"; }
+
+# --- modprobe.d changes reach the next uevent without a restart; SIGHUP rereads, never kills ---
+echo "blacklist e1000" > "$TMP/conf/blacklist-e1000.conf"
+send "$e1000_alias"
+for _ in $(seq 50); do grep -q "modprobe.d changed on disk" "$TMP/log" && break; sleep 0.1; done
+grep -q "modprobe.d changed on disk: reopened" "$TMP/log" || { cat "$TMP/log"; fail "a new modprobe.d file was not noticed"; }
+sleep 0.3
+grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && fail "blacklisted e1000 loaded: $(cat "$TMP/log")"
+kill -HUP "$pid"
+for _ in $(seq 50); do grep -q "reload asked" "$TMP/log" && break; sleep 0.1; done
+grep -q "reload asked: reread modprobe.d" "$TMP/log" || { cat "$TMP/log"; fail "SIGHUP did not reread"; }
+expect_rc 0 ac status
+rm "$TMP/conf/blacklist-e1000.conf"
+send "$e1000_alias"
+for _ in $(seq 50); do grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && break; sleep 0.1; done
+grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" || { cat "$TMP/log"; fail "e1000 not loaded once the blacklist was removed"; }
 stop
 echo ok
