@@ -1,5 +1,6 @@
 #include "daemon/alias-loader.h"
 
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -124,12 +125,37 @@ Status AliasLoader::run_install(const std::string &name, const std::string &comm
   envp.push_back(nullptr);
   std::string sh = "/bin/sh", dash_c = "-c";
   char *argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  // Its own process group, so that cancel() stops the shell and whatever it started.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid;
-  int rc = posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv, envp.data());
+  int rc;
+  {
+    std::lock_guard lock(running_mu_);
+    if (cancelled_) rc = ECANCELED;
+    else if ((rc = posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv, envp.data())) == 0) running_.insert(pid);
+  }
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) return fail_errno(rc, "could not run install command '" + cmd + "' for module " + name + ": " + std::strerror(rc));
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return fail_errno(errno, std::string("waitpid: ") + std::strerror(errno));
+  int werr = 0;
+  // Reaped under the lock: cancel() never signals a process group whose leader is gone.
+  for (;;) {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 && errno != EINTR) {
+      werr = errno;
+      break;
+    }
+    if (info.si_pid != pid) continue;
+    std::lock_guard lock(running_mu_);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    running_.erase(pid);
+    break;
+  }
+  if (werr) return fail_errno(werr, std::string("waitid: ") + std::strerror(werr));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return fail(Errc::invalid_argument, "install command '" + cmd + "' for module " + name + " failed (status " +
                                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + ")");
@@ -201,8 +227,15 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
   return p;
 }
 
+void AliasLoader::cancel() {
+  std::lock_guard lock(running_mu_);
+  cancelled_ = true;
+  for (pid_t pid : running_) ::kill(-pid, SIGTERM);
+}
+
 // Runs on any worker thread: touches no ProbeContext.
 Status AliasLoader::run_step(const Work &w) {
+  if (cancelled_) return fail(Errc::busy, "not loaded: the daemon is stopping");
   if (w.command) {
     if (!opt_.dry_run) TRY(run_install(w.name, *w.command, w.options));
   } else if (!w.path) {
@@ -225,18 +258,33 @@ Status AliasLoader::run_step(const Work &w) {
   return {};
 }
 
+struct AliasLoader::Batch {
+  std::vector<Plan> plans;
+  std::vector<LoadChain> chains;
+};
+
 LoadOutcome AliasLoader::load(const std::string &alias) { return std::move(load_batch({alias}, 1).front()); }
 
 std::vector<LoadOutcome> AliasLoader::load_batch(const std::vector<std::string> &aliases, unsigned jobs) {
-  std::vector<Plan> plans;
-  plans.reserve(aliases.size());
-  for (const std::string &a : aliases) plans.push_back(plan(a));
-  std::vector<LoadChain> chains;
-  chains.reserve(plans.size());
-  for (Plan &p : plans) chains.push_back(std::move(p.chain));
+  std::shared_ptr<Batch> b = resolve(aliases);
+  return execute(*b, jobs);
+}
+
+std::shared_ptr<AliasLoader::Batch> AliasLoader::resolve(const std::vector<std::string> &aliases) {
+  auto b = std::make_shared<Batch>();
+  b->plans.reserve(aliases.size());
+  for (const std::string &a : aliases) b->plans.push_back(plan(a));
+  b->chains.reserve(b->plans.size());
+  for (Plan &p : b->plans) b->chains.push_back(std::move(p.chain));
+  return b;
+}
+
+std::vector<LoadOutcome> AliasLoader::execute(Batch &b, unsigned jobs) {
+  std::vector<Plan> &plans = b.plans;
+  std::vector<LoadChain> &chains = b.chains;
   std::vector<ChainResult> results =
       run_load_chains(chains, jobs, [&](size_t c, size_t s) { return run_step(plans[c].work[s]); });
-  std::vector<LoadOutcome> outs(aliases.size());
+  std::vector<LoadOutcome> outs(plans.size());
   for (size_t c = 0; c < plans.size(); c++) {
     LoadOutcome &out = outs[c];
     Plan &p = plans[c];

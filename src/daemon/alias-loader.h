@@ -19,6 +19,9 @@
 // modules load concurrently, dependencies before their users, each module once per batch.
 #pragma once
 
+#include <sys/types.h>
+
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -74,6 +77,17 @@ public:
   // worker reached it first.
   std::vector<LoadOutcome> load_batch(const std::vector<std::string> &aliases, unsigned jobs);
 
+  // load_batch() in two halves, for a caller that loads off its main thread: resolve() uses
+  // the indexes and must run on the thread that calls open() and reload_if_changed(), never
+  // while an execute() is running; execute() touches no index and may run on any thread.
+  struct Batch;
+  std::shared_ptr<Batch> resolve(const std::vector<std::string> &aliases);
+  std::vector<LoadOutcome> execute(Batch &batch, unsigned jobs);
+
+  // Stop for good (the daemon is exiting): running install commands get SIGTERM (their whole
+  // process group), steps not yet started fail; a finit_module in progress completes.
+  void cancel();
+
   const LoaderOptions &options() const { return opt_; }
   void set_store(PersistStore *store) { opt_.store = store; }
 
@@ -97,6 +111,9 @@ private:
   std::vector<Stamp> seen_index_, seen_config_;
   std::mutex log_mu_;  // log_ from worker threads
   std::mutex simulated_mu_;
+  std::mutex running_mu_;             // guards running_ and the spawn/reap of install commands
+  std::set<pid_t> running_;           // process groups of install commands now running
+  std::atomic<bool> cancelled_{false};
   std::set<std::string> simulated_;  // dry run: modules that would be loaded
   i64 generation_ = 0;
 };

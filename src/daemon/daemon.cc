@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "daemon/coldplug.h"
 #include "daemon/ondemand.h"
@@ -78,6 +80,11 @@ struct Daemon::Impl {
         state(opt.autoclean) {}
 
   ~Impl() {
+    if (worker.joinable()) {
+      loader.cancel();
+      worker.join();
+    }
+    if (batch_done_fd >= 0) ::close(batch_done_fd);
     for (Client &c : clients) ::close(c.fd);
     if (listen_fd >= 0) {
       ::close(listen_fd);
@@ -105,18 +112,73 @@ struct Daemon::Impl {
     pending.clear();
   }
 
+  // ---- loading off the poll loop ----
+  //
+  // The waiting queue is one batch: resolved on the main thread (the indexes are its), then
+  // loaded on a worker thread (which runs the load pool), so the loop keeps answering the
+  // control socket and signals while an install command or a slow module load runs. One batch
+  // is in flight at a time; requests arriving meanwhile form the next one. The worker writes to
+  // batch_done_fd when done; finish_batch() (main thread) reports and records the outcome.
+
+  struct InFlight {
+    std::vector<LoadRequest> requests;
+    std::shared_ptr<AliasLoader::Batch> batch;  // shared: the type is opaque here
+    std::vector<LoadOutcome> outcomes;
+  };
+  std::optional<InFlight> inflight;
+  std::thread worker;
+  int batch_done_fd = -1;
+  bool reload_pending = false;
+
+  void start_batch() {
+    if (inflight || queue.waiting() == 0) return;
+    reopen_if_changed();
+    InFlight f;
+    while (auto req = queue.pop()) f.requests.push_back(std::move(*req));
+    std::vector<std::string> aliases;
+    for (const LoadRequest &r : f.requests) aliases.push_back(r.alias);
+    f.batch = loader.resolve(aliases);
+    inflight.emplace(std::move(f));
+    worker = std::thread([this] {
+      inflight->outcomes = loader.execute(*inflight->batch, opt.jobs);
+      u64 one = 1;
+      (void)!::write(batch_done_fd, &one, sizeof one);
+    });
+  }
+
+  // Main thread, once the worker said it is done (or to wait for it).
+  void finish_batch() {
+    if (!inflight) return;
+    worker.join();
+    u64 n;
+    (void)!::read(batch_done_fd, &n, sizeof n);
+    InFlight f = std::move(*inflight);
+    inflight.reset();
+    report_batch(f.requests, f.outcomes);
+    if (reload_pending) {
+      reload_pending = false;
+      reload_now();
+    }
+  }
+
+  // Load everything queued and wait for it (coldplug, dry runs of a whole scan).
   void process_queue() {
-    if (queue.waiting() == 0) return;
+    finish_batch();
+    while (queue.waiting() > 0) {
+      start_batch();
+      finish_batch();
+    }
+  }
+
+  void reopen_if_changed() {
+    if (inflight) return;
     if (auto what = loader.reload_if_changed()) {
       state.counters.index_reloads++;
       say(*what + ": reopened " + opt.loader.moddir + " and reread modprobe.d");
     }
-    // The whole waiting queue is one batch: resolved in order, loaded on the worker pool.
-    std::vector<LoadRequest> batch;
-    while (auto req = queue.pop()) batch.push_back(std::move(*req));
-    std::vector<std::string> aliases;
-    for (const LoadRequest &r : batch) aliases.push_back(r.alias);
-    std::vector<LoadOutcome> outs = loader.load_batch(aliases, opt.jobs);
+  }
+
+  void report_batch(std::vector<LoadRequest> &batch, std::vector<LoadOutcome> &outs) {
     std::vector<OnDemandRecord> records;
     for (size_t i = 0; i < batch.size(); i++) {
       const LoadRequest *req = &batch[i];
@@ -201,7 +263,7 @@ struct Daemon::Impl {
       // (systemd PR#6802).
       if (ev->action == "add" && !ev->modalias.empty()) push(ev->modalias, "uevent");
     }
-    process_queue();
+    start_batch();
     return {};
   }
 
@@ -354,10 +416,7 @@ struct Daemon::Impl {
 
   void tick() {
     if (!store && monotonic_ms() >= store_retry_at) open_store();
-    if (auto what = loader.reload_if_changed()) {
-      state.counters.index_reloads++;
-      say(*what + ": reopened " + opt.loader.moddir + " and reread modprobe.d");
-    }
+    reopen_if_changed();
     if (!opt.autoclean_enabled || opt.loader.dry_run) return;
     std::vector<std::string> released = autoclean_round(state);
     for (const std::string &m : released) say("autoclean: released " + m + " after " + std::to_string(state.autoclean.idle_period(m)) + " s idle");
@@ -368,13 +427,28 @@ struct Daemon::Impl {
     char buf[512];
     while (::read(reload_fd, buf, sizeof buf) > 0) {
     }
+    if (inflight) reload_pending = true;  // the batch in flight was resolved with the old ones
+    else reload_now();
+  }
+
+  void reload_now() {
     loader.open();
     state.counters.index_reloads++;
     say("reload asked: reread modprobe.d and reopened " + opt.loader.moddir);
     if (!store) open_store();
   }
 
+  // Stopping: install commands in flight are stopped, modules not yet started are not loaded;
+  // what did load is still reported and recorded.
+  void stop_batch() {
+    if (!inflight) return;
+    loader.cancel();
+    finish_batch();
+  }
+
   Status run(int stop_fd, int reload_fd) {
+    batch_done_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (batch_done_fd < 0) return fail_errno(errno, std::string("eventfd: ") + std::strerror(errno));
     setup_state();
     boot_id = current_boot_id(opt.loader.roots);
     open_store();
@@ -404,20 +478,28 @@ struct Daemon::Impl {
       fds.push_back({uevents->fd(), POLLIN, 0});
       fds.push_back({listen_fd, POLLIN, 0});
       fds.push_back({reload_fd, POLLIN, 0});  // a negative fd is ignored by poll
+      fds.push_back({batch_done_fd, POLLIN, 0});
       for (const Client &c : clients) fds.push_back({c.fd, POLLIN, 0});
       i64 wait = std::max<i64>(0, next_tick - monotonic_ms());
       int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
       if (n < 0 && errno != EINTR) return fail_errno(errno, std::string("poll: ") + std::strerror(errno));
       if (n > 0) {
-        if (fds[0].revents) return {};
+        if (fds[0].revents) {
+          stop_batch();
+          return {};
+        }
+        if (fds[4].revents) {
+          finish_batch();
+          start_batch();
+        }
         if (fds[1].revents) TRY(drain_uevents());
         if (fds[2].revents) accept_clients();
         if (fds[3].revents) reload(reload_fd);
-        // fds[4 + i] matches clients[i] as they were before accept_clients() appended.
+        // fds[5 + i] matches clients[i] as they were before accept_clients() appended.
         std::vector<Client> keep;
         for (size_t i = 0; i < clients.size(); i++) {
           bool alive = true;
-          if (4 + i < fds.size() && fds[4 + i].revents) alive = serve_client(clients[i]);
+          if (5 + i < fds.size() && fds[5 + i].revents) alive = serve_client(clients[i]);
           if (alive) keep.push_back(std::move(clients[i]));
           else ::close(clients[i].fd);
         }

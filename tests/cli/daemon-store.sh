@@ -7,6 +7,7 @@
 #   * a release-when-idle asked meanwhile is kept, and written to the store once the store can
 #     be opened again (the daemon retries every --store-retry seconds);
 #   * stored parameter values never reach an install command's shell;
+#   * a slow install command does not stop the control socket, and SIGTERM ends both at once;
 #   * the store path rules of `kmx persist` hold for the daemon too (symbolic link refused).
 source "$(dirname "$0")/common.sh"
 need_kmod depmod
@@ -87,6 +88,24 @@ stop
 [ ! -e "$TMP/pwned" ] || fail "a stored value ran as a shell command"
 rm -f "$TMP/conf/dummy.conf"
 "$KMX" persist --db "$db" rm dummy
+
+# --- a slow install command runs off the poll loop: the control socket answers meanwhile, and
+# SIGTERM stops the daemon and the command (its process group) without waiting for it ---
+printf 'install dummy sleep 6%s; touch %s\n' 17 "$TMP/slept" > "$TMP/conf/dummy.conf"
+start
+send dummy
+for _ in $(seq 100); do pgrep -f "sleep 617" > /dev/null && break; sleep 0.05; done
+pgrep -f "sleep 617" > /dev/null || fail "the install command did not start: $(cat "$TMP/log")"
+timeout 10 "$KMX" autoclean --socket "$sock" status > /dev/null || fail "the control socket did not answer while a batch was loading"
+kill -TERM "$pid"
+rc=0
+timeout 10 tail --pid="$pid" -f /dev/null || rc=$?
+[ "$rc" = 0 ] || fail "the daemon did not exit within 10 s of SIGTERM while an install command ran"
+wait "$pid" || fail "daemon exit status $? after SIGTERM"
+sleep 0.2
+! pgrep -f "sleep 617" > /dev/null || fail "the install command outlived the daemon"
+[ ! -e "$TMP/slept" ] || fail "the install command ran to its end"
+rm -f "$TMP/conf/dummy.conf"
 
 # --- a store directory others can write, and a symbolic link: refused, daemon still runs ---
 rm -f "$db" "$db"-wal "$db"-shm
