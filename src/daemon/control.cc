@@ -76,11 +76,25 @@ Result<ControlRequest> parse_control_request(std::string_view line) {
   return r;
 }
 
-Status release_now(DaemonState &state, const std::string &module) {
+namespace {
+
+// The loaded modules' use, or "MODULE is not loaded" when `module` is not among them (also
+// when the kernel lists no modules at all: no /proc/modules).
+Result<std::vector<ModuleUse>> uses_with(DaemonState &state, const std::string &module) {
   auto records = state.records();
-  TRY_ASSIGN(std::vector<ModuleUse> uses, state.uses(records ? *records : std::vector<OnDemandRecord>{}));
+  Result<std::vector<ModuleUse>> uses = state.uses(records ? *records : std::vector<OnDemandRecord>{});
+  if (!uses && uses.error().code == Errc::not_found)
+    return fail(Errc::not_found, "module " + module + " is not loaded (" + uses.error().msg + ")");
+  if (!uses) return uses;
+  if (!find_use(*uses, module)) return fail(Errc::not_found, "module " + module + " is not loaded");
+  return uses;
+}
+
+}  // namespace
+
+Status release_now(DaemonState &state, const std::string &module) {
+  TRY_ASSIGN(std::vector<ModuleUse> uses, uses_with(state, module));
   const ModuleUse *u = find_use(uses, module);
-  if (!u) return fail(Errc::not_found, "module " + module + " is not loaded");
   if (module_in_use(*u)) {
     std::string why = "module " + module + " is in use (refcnt " + std::to_string(u->refcnt);
     if (!u->holders.empty()) {
@@ -173,6 +187,7 @@ std::string handle_control_line(DaemonState &state, std::string_view line, const
     return json{{"ok", true}, {"released", req->module}}.dump();
   }
   if (req->cmd == "release-when-idle") {
+    if (auto uses = uses_with(state, req->module); !uses) return error_reply(uses.error().msg);
     state.autoclean.release_when_idle(req->module, now);
     return json{{"ok", true}, {"pending", req->module}}.dump();
   }

@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -145,6 +146,11 @@ int daemon_main(int argc, char **argv) {
   if (optind < argc) return usage_error(std::string("unexpected argument '") + argv[optind] + "'");
   if (no_coldplug && coldplug_only) return usage_error("--no-coldplug and --coldplug-only exclude each other");
 
+  // A --config that names no file is a mistake, not a request for the defaults.
+  if (struct stat cst; !config_path.empty() && ::stat(config_path.c_str(), &cst) != 0) {
+    std::fprintf(stderr, "kmx daemon: error: --config '%s': %s\n", config_path.c_str(), std::strerror(errno));
+    return 1;
+  }
   Result<KmxConfig> cfg = config_path.empty() ? load_kmx_config_from_env() : load_kmx_config(config_path);
   if (!cfg) {
     std::fprintf(stderr, "kmx daemon: error: %s\n", cfg.error().msg.c_str());
@@ -217,9 +223,10 @@ int daemon_main(int argc, char **argv) {
     std::fprintf(stderr, "kmx daemon: exiting on %s\n", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
   ::close(sfd);
   const DaemonCounters &c = d.counters();
-  std::fprintf(stderr, "kmx daemon: totals: %lld uevents, %lld load requests (%lld merged, %lld processed), %lld modules loaded, %lld released\n",
+  std::fprintf(stderr, "kmx daemon: totals: %lld uevents, %lld load requests (%lld merged, %lld processed), %lld modules %s, %lld released\n",
                static_cast<long long>(c.uevents), static_cast<long long>(c.load_requests), static_cast<long long>(c.merged),
-               static_cast<long long>(c.processed), static_cast<long long>(c.loads), static_cast<long long>(c.releases));
+               static_cast<long long>(c.processed), static_cast<long long>(c.loads), dry_run ? "would load" : "loaded",
+               static_cast<long long>(c.releases));
   return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,7 +88,14 @@ Result<PersistStore> open_store(const std::string &path, OpenMode mode) {
 }
 
 void print_entry(const PersistEntry &e, bool with_module, bool long_form) {
-  if (long_form) std::printf("%-5s %lld ", e.kind == EntryKind::param ? "param" : "user", static_cast<long long>(e.updated));
+  if (long_form) {
+    // When it was stored, in local time (ISO 8601 with the UTC offset).
+    char when[40] = "?";
+    std::time_t t = static_cast<std::time_t>(e.updated);
+    struct tm tm;
+    if (localtime_r(&t, &tm)) std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    std::printf("%-5s %s ", e.kind == EntryKind::param ? "param" : "user", when);
+  }
   if (with_module) std::printf("%s.", e.module.c_str());
   std::printf("%s=%s\n", e.key.c_str(), e.value.c_str());
 }

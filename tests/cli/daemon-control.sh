@@ -67,10 +67,14 @@ expect_rc 2 "$KMX" daemon --no-coldplug --coldplug-only
 printf 'idle soon\n' > "$TMP/bad.conf"
 expect_rc 1 "$KMX" daemon --config "$TMP/bad.conf" --coldplug-only --dry-run
 grep -q "bad.conf:1" "$TMP/err" || fail "bad kmx.conf not named: $(cat "$TMP/err")"
+expect_rc 1 "$KMX" daemon --config "$TMP/missing.conf" --coldplug-only --dry-run
+grep -q "missing.conf': No such file or directory" "$TMP/err" || fail "a missing --config was not an error: $(cat "$TMP/err")"
 
 # --- coldplug resolves as kmod does (two devices, one alias, one module set) ---
 "$KMX" daemon --root "$TMP/fake" -d "$root" -S "$ver" -C "$TMP/conf" --coldplug-only --dry-run 2> "$TMP/cp.log"
 grep -q "coldplug: 2 devices, 1 distinct aliases, 1 modules would load" "$TMP/cp.log" || { cat "$TMP/cp.log"; fail "coldplug summary"; }
+grep -q "modules loaded" "$TMP/cp.log" && fail "a dry run reported modules loaded: $(cat "$TMP/cp.log")"
+grep -q "totals: .* modules would load" "$TMP/cp.log" || fail "dry-run totals: $(cat "$TMP/cp.log")"
 kmod_mods=$(/usr/sbin/modprobe -d "$root" -S "$ver" -C "$TMP/conf" -n -b -v "$e1000_alias" | awk '{n=$2; sub(/.*\//,"",n); sub(/\.ko.*/,"",n); print n}' | tr '\n' ' ')
 grep -q "would load ${kmod_mods% } for $e1000_alias (coldplug)" "$TMP/cp.log" || fail "kmod loads '$kmod_mods', kmx: $(grep 'would load' "$TMP/cp.log")"
 
@@ -81,6 +85,10 @@ grep -q "idle period: 1000 s" "$TMP/out" || fail "idle from kmx.conf not shown"
 expect_rc 1 ac release e1000
 grep -q "module e1000 is not loaded" "$TMP/err" || fail "release of a module not loaded: $(cat "$TMP/err")"
 expect_rc 1 ac release 'bad/name'
+expect_rc 1 ac release-when-idle nosuchmod
+grep -q "module nosuchmod is not loaded" "$TMP/err" || fail "release-when-idle of a module not loaded: $(cat "$TMP/out" "$TMP/err")"
+expect_rc 1 ac release nosuchmod
+grep -q "module nosuchmod is not loaded" "$TMP/err" || fail "release of a module not loaded: $(cat "$TMP/err")"
 expect_rc 0 ac release-when-idle dummy
 expect_rc 0 ac --json status
 grep -q '"pending":\[{"module":"dummy"' "$TMP/out" || fail "pending not in status: $(cat "$TMP/out")"

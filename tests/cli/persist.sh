@@ -48,7 +48,12 @@ diff <(P get snd_hda_intel) - <<'X' || fail "get MODULE"
 label=two words
 power_save=1
 X
-P list -l dummy | grep -Eq '^user +[0-9]+ dummy\.numdummies=3$' || fail "list -l"
+# --long: the kind and when it was stored, as a local date (TZ fixed here), never epoch seconds.
+TZ=UTC P list -l dummy > "$TMP/long"
+grep -Eq '^user +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+0000 dummy\.numdummies=3$' "$TMP/long" || fail "list -l: $(cat "$TMP/long")"
+stamp=$(awk '{print $2}' "$TMP/long")
+now=$(date -u +%s)
+[ $(( now - $(date -u -d "$stamp" +%s) )) -lt 3600 ] || fail "list -l date $stamp is not the time of the set"
 
 # The store is SQLite in WAL mode, checked by SQLite itself when its shell is installed.
 if command -v sqlite3 >/dev/null; then
