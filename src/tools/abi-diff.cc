@@ -19,11 +19,13 @@ int abi_diff_main(int argc, char **argv) {
   bool json = false;
   static const option longopts[] = {{"json", no_argument, nullptr, 'j'},
                                     {"help", no_argument, nullptr, 'h'},
+                                    {"version", no_argument, nullptr, 'V'},
                                     {nullptr, 0, nullptr, 0}};
   for (;;) {
-    int c = getopt_long(argc, argv, "jh", longopts, nullptr);
+    int c = getopt_long(argc, argv, "jhV", longopts, nullptr);
     if (c == -1) break;
     if (c == 'j') json = true;
+    else if (c == 'V') return print_kmx_version();
     else if (c == 'h') {
       std::printf("Usage: kmx abi-diff [--json] OLD NEW\n"
                   "OLD, NEW: a root (lib/modules/REL + boot/), a module tree, Module.symvers,\n"
@@ -32,7 +34,7 @@ int abi_diff_main(int argc, char **argv) {
     } else return 3;
   }
   if (argc - optind != 2) {
-    std::fprintf(stderr, "%s: want two kernels: OLD NEW\n", prog);
+    std::fprintf(stderr, "%s: ERROR: want two kernels: OLD NEW\n", prog);
     return 3;
   }
   KernelProfile k[2];

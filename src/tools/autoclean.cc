@@ -22,6 +22,7 @@
 #include <string>
 
 #include "config/kmx-config.h"
+#include "tools/common.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -38,7 +39,7 @@ constexpr const char *kUsage =
     "  cancel MODULE               drop a pending release of MODULE (cancel_release_module)\n";
 
 int usage_error(const std::string &msg) {
-  std::fprintf(stderr, "kmx autoclean: error: %s\n%s", msg.c_str(), kUsage);
+  std::fprintf(stderr, "kmx autoclean: ERROR: %s\n%s", msg.c_str(), kUsage);
   return 2;
 }
 
@@ -85,16 +86,18 @@ int autoclean_main(int argc, char **argv) {
       {"socket", required_argument, nullptr, 's'},
       {"json", no_argument, nullptr, 'j'},
       {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0},
   };
   std::string socket_path;
   bool raw = false;
   optind = 1;
-  for (int c; (c = getopt_long(argc, argv, "+s:jh", longopts, nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "+s:jhV", longopts, nullptr)) != -1;) {
     switch (c) {
     case 's': socket_path = optarg; break;
     case 'j': raw = true; break;
     case 'h': std::fputs(kUsage, stdout); return 0;
+    case 'V': return print_kmx_version();
     default: std::fputs(kUsage, stderr); return 2;
     }
   }
@@ -112,7 +115,7 @@ int autoclean_main(int argc, char **argv) {
   if (socket_path.empty()) {
     Result<KmxConfig> cfg = load_kmx_config_from_env();
     if (!cfg) {
-      std::fprintf(stderr, "kmx autoclean: error: %s\n", cfg.error().msg.c_str());
+      std::fprintf(stderr, "kmx autoclean: ERROR: %s\n", cfg.error().msg.c_str());
       return 2;
     }
     socket_path = cfg->control_socket;
@@ -122,21 +125,21 @@ int autoclean_main(int argc, char **argv) {
   if (socket_path.size() >= sizeof addr.sun_path) return usage_error("socket path '" + socket_path + "' is too long");
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    std::fprintf(stderr, "kmx autoclean: error: socket: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "kmx autoclean: ERROR: socket: %s\n", std::strerror(errno));
     return 2;
   }
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
   if (connect(fd, reinterpret_cast<struct sockaddr *>(&addr), sizeof addr) != 0) {
     int e = errno;
-    std::fprintf(stderr, "kmx autoclean: error: cannot reach kmx daemon at '%s': %s%s\n", socket_path.c_str(), std::strerror(e),
+    std::fprintf(stderr, "kmx autoclean: ERROR: cannot reach kmx daemon at '%s': %s%s\n", socket_path.c_str(), std::strerror(e),
                  e == ENOENT || e == ECONNREFUSED ? " (is `kmx daemon` running?)" : "");
     ::close(fd);
     return 2;
   }
   std::string line = req.dump() + "\n";
   if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-    std::fprintf(stderr, "kmx autoclean: error: writing to '%s': %s\n", socket_path.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "kmx autoclean: ERROR: writing to '%s': %s\n", socket_path.c_str(), std::strerror(errno));
     ::close(fd);
     return 2;
   }
@@ -151,13 +154,13 @@ int autoclean_main(int argc, char **argv) {
   ::close(fd);
   auto nl = reply.find('\n');
   if (nl == std::string::npos) {
-    std::fprintf(stderr, "kmx autoclean: error: no reply from kmx daemon at '%s'\n", socket_path.c_str());
+    std::fprintf(stderr, "kmx autoclean: ERROR: no reply from kmx daemon at '%s'\n", socket_path.c_str());
     return 2;
   }
   reply.resize(nl);
   json j = json::parse(reply, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    std::fprintf(stderr, "kmx autoclean: error: unreadable reply from '%s'\n", socket_path.c_str());
+    std::fprintf(stderr, "kmx autoclean: ERROR: unreadable reply from '%s'\n", socket_path.c_str());
     return 2;
   }
   if (!j.value("ok", false)) {

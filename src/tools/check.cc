@@ -279,12 +279,12 @@ int check_main(int argc, char **argv) {
       {"api-changes", required_argument, nullptr, OPT_API}, {"upstream", no_argument, nullptr, OPT_UPSTREAM},
       {"kernels", no_argument, nullptr, OPT_KERNELS}, {"tainted", required_argument, nullptr, OPT_TAINTED},
       {"all", no_argument, nullptr, OPT_ALL}, {"built-with", required_argument, nullptr, OPT_BUILT_WITH}, {"secure-boot", no_argument, nullptr, OPT_SECURE_BOOT}, {"help", no_argument, nullptr, 'h'},
-      {"force", no_argument, nullptr, 'f'}, {"force-vermagic", no_argument, nullptr, OPT_FORCE_VERMAGIC},
+      {"version", no_argument, nullptr, 'V'}, {"force", no_argument, nullptr, 'f'}, {"force-vermagic", no_argument, nullptr, OPT_FORCE_VERMAGIC},
       {"force-modversions", no_argument, nullptr, OPT_FORCE_MODVERSIONS},
       {nullptr, 0, nullptr, 0}};
   bool want_kernels = false;
   for (;;) {
-    int c = getopt_long(argc, argv, "+b:k:t:fh", longopts, nullptr);
+    int c = getopt_long(argc, argv, "+b:k:t:fhV", longopts, nullptr);
     if (c == -1) break;
     switch (c) {
     case 'b': basedir = optarg; break;
@@ -308,6 +308,7 @@ int check_main(int argc, char **argv) {
     case OPT_FORCE_VERMAGIC: force_vermagic = true; break;
     case OPT_FORCE_MODVERSIONS: force_modversions = true; break;
     case 'h': usage(stdout); return 0;
+    case 'V': return print_kmx_version();
     default: usage(stderr); return 3;
     }
   }
@@ -316,14 +317,14 @@ int check_main(int argc, char **argv) {
     // --kernels A B C -- MODULES...
     auto dd = std::find(args.begin(), args.end(), "--");
     if (dd == args.end()) {
-      std::fprintf(stderr, "%s: --kernels SPEC... must end with -- before the modules\n", prog);
+      std::fprintf(stderr, "%s: ERROR: --kernels SPEC... must end with -- before the modules\n", prog);
       return 3;
     }
     kernels.assign(args.begin(), dd);
     args.erase(args.begin(), dd + 1);
   }
   if (args.empty()) {
-    std::fprintf(stderr, "%s: no module given\n", prog);
+    std::fprintf(stderr, "%s: ERROR: no module given\n", prog);
     usage(stderr);
     return 3;
   }

@@ -1,5 +1,7 @@
 #include "tools/common.h"
 
+#include <cstdio>
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -27,6 +29,11 @@ std::string kmx_cache_dir(const std::string &root) {
   if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/kmx";
   if (const char *h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/kmx";
   return "";
+}
+
+int print_kmx_version() {
+  std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
+  return 0;
 }
 
 }  // namespace kmx

@@ -29,6 +29,9 @@ std::string error_string(const Error &e);
 // /lib/modules/<release> under an optional root, as kmod computes it for -b/-k.
 std::string module_dir(const std::string &root, const std::string &kversion);
 
+// --version of every kmx tool (the kmod tools' features line, as kmod prints it), then 0.
+int print_kmx_version();
+
 // The running kernel's release (uname -r).
 std::string running_release();
 

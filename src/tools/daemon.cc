@@ -59,10 +59,11 @@ constexpr const char *kUsage =
     "  --uevent-rcvbuf BYTES uevent socket receive buffer (default 128 MiB; small ones test overflow)\n"
     "  -j, --jobs N          load up to N modules at a time (default: online CPUs + 1)\n"
     "  -v, --verbose         also log aliases with no module, or already loaded\n"
-    "  -h, --help            this text\n";
+    "  -h, --help            this text\n"
+    "  -V, --version         kmx's version\n";
 
 int usage_error(const std::string &msg) {
-  std::fprintf(stderr, "kmx daemon: error: %s\n%s", msg.c_str(), kUsage);
+  std::fprintf(stderr, "kmx daemon: ERROR: %s\n%s", msg.c_str(), kUsage);
   return 2;
 }
 
@@ -94,6 +95,7 @@ int daemon_main(int argc, char **argv) {
       {"jobs", required_argument, nullptr, 'j'},
       {"verbose", no_argument, nullptr, 'v'},
       {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0},
   };
   std::string config_path, db, socket_path, root, dirname, version, uevent_socket;
@@ -102,7 +104,7 @@ int daemon_main(int argc, char **argv) {
   int rcvbuf = 0;
   bool no_coldplug = false, coldplug_only = false, dry_run = false, no_autoclean = false, verbose = false;
   optind = 1;
-  for (int c; (c = getopt_long(argc, argv, "d:S:C:j:vh", longopts, nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "d:S:C:j:vhV", longopts, nullptr)) != -1;) {
     switch (c) {
     case OPT_CONFIG: config_path = optarg; break;
     case OPT_DB: db = optarg; break;
@@ -140,6 +142,7 @@ int daemon_main(int argc, char **argv) {
     }
     case 'v': verbose = true; break;
     case 'h': std::fputs(kUsage, stdout); return 0;
+    case 'V': return print_kmx_version();
     default: std::fputs(kUsage, stderr); return 2;
     }
   }
@@ -148,12 +151,12 @@ int daemon_main(int argc, char **argv) {
 
   // A --config that names no file is a mistake, not a request for the defaults.
   if (struct stat cst; !config_path.empty() && ::stat(config_path.c_str(), &cst) != 0) {
-    std::fprintf(stderr, "kmx daemon: error: --config '%s': %s\n", config_path.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "kmx daemon: ERROR: --config '%s': %s\n", config_path.c_str(), std::strerror(errno));
     return 1;
   }
   Result<KmxConfig> cfg = config_path.empty() ? load_kmx_config_from_env() : load_kmx_config(config_path);
   if (!cfg) {
-    std::fprintf(stderr, "kmx daemon: error: %s\n", cfg.error().msg.c_str());
+    std::fprintf(stderr, "kmx daemon: ERROR: %s\n", cfg.error().msg.c_str());
     return 1;
   }
 
@@ -194,7 +197,7 @@ int daemon_main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) {
-    std::fprintf(stderr, "kmx daemon: error: signalfd: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "kmx daemon: ERROR: signalfd: %s\n", std::strerror(errno));
     return 1;
   }
 
@@ -205,7 +208,7 @@ int daemon_main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &hup, nullptr);
   int hfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
   if (hfd < 0) {
-    std::fprintf(stderr, "kmx daemon: error: signalfd: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "kmx daemon: ERROR: signalfd: %s\n", std::strerror(errno));
     ::close(sfd);
     return 1;
   }
@@ -214,7 +217,7 @@ int daemon_main(int argc, char **argv) {
   Status st = d.run(sfd, hfd);
   ::close(hfd);
   if (!st) {
-    std::fprintf(stderr, "kmx daemon: error: %s\n", st.error().msg.c_str());
+    std::fprintf(stderr, "kmx daemon: ERROR: %s\n", st.error().msg.c_str());
     ::close(sfd);
     return 1;
   }

@@ -257,7 +257,7 @@ int depmod_main(int argc, char **argv) {
         break;
       case 'h': help(prog); return EXIT_SUCCESS;
       case 'V':
-        std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
+        print_kmx_version();
         return EXIT_SUCCESS;
       case '?': return EXIT_FAILURE;
       default:

@@ -15,6 +15,7 @@
 #include "kernel/module-load.h"
 #include "elf/module-elf.h"
 #include "tools/persist-hooks.h"
+#include "tools/common.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -61,7 +62,7 @@ int insmod_main(int argc, char **argv) {
       std::printf("Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help\n", prog);
       return 0;
     case 'V':
-      std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
+      print_kmx_version();
       return 0;
     case '?':
       return 1;

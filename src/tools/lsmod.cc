@@ -1,18 +1,48 @@
-// kmx lsmod: kmod 30's lsmod (tools/lsmod.c): /proc/modules order, size from
+// kmx lsmod: kmod's lsmod (tools/lsmod.c): /proc/modules order, size from
 // /sys/module/NAME/coresize, use count from refcnt and holders in readdir order, printed with
 // kmod's "%-19s %8ld  %d" layout.
+#include <getopt.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "kernel/sysfs-module.h"
+#include "tools/common.h"
 #include "tools/tools.h"
 
 namespace kmx {
 
+// Options as kmod 34's lsmod (kmod 30's took none and printed "Usage: lsmod" for any
+// argument; both exit 1 on a bad one): -s/--syslog, -v/--verbose, -V/--version, -h/--help.
 int lsmod_main(int argc, char **argv) {
-  if (argc != 1) {
-    std::fprintf(stderr, "Usage: %s\n", argv[0]);
+  static const struct option longopts[] = {
+      {"syslog", no_argument, nullptr, 's'},
+      {"verbose", no_argument, nullptr, 'v'},
+      {"version", no_argument, nullptr, 'V'},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+  const char *prog = "lsmod";
+  optind = 1;
+  for (int c; (c = getopt_long(argc, argv, "svVh", longopts, nullptr)) != -1;) {
+    switch (c) {
+    case 's':
+    case 'v': break;  // lsmod reports only its own errors, always on stderr
+    case 'V': return print_kmx_version();
+    case 'h':
+      std::printf("Usage:\n\t%s [options]\nOptions:\n"
+                  "\t-s, --syslog      print to syslog, not stderr\n"
+                  "\t-v, --verbose     enables more messages\n"
+                  "\t-V, --version     show version\n"
+                  "\t-h, --help        show this help\n",
+                  prog);
+      return 0;
+    default: return 1;
+    }
+  }
+  if (optind < argc) {
+    log_error(prog, "too many arguments provided.\n");
     return 1;
   }
   KernelRoots roots;

@@ -309,7 +309,7 @@ int modinfo_main(int argc, char **argv) {
     case 'b': root = optarg; have_root = true; break;
     case 'h': help(); return 0;
     case 'V':
-      std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
+      print_kmx_version();
       return 0;
     default: return 1;
     }

@@ -50,14 +50,14 @@ constexpr const char *kUsage =
     "  ondemand [--all]                 modules loaded on demand in this boot (--all: any boot)\n";
 
 int usage_error(const char *fmt, const char *arg = "") {
-  std::fprintf(stderr, "kmx persist: error: ");
+  std::fprintf(stderr, "kmx persist: ERROR: ");
   std::fprintf(stderr, fmt, arg);
   std::fprintf(stderr, "\n%s", kUsage);
   return 2;
 }
 
 int report(const Error &e) {
-  std::fprintf(stderr, "kmx persist: error: %s\n", e.msg.c_str());
+  std::fprintf(stderr, "kmx persist: ERROR: %s\n", e.msg.c_str());
   return e.code == Errc::invalid_argument ? 2 : 1;
 }
 
@@ -126,6 +126,8 @@ int persist_main(int argc, char **argv) {
       long_form = true;
     } else if (a == "--all") {
       all_boots = true;
+    } else if (a == "-V" || a == "--version") {
+      return print_kmx_version();
     } else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -260,7 +262,7 @@ int persist_main(int argc, char **argv) {
     if (!entries) return report(entries.error());
     bool any_user = std::any_of(entries->begin(), entries->end(), [](const PersistEntry &e) { return e.kind == EntryKind::user; });
     if (!path && any_user)
-      std::fprintf(stderr, "kmx persist: warning: %s not found in %s: its 'user' entries are shown without checking that it declares them\n",
+      std::fprintf(stderr, "kmx persist: WARNING: %s not found in %s: its 'user' entries are shown without checking that it declares them\n",
                    mk->module.c_str(), dir.c_str());
     auto with = options_with_stored(*store, mk->module, path, opts);
     if (!with) return report(with.error());

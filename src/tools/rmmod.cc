@@ -18,6 +18,7 @@
 #include "elf/module-elf.h"
 #include "kernel/sysfs-module.h"
 #include "tools/persist-hooks.h"
+#include "tools/common.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -115,7 +116,7 @@ int rmmod_main(int argc, char **argv) {
                   "\t-h, --help        show this help\n",
                   log.prog);
       return 0;
-    case 'V': std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION); return 0;
+    case 'V': return print_kmx_version();
     case '?': return 1;
     default:
       // kmod lists 'w' in its option string without handling it.

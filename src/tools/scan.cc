@@ -63,13 +63,29 @@ void print_counts(const char *title, const Counts &c, size_t total, size_t limit
 }  // namespace
 
 int scan_main(int argc, char **argv) {
-  if (argc < 2 || std::string_view(argv[1]) == "-h" || std::string_view(argv[1]) == "--help") {
-    std::printf("Usage: kmx scan DIR...\n  Summarise every module (.ko, .ko.gz, .ko.xz, .ko.zst) under DIR.\n");
-    return argc < 2 ? 1 : 0;
+  static const struct option longopts[] = {
+      {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},
+      {nullptr, 0, nullptr, 0},
+  };
+  const char *usage = "Usage: kmx scan DIR...\n  Summarise every module (.ko, .ko.gz, .ko.xz, .ko.zst) under DIR.\n"
+                      "Options:\n  -h, --help     this text\n  -V, --version  kmx's version\n";
+  optind = 1;
+  for (int c; (c = getopt_long(argc, argv, "hV", longopts, nullptr)) != -1;) {
+    switch (c) {
+    case 'h': std::fputs(usage, stdout); return 0;
+    case 'V': return print_kmx_version();
+    default: std::fputs(usage, stderr); return 2;
+    }
+  }
+  if (optind >= argc) {
+    log_error(prog, "no directory given\n");
+    std::fputs(usage, stderr);
+    return 2;
   }
   auto t0 = std::chrono::steady_clock::now();
   std::vector<std::string> files;
-  for (int i = 1; i < argc; i++) {
+  for (int i = optind; i < argc; i++) {
     std::error_code ec;
     std::filesystem::recursive_directory_iterator it(argv[i], ec), end;
     if (ec) {

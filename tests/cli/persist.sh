@@ -102,7 +102,7 @@ if unshare -m true 2>/dev/null; then
   else
     [ "${rc:-0}" = 0 ] || fail "read-only store: exit ${rc}: $(cat "$TMP"/ro*.err)"
     [ "$(cat "$TMP/ro.out")" = 7 ] || fail "read-only store not readable: $(cat "$TMP/ro.err")"
-    grep -qx "kmx persist: error: '$TMP/ro/persist.db': the file system is read-only (the store can be read, not written)" "$TMP/ro-set.err" ||
+    grep -qx "kmx persist: ERROR: '$TMP/ro/persist.db': the file system is read-only (the store can be read, not written)" "$TMP/ro-set.err" ||
       fail "read-only write message: $(cat "$TMP/ro-set.err")"
   fi
 else
