@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Run every test: set-up, build, fetch the real Debian module trees (cached), then ctest
-# (unit, fuzz replay, CLI and differential tests against kmod, the VM lab).
+# Run every test: set-up, build (warnings are errors), fetch the real Debian module trees
+# (cached), the unit tests once more under ASan+UBSan, then ctest (unit, fuzz replay, CLI and
+# differential tests against kmod, the VM lab).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-"$here/scripts/build.sh"
+KMX_CMAKE_ARGS="-DKMX_WERROR=ON ${KMX_CMAKE_ARGS:-}" "$here/scripts/build.sh"
 "$here/tests/data/fetch-trees.sh" all
+"$here/scripts/sanitize.sh"
 cd "$here/build"
 ctest --output-on-failure -j"${KMX_TEST_JOBS:-2}" "$@"
