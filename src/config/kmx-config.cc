@@ -71,6 +71,11 @@ Status parse_line(KmxConfig &cfg, const std::vector<std::string_view> &w) {
     TRY_ASSIGN(cfg.control_socket, abs_path(w[1]));
     return {};
   }
+  if (d == "command-timeout") {
+    TRY(want(2, "one number of SECONDS"));
+    TRY_ASSIGN(cfg.command_timeout, parse_kmx_seconds(w[1], 1));
+    return {};
+  }
   if (d == "idle") {
     TRY(want(2, "one number of SECONDS"));
     TRY_ASSIGN(cfg.idle_seconds, parse_kmx_seconds(w[1], 1));
@@ -139,14 +144,6 @@ Result<KmxConfig> load_kmx_config(const std::string &path, const std::string &pe
   }
   if (!persist_db_override.empty()) cfg.persist_db = persist_db_override;
   return cfg;
-}
-
-Result<KmxConfig> load_kmx_config_from_env() {
-  std::string path = kDefaultKmxConfigPath;
-  if (const char *e = std::getenv("KMX_CONFIG"); e && *e) path = e;
-  std::string db;
-  if (const char *e = std::getenv("KMX_PERSIST_DB"); e && *e) db = e;
-  return load_kmx_config(path, db);
 }
 
 }  // namespace kmx

@@ -1,4 +1,4 @@
-// kmx's own configuration: /etc/kmx/kmx.conf, or the file named by $KMX_CONFIG.
+// kmx's own configuration: /etc/kmx/kmx.conf, or the file the tools name ($KMX_CONFIG, tools/common.h).
 //
 // Format: text, one directive per line; '#' starts a comment anywhere on a line; blank lines
 // are ignored; words are separated by spaces or tabs. Directives:
@@ -10,6 +10,8 @@
 //   keep MODULE...                 never autocleaned (may repeat; lists accumulate)
 //   idle-module MODULE SECONDS     per-module idle period; 0 = never autoclean it
 //   control-socket PATH            the daemon's control socket (default /run/kmx/control)
+//   command-timeout SECONDS        the daemon stops an install command (its process group)
+//                                  that runs longer (default 180, udev's event timeout)
 //
 // A later directive overrides an earlier one of the same kind (keep accumulates). MODULE names
 // are normalised as kmod does ('-' -> '_'). PATHs are absolute. SECONDS is a decimal integer
@@ -36,6 +38,7 @@ inline constexpr const char *kDefaultKmxConfigPath = "/etc/kmx/kmx.conf";
 inline constexpr const char *kDefaultKmxPersistDb = "/var/lib/kmx/persist.db";
 inline constexpr const char *kDefaultKmxControlSocket = "/run/kmx/control";
 inline constexpr i64 kDefaultKmxIdleSeconds = 60;
+inline constexpr i64 kDefaultKmxCommandTimeout = 180;
 inline constexpr i64 kMaxKmxSeconds = 31536000;
 
 struct KmxConfig {
@@ -46,6 +49,7 @@ struct KmxConfig {
   std::set<std::string> keep;              // normalised module names
   std::map<std::string, i64> module_idle;  // normalised module name -> seconds (0 = never)
   std::string control_socket = kDefaultKmxControlSocket;
+  i64 command_timeout = kDefaultKmxCommandTimeout;
 };
 
 // A number of seconds as kmx.conf and `kmx daemon --idle` take it: digits only, in
@@ -59,9 +63,5 @@ Status parse_kmx_config_text(KmxConfig &cfg, std::string_view text, const std::s
 // Read `path` (missing: defaults, source ""), then apply `persist_db_override` when not empty.
 // An unreadable file or a bad line is an error naming the file.
 Result<KmxConfig> load_kmx_config(const std::string &path, const std::string &persist_db_override = {});
-
-// The config the tools use: $KMX_CONFIG (when set and not empty) or /etc/kmx/kmx.conf, with
-// $KMX_PERSIST_DB (when set and not empty) overriding persist-db.
-Result<KmxConfig> load_kmx_config_from_env();
 
 }  // namespace kmx

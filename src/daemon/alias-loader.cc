@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 #include "base/diag.h"
 #include "kernel/module-load.h"
@@ -141,21 +143,34 @@ Status AliasLoader::run_install(const std::string &name, const std::string &comm
   if (rc != 0) return fail_errno(rc, "could not run install command '" + cmd + "' for module " + name + ": " + std::strerror(rc));
   int status = 0;
   int werr = 0;
-  // Reaped under the lock: cancel() never signals a process group whose leader is gone.
+  bool timed_out = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.command_timeout_ms);
+  // Reaped under the lock: cancel() never signals a process group whose leader is gone. Polled
+  // (every 10 ms, on this worker thread only) so that the time limit needs no signal.
   for (;;) {
     siginfo_t info{};
-    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 && errno != EINTR) {
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT | WNOHANG) < 0) {
+      if (errno == EINTR) continue;
       werr = errno;
       break;
     }
-    if (info.si_pid != pid) continue;
-    std::lock_guard lock(running_mu_);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    if (info.si_pid == pid) {
+      std::lock_guard lock(running_mu_);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      running_.erase(pid);
+      break;
     }
-    running_.erase(pid);
-    break;
+    if (!timed_out && std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      ::kill(-pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (werr) return fail_errno(werr, std::string("waitid: ") + std::strerror(werr));
+  if (timed_out)
+    return fail(Errc::busy, "install command '" + cmd + "' for module " + name + " still ran after " +
+                                std::to_string(opt_.command_timeout_ms / 1000) + " s: stopped (command-timeout in kmx.conf)");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return fail(Errc::invalid_argument, "install command '" + cmd + "' for module " + name + " failed (status " +
                                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + ")");

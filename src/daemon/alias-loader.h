@@ -47,6 +47,7 @@ struct LoaderOptions {
   bool dry_run = false;
   PersistStore *store = nullptr;       // stored parameters applied on load when set
   std::string baseline_dir;            // parameter baselines written after a load; "" for none
+  i64 command_timeout_ms = 180000;     // an install command running longer is killed (SIGKILL to its group)
 };
 
 struct LoadOutcome {

@@ -20,6 +20,7 @@
 #include "daemon/ondemand.h"
 #include "daemon/pending-releases.h"
 #include "daemon/request-queue.h"
+#include "daemon/sd-notify.h"
 #include "daemon/uevent.h"
 #include "kernel/module-load.h"
 #include "persist/module-params.h"
@@ -431,11 +432,17 @@ struct Daemon::Impl {
     else reload_now();
   }
 
+  void notify(const std::string &state) {
+    if (Status st = notify_service_manager(opt.notify_socket, state); !st) say(st.error().msg);
+  }
+
   void reload_now() {
+    notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()));
     loader.open();
     state.counters.index_reloads++;
     say("reload asked: reread modprobe.d and reopened " + opt.loader.moddir);
     if (!store) open_store();
+    notify("READY=1");
   }
 
   // Stopping: install commands in flight are stopped, modules not yet started are not loaded;
@@ -470,6 +477,7 @@ struct Daemon::Impl {
     }
     if (opt.coldplug || opt.coldplug_only) TRY(coldplug(false));
     if (opt.coldplug_only) return {};
+    notify("READY=1\nSTATUS=devices coldplugged; listening for uevents");
 
     i64 next_tick = monotonic_ms() + opt.tick_ms;
     for (;;) {
@@ -485,6 +493,7 @@ struct Daemon::Impl {
       if (n < 0 && errno != EINTR) return fail_errno(errno, std::string("poll: ") + std::strerror(errno));
       if (n > 0) {
         if (fds[0].revents) {
+          notify("STOPPING=1");
           stop_batch();
           return {};
         }

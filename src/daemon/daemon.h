@@ -18,6 +18,9 @@
 // releases those idle for the idle period, saving their writable parameters first. Pending
 // release-when-idle requests live in the store (daemon/pending-releases.h) and survive a restart.
 //
+// Under a service manager (daemon/sd-notify.h) it says READY=1 once coldplug is done and it
+// listens, RELOADING=1 then READY=1 around a reload, STOPPING=1 when it stops.
+//
 // Nothing here prints or exits: one line per action goes to the `log` callback.
 #pragma once
 
@@ -37,6 +40,7 @@ struct DaemonOptions {
   AutocleanConfig autoclean;
   std::string db_path;             // persist store; "" for none (no records, no autoclean)
   i64 store_retry_ms = 30000;      // a store that cannot be opened is tried again this often
+  std::string notify_socket;       // the service manager's ($NOTIFY_SOCKET); "" for none
   bool persist = true;             // save parameters before autoclean unloads, apply on load
   std::string control_socket = kDefaultControlSocket;
   std::string uevent_socket;       // test hook: a Unix datagram socket instead of netlink

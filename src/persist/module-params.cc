@@ -92,6 +92,7 @@ std::vector<std::string> params_to_apply(const std::vector<PersistEntry> &stored
     std::string key = normalise(e.key);
     if (std::find(named.begin(), named.end(), key) != named.end()) continue;
     if (e.kind == EntryKind::user && std::find(declared.begin(), declared.end(), key) == declared.end()) continue;
+    if (e.value.find('"') != std::string::npos) continue;  // next_arg() cannot pass it (no escapes)
     if (needs_quotes(e.value)) out.push_back(e.key + "=\"" + e.value + "\"");
     else out.push_back(e.key + "=" + e.value);
   }

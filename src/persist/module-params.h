@@ -33,7 +33,8 @@ std::vector<std::string> option_names(std::string_view options);
 // The stored entries to apply on the next load, as "KEY=VALUE" option words (quoted when the
 // value holds spaces), leaving out those the load names itself. `module_params`, when not
 // empty, lists the parameters the module file declares (modinfo parm); 'user' entries are only
-// applied when they name one of them, 'param' entries always.
+// applied when they name one of them, 'param' entries always. A value holding '"' is left out:
+// the kernel's parser (next_arg) has no escapes, so no load could pass it.
 std::vector<std::string> params_to_apply(const std::vector<PersistEntry> &stored, std::string_view load_options,
                                          const std::vector<std::string> &module_params);
 

@@ -34,11 +34,6 @@ std::string file_of(const std::string &dir, const std::string &module) { return 
 
 }  // namespace
 
-std::string baseline_dir_from_env() {
-  if (const char *e = std::getenv("KMX_BASELINE_DIR"); e && *e) return e;
-  return kDefaultBaselineDir;
-}
-
 Status write_baseline(const std::string &dir, const std::string &sys_root, const std::string &module_in) {
   TRY(validate_module_name(module_in));
   std::string module = normalise(module_in);

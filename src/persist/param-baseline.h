@@ -34,9 +34,6 @@ struct ParamBaseline {
   std::map<std::string, std::string> params;
 };
 
-// $KMX_BASELINE_DIR when set and not empty, else /run/kmx/baseline.
-std::string baseline_dir_from_env();
-
 // Snapshot the module's writable parameters now (right after a load) into <dir>/<module>.json,
 // creating dir (0700) when missing. A module without writable parameters gets no file.
 Status write_baseline(const std::string &dir, const std::string &sys_root, const std::string &module);

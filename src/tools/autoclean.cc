@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -38,10 +39,7 @@ constexpr const char *kUsage =
     "  release-when-idle MODULE    unload MODULE after the idle period (delayed_release_module)\n"
     "  cancel MODULE               drop a pending release of MODULE (cancel_release_module)\n";
 
-int usage_error(const std::string &msg) {
-  std::fprintf(stderr, "kmx autoclean: ERROR: %s\n%s", msg.c_str(), kUsage);
-  return 2;
-}
+int usage_error(const std::string &msg) { return kmx_usage_error("kmx autoclean", msg, kUsage); }
 
 std::string when(i64 t) {
   if (t <= 0) return "-";
@@ -80,6 +78,9 @@ void print_status(const json &j) {
 }
 
 }  // namespace
+
+// How long the client waits for the daemon's answer (a release may wait for a module's exit).
+constexpr time_t kReplyTimeoutSeconds = 30;
 
 int autoclean_main(int argc, char **argv) {
   static const struct option longopts[] = {
@@ -143,18 +144,27 @@ int autoclean_main(int argc, char **argv) {
     ::close(fd);
     return 2;
   }
+  // The daemon answers from its poll loop, which never waits for a load: a reply that takes
+  // longer than this means the daemon is stuck, and the client says so instead of hanging.
+  struct timeval tv = {kReplyTimeoutSeconds, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string reply;
   char buf[4096];
+  bool timed_out = false;
   while (reply.find('\n') == std::string::npos) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timed_out = true;
     if (n <= 0) break;
     reply.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
   auto nl = reply.find('\n');
   if (nl == std::string::npos) {
-    std::fprintf(stderr, "kmx autoclean: ERROR: no reply from kmx daemon at '%s'\n", socket_path.c_str());
+    if (timed_out)
+      std::fprintf(stderr, "kmx autoclean: ERROR: no reply from kmx daemon at '%s' within %d s\n", socket_path.c_str(),
+                   static_cast<int>(kReplyTimeoutSeconds));
+    else std::fprintf(stderr, "kmx autoclean: ERROR: no reply from kmx daemon at '%s'\n", socket_path.c_str());
     return 2;
   }
   reply.resize(nl);
@@ -164,7 +174,7 @@ int autoclean_main(int argc, char **argv) {
     return 2;
   }
   if (!j.value("ok", false)) {
-    std::fprintf(stderr, "kmx autoclean: %s\n", j.value("error", std::string("request refused")).c_str());
+    std::fprintf(stderr, "kmx autoclean: ERROR: %s\n", j.value("error", std::string("request refused")).c_str());
     return 1;
   }
   if (raw) {

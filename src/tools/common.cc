@@ -31,6 +31,24 @@ std::string kmx_cache_dir(const std::string &root) {
   return "";
 }
 
+Result<KmxConfig> load_kmx_config_from_env() {
+  std::string path = kDefaultKmxConfigPath;
+  if (const char *e = std::getenv("KMX_CONFIG"); e && *e) path = e;
+  std::string db;
+  if (const char *e = std::getenv("KMX_PERSIST_DB"); e && *e) db = e;
+  return load_kmx_config(path, db);
+}
+
+std::string baseline_dir_from_env() {
+  if (const char *e = std::getenv("KMX_BASELINE_DIR"); e && *e) return e;
+  return kDefaultBaselineDir;
+}
+
+int kmx_usage_error(const char *prog, const std::string &msg, const char *usage) {
+  std::fprintf(stderr, "%s: ERROR: %s\n%s", prog, msg.c_str(), usage);
+  return 2;
+}
+
 int print_kmx_version() {
   std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
   return 0;

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "base/result.h"
+#include "config/kmx-config.h"
+#include "persist/param-baseline.h"
 
 namespace kmx {
 
@@ -28,6 +30,17 @@ std::string error_string(const Error &e);
 
 // /lib/modules/<release> under an optional root, as kmod computes it for -b/-k.
 std::string module_dir(const std::string &root, const std::string &kversion);
+
+// A usage error of a kmx-only tool: "PROG: ERROR: MSG", then its usage text, on stderr;
+// returns 2, the exit code of every kmx-only tool for a usage error.
+int kmx_usage_error(const char *prog, const std::string &msg, const char *usage);
+
+// The environment is read here, in the tools, and nowhere below:
+// kmx.conf from $KMX_CONFIG (default /etc/kmx/kmx.conf), its persist-db overridden by
+// $KMX_PERSIST_DB when set and not empty;
+Result<KmxConfig> load_kmx_config_from_env();
+// the parameter baselines' directory, $KMX_BASELINE_DIR or /run/kmx/baseline.
+std::string baseline_dir_from_env();
 
 // --version of every kmx tool (the kmod tools' features line, as kmod prints it), then 0.
 int print_kmx_version();

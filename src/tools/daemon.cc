@@ -6,7 +6,7 @@
 //              [-j N] [-v]
 //
 // --config: kmx.conf (default $KMX_CONFIG or /etc/kmx/kmx.conf): persist, persist-db, idle, keep,
-// idle-module, control-socket; the command-line options override it. --root: where /sys and
+// idle-module, control-socket, command-timeout; the command-line options override it. --root: where /sys and
 // /proc are (tests); -d/-S: the module tree (as modprobe's -d and -S); -C: modprobe.d paths
 // instead of the defaults (as modprobe -C). --uevent-socket: read uevents from a Unix datagram
 // socket bound at PATH instead of the kernel's netlink socket (tests and benchmarks). -j: load
@@ -62,10 +62,7 @@ constexpr const char *kUsage =
     "  -h, --help            this text\n"
     "  -V, --version         kmx's version\n";
 
-int usage_error(const std::string &msg) {
-  std::fprintf(stderr, "kmx daemon: ERROR: %s\n%s", msg.c_str(), kUsage);
-  return 2;
-}
+int usage_error(const std::string &msg) { return kmx_usage_error("kmx daemon", msg, kUsage); }
 
 
 }  // namespace
@@ -175,6 +172,9 @@ int daemon_main(int argc, char **argv) {
   opt.autoclean.idle_seconds = idle > 0 ? idle : cfg->idle_seconds;
   opt.autoclean.keep = cfg->keep;
   if (store_retry > 0) opt.store_retry_ms = store_retry * 1000;
+  opt.loader.command_timeout_ms = cfg->command_timeout * 1000;
+  // Type=notify: systemd names its socket in the environment (read here, the tools' layer).
+  if (const char *ns = std::getenv("NOTIFY_SOCKET"); ns && *ns) opt.notify_socket = ns;
   opt.autoclean.module_idle = cfg->module_idle;
   opt.db_path = db.empty() ? cfg->persist_db : db;
   opt.persist = cfg->persist;

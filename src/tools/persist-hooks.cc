@@ -10,6 +10,7 @@
 #include "elf/module-elf.h"
 #include "persist/module-params.h"
 #include "persist/param-baseline.h"
+#include "tools/common.h"
 
 namespace kmx {
 namespace {

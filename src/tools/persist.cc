@@ -49,11 +49,11 @@ constexpr const char *kUsage =
     "  check                            verify the store (integrity and invariants)\n"
     "  ondemand [--all]                 modules loaded on demand in this boot (--all: any boot)\n";
 
+// fmt holds at most one %s, filled with arg.
 int usage_error(const char *fmt, const char *arg = "") {
-  std::fprintf(stderr, "kmx persist: ERROR: ");
-  std::fprintf(stderr, fmt, arg);
-  std::fprintf(stderr, "\n%s", kUsage);
-  return 2;
+  std::string msg = fmt;
+  if (auto at = msg.find("%s"); at != std::string::npos) msg.replace(at, 2, arg);
+  return kmx_usage_error("kmx persist", msg, kUsage);
 }
 
 int report(const Error &e) {
@@ -184,6 +184,11 @@ int persist_main(int argc, char **argv) {
         kv.emplace_back(args[i].substr(0, eq), args[i].substr(eq + 1));
       }
     }
+    // The kernel's parameter parser (next_arg) takes a double-quoted value without escapes:
+    // a value holding '"' can never reach a module, so it is refused here, not at the next load.
+    for (const auto &[k, v] : kv)
+      if (v.find('"') != std::string::npos)
+        return usage_error("the value of '%s' contains '\"', which no module parameter can be given", k.c_str());
     auto store = open_store(db, OpenMode::read_write);
     if (!store) return report(store.error());
     auto r = store->set(mk->module, kv);

@@ -8,6 +8,8 @@
 #     be opened again (the daemon retries every --store-retry seconds);
 #   * stored parameter values never reach an install command's shell;
 #   * a slow install command does not stop the control socket, and SIGTERM ends both at once;
+#   * an install command past kmx.conf's command-timeout is stopped;
+#   * under a service manager ($NOTIFY_SOCKET) the daemon says READY, RELOADING and STOPPING;
 #   * the store path rules of `kmx persist` hold for the daemon too (symbolic link refused).
 source "$(dirname "$0")/common.sh"
 need_kmod depmod
@@ -106,6 +108,40 @@ sleep 0.2
 ! pgrep -f "sleep 617" > /dev/null || fail "the install command outlived the daemon"
 [ ! -e "$TMP/slept" ] || fail "the install command ran to its end"
 rm -f "$TMP/conf/dummy.conf"
+
+# --- an install command past kmx.conf's command-timeout is stopped and reported ---
+printf 'install dummy sleep 6%s\n' 18 > "$TMP/conf/dummy.conf"
+printf 'command-timeout 1\n' > "$TMP/kmx.conf"
+start --config "$TMP/kmx.conf"
+send dummy
+wait_log "install command 'sleep 618' for module dummy still ran after 1 s: stopped"
+! pgrep -f "sleep 618" > /dev/null || fail "the timed-out install command still runs"
+stop
+rm -f "$TMP/conf/dummy.conf"
+
+# --- Type=notify: READY=1 once listening, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 ---
+python3 - "$TMP/notify" > "$TMP/notify.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(20)
+while True:
+    m = s.recv(4096).decode()
+    print(m.replace("\n", " "), flush=True)
+    if "STOPPING=1" in m:
+        break
+PY
+listener=$!
+for _ in $(seq 100); do [ -S "$TMP/notify" ] && break; sleep 0.05; done
+NOTIFY_SOCKET=$TMP/notify start
+for _ in $(seq 100); do grep -q "READY=1" "$TMP/notify.out" && break; sleep 0.05; done
+kill -HUP "$pid"
+for _ in $(seq 100); do [ "$(grep -c "READY=1" "$TMP/notify.out")" -ge 2 ] && break; sleep 0.05; done
+stop
+wait "$listener" || fail "no STOPPING=1 from the daemon: $(cat "$TMP/notify.out")"
+[ "$(cut -d' ' -f1 "$TMP/notify.out" | tr '\n' ' ')" = "READY=1 RELOADING=1 READY=1 STOPPING=1 " ] ||
+  fail "service manager notifications: $(cat "$TMP/notify.out")"
+grep -q "^RELOADING=1 MONOTONIC_USEC=[0-9]" "$TMP/notify.out" || fail "RELOADING=1 without MONOTONIC_USEC: $(cat "$TMP/notify.out")"
 
 # --- a store directory others can write, and a symbolic link: refused, daemon still runs ---
 rm -f "$db" "$db"-wal "$db"-shm

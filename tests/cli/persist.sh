@@ -72,6 +72,8 @@ expect_rc 2 P frobnicate
 grep -q "unknown command 'frobnicate'" "$TMP/err" || fail "unknown command message"
 expect_rc 2 P --nope list
 expect_rc 2 P set 'dummy.a=b' v
+expect_rc 2 P set dummy.label 'say "hi"'
+grep -q "contains '\"'" "$TMP/err" || fail "a value with a double quote: $(cat "$TMP/err")"
 P rm dummy.numdummies
 expect_rc 1 P get dummy.numdummies
 P rm snd_hda_intel

@@ -36,6 +36,7 @@ TEST(KmxConfig, DefaultsWhenEmpty) {
   EXPECT_TRUE(cfg->keep.empty());
   EXPECT_TRUE(cfg->module_idle.empty());
   EXPECT_EQ(cfg->control_socket, "/run/kmx/control");
+  EXPECT_EQ(cfg->command_timeout, 180);
 }
 
 TEST(KmxConfig, EveryDirective) {
@@ -49,6 +50,7 @@ TEST(KmxConfig, EveryDirective) {
       "idle-module tipc 0\n"
       "idle-module can-raw 5\n"
       "control-socket /run/kmx/ctl\r\n"
+      "command-timeout 30\n"
       "\n   \n");
   ASSERT_TRUE(cfg) << cfg.error().msg;
   EXPECT_FALSE(cfg->persist);
@@ -57,6 +59,8 @@ TEST(KmxConfig, EveryDirective) {
   EXPECT_EQ(cfg->keep, (std::set<std::string>{"dummy", "snd_hda_intel", "loop"}));
   EXPECT_EQ(cfg->module_idle, (std::map<std::string, i64>{{"tipc", 0}, {"can_raw", 5}}));
   EXPECT_EQ(cfg->control_socket, "/run/kmx/ctl");
+  EXPECT_EQ(cfg->command_timeout, 30);
+  EXPECT_FALSE(parse("command-timeout 0\n"));
 }
 
 TEST(KmxConfig, LaterDirectiveWins) {
@@ -134,20 +138,16 @@ TEST(KmxConfig, UnreadableFileIsAnError) {
   EXPECT_NE(r.error().msg.find(d.path), std::string::npos) << r.error().msg;
 }
 
-TEST(KmxConfig, Environment) {
+// The tools pass $KMX_PERSIST_DB as the override (tools/common.h).
+TEST(KmxConfig, PersistDbOverride) {
   test::TempDir d("kmx-config-test");
   std::string path = d.path + "/k.conf";
   std::ofstream(path) << "persist off\npersist-db /from/file.db\n";
-  ::setenv("KMX_CONFIG", path.c_str(), 1);
-  ::unsetenv("KMX_PERSIST_DB");
-  auto a = load_kmx_config_from_env();
+  auto a = load_kmx_config(path);
   ASSERT_TRUE(a);
   EXPECT_FALSE(a->persist);
   EXPECT_EQ(a->persist_db, "/from/file.db");
-  ::setenv("KMX_PERSIST_DB", "/from/env.db", 1);
-  auto b = load_kmx_config_from_env();
+  auto b = load_kmx_config(path, "/from/env.db");
   ASSERT_TRUE(b);
   EXPECT_EQ(b->persist_db, "/from/env.db");
-  ::unsetenv("KMX_CONFIG");
-  ::unsetenv("KMX_PERSIST_DB");
 }

@@ -43,11 +43,13 @@ done
 s1=$(cat /sys/kernel/uevent_seqnum)
 result rounds $rounds
 result sent $((s1 - s0))
-# Wait until the daemon has read them all (or 60 s).
+# Wait until the daemon has read them all and finished the loads they asked for (or 60 s):
+# loads run off the daemon's loop, so a status can be answered while a batch is in flight.
 i=0
 while [ $i -lt 120 ]; do
   status > /tmp/ds.s1
-  [ $(( $(counter uevents < /tmp/ds.s1) + $(counter uevents_malformed < /tmp/ds.s1) + $(counter uevents_ignored < /tmp/ds.s1) - c0 )) -ge $((s1 - s0)) ] && break
+  [ $(( $(counter uevents < /tmp/ds.s1) + $(counter uevents_malformed < /tmp/ds.s1) + $(counter uevents_ignored < /tmp/ds.s1) - c0 )) -ge $((s1 - s0)) ] &&
+    [ "$(counter processed < /tmp/ds.s1)" = "$(counter load_requests < /tmp/ds.s1)" ] && break
   sleep 0.5
   i=$((i + 1))
 done
