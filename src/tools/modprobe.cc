@@ -143,7 +143,14 @@ void help(const char *p) {
       "\t-q, --quiet                 disable messages\n"
       "\t-v, --verbose               enables more messages\n"
       "\t-V, --version               show version\n"
-      "\t-h, --help                  show this help\n",
+      "\t-h, --help                  show this help\n"
+      // kmod's text ends above (byte for byte); what kmx adds follows it.
+      "\n"
+      "kmx additions:\n"
+      "\t    --autoclean             As -a, and record the modules loaded as on-demand\n"
+      "\t                            loads, which `kmx daemon` unloads once idle\n"
+      "\tmodprobe.d: forbid MODULE   Never load MODULE, by any name or path (blacklist\n"
+      "\t                            only stops its aliases)\n",
       p, p, p, p, p, p);
 }
 

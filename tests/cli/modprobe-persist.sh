@@ -115,5 +115,14 @@ same "--autoclean -n vs -a -n (exit code)" "$TMP/kmod.rc" "$TMP/kmx.rc"
 
 # kmx persist ondemand: empty without a store, and the option parser is still kmod's for -h.
 [ -z "$("$KMX" persist ondemand)" ] || fail "ondemand listing not empty"
-identical -h
+# -h: kmod's text byte for byte, then kmx's additions after it.
+mp kmod -h
+mp kmx -h
+same "-h (exit code)" "$TMP/kmod.rc" "$TMP/kmx.rc"
+head -c "$(wc -c < "$TMP/kmod.out")" "$TMP/kmx.out" > "$TMP/kmx-head.out"
+same "-h (kmod's text)" "$TMP/kmod.out" "$TMP/kmx-head.out"
+tail -c +"$(( $(wc -c < "$TMP/kmod.out") + 1 ))" "$TMP/kmx.out" > "$TMP/kmx-tail.out"
+grep -q "^kmx additions:" "$TMP/kmx-tail.out" || fail "no kmx additions after kmod's help: $(cat "$TMP/kmx-tail.out")"
+grep -q -- "--autoclean" "$TMP/kmx-tail.out" && grep -q "forbid MODULE" "$TMP/kmx-tail.out" ||
+  fail "--autoclean or forbid missing from modprobe -h"
 echo "ok"

@@ -28,6 +28,7 @@
 #include "elf/module-elf.h"
 #include "decompress/decompress.h"
 #include "elf/module-signature.h"
+#include "test-support.h"
 
 using namespace kmx;
 namespace fs = std::filesystem;
@@ -49,17 +50,7 @@ std::string root(const Kernel &k) { return trees() + "/" + k.pkg; }
 std::string vmlinuz(const Kernel &k) { return root(k) + "/boot/vmlinuz-" + k.release; }
 std::string moddir(const Kernel &k) { return root(k) + "/lib/modules/" + k.release; }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "kmx-keys-XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using test::TempDir;
 
 void write(const std::string &path, ByteView b) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(b.data()), static_cast<std::streamsize>(b.size()));

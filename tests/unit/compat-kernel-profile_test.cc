@@ -8,6 +8,7 @@
 
 #include "compat/abi-diff.h"
 #include "compat/kernel-profile.h"
+#include "test-support.h"
 
 using namespace kmx;
 
@@ -80,8 +81,8 @@ TEST(KernelProfile, TrustedKeysFromImageCertsOrTree) {
   std::string src = std::string(c ? c : "/var/cache/kmx-test") + "/trees/linux-image-6.1.0-54-amd64";
   std::string rel = "6.1.0-54-amd64";
   if (!fs::exists(src + "/boot/vmlinuz-" + rel)) GTEST_SKIP() << "skipped: signed-6.1 tree not fetched";
-  std::string tmpl = (fs::temp_directory_path() / "kmx-profile-XXXXXX").string();
-  std::string root = ::mkdtemp(tmpl.data());
+  test::TempDir tmp("kmx-profile");
+  std::string root = tmp.path;
   // load_profile() without a cache directory: every load extracts the certificates.
   fs::create_directories(root + "/lib/modules/" + rel + "/kernel");
   fs::create_directories(root + "/boot");
@@ -121,5 +122,4 @@ TEST(KernelProfile, TrustedKeysFromImageCertsOrTree) {
   auto by_content = load_profile(root + "/lib/modules/" + rel + "," + root + "/kernel-image");
   ASSERT_TRUE(by_content) << by_content.error().msg;
   EXPECT_EQ(by_content->trusted_certs.size(), 1u);
-  fs::remove_all(root);
 }

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test-support.h"
+
 using namespace kmx;
 namespace fs = std::filesystem;
 
@@ -92,8 +94,8 @@ TEST(Autoclean, CancelHoldsUntilTheNextOnDemandLoad) {
 }
 
 TEST(Autoclean, ReadsUseFromFakeProcAndSys) {
-  fs::path root = fs::temp_directory_path() / ("kmx-autoclean-" + std::to_string(getpid()));
-  fs::remove_all(root);
+  test::TempDir tmp("kmx-autoclean");
+  fs::path root = tmp.path;
   fs::create_directories(root / "proc");
   std::ofstream(root / "proc/modules") << "bridge 200000 0 - Live 0x0\n"
                                           "stp 16384 1 bridge, Live 0x0\n"
@@ -113,7 +115,6 @@ TEST(Autoclean, ReadsUseFromFakeProcAndSys) {
   EXPECT_EQ((*uses)[2].refcnt, 2);  // sysfs wins
   EXPECT_FALSE((*uses)[3].live);
   for (const ModuleUse &u : *uses) EXPECT_TRUE(module_in_use(u)) << u.name;
-  fs::remove_all(root);
 }
 
 TEST(AutocleanNetLinks, ModuleNameOrRtnlAliasKindCounts) {

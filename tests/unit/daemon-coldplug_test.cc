@@ -7,15 +7,17 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test-support.h"
+
 using namespace kmx;
 namespace fs = std::filesystem;
 
 namespace {
 
 struct FakeSys {
-  fs::path root = fs::temp_directory_path() / ("kmx-coldplug-" + std::to_string(getpid()));
+  test::TempDir tmp{"kmx-coldplug"};
+  fs::path root = tmp.path;
   FakeSys() { fs::create_directories(root / "sys/devices"); }
-  ~FakeSys() { fs::remove_all(root); }
   void device(const std::string &rel, const std::string &modalias) {
     fs::create_directories(root / "sys/devices" / rel);
     std::ofstream(root / "sys/devices" / rel / "modalias") << modalias;

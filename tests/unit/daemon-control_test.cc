@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "test-support.h"
+
 using namespace kmx;
 using json = nlohmann::json;
 
@@ -159,8 +161,8 @@ TEST(Control, ServesLinesOverASocketAndChecksPeerCredentials) {
 }
 
 TEST(Control, ListeningSocketIsOwnerOnly) {
-  std::string dir = std::filesystem::temp_directory_path() / ("kmx-ctl-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
+  test::TempDir tmp("kmx-ctl");
+  std::string dir = tmp.path;
   std::string path = dir + "/run/control";
   auto fd = listen_control_socket(path);
   ASSERT_TRUE(fd) << fd.error().msg;
@@ -173,5 +175,4 @@ TEST(Control, ListeningSocketIsOwnerOnly) {
   auto again = listen_control_socket(path);
   ASSERT_TRUE(again) << again.error().msg;
   close(*again);
-  std::filesystem::remove_all(dir);
 }
