@@ -66,7 +66,6 @@ public:
 
   // Read modprobe.d and open the indexes (again).
   void open();
-  // Reopen when any index file changed since open(); returns whether it did.
   // Reread modprobe.d and reopen the indexes when any index file or modprobe.d changed since
   // open(); returns what changed, nullopt when nothing did.
   std::optional<std::string> reload_if_changed();

@@ -172,11 +172,16 @@ std::string uri_path(const std::string &path) {
   return out;
 }
 
+// The directory that holds the store (and SQLite's -wal and -shm files beside it).
+std::string store_dir_of(const std::string &path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
 // The path checks of PersistStore::open (see there); SQLite opens the file only after them.
 Status check_store_path(const std::string &path, OpenMode mode, PersistStore::StoreDir dir_policy) {
   if (path.empty()) return fail(Errc::invalid_argument, "empty store path");
-  auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  std::string dir = store_dir_of(path);
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     if (S_ISLNK(st.st_mode))
@@ -212,13 +217,8 @@ Result<PersistStore> PersistStore::open(const std::string &path, OpenMode mode, 
   // On a read-only file system nobody can change the store, and SQLite could not create the
   // -shm file a WAL database needs even for reading: it is opened as immutable (no locks, no
   // -shm). A write there is refused up front, in one line.
-  bool read_only_fs = false;
-  {
-    auto slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    struct statvfs vfs;
-    read_only_fs = ::statvfs(dir.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
-  }
+  struct statvfs vfs;
+  bool read_only_fs = ::statvfs(store_dir_of(path).c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
   if (read_only_fs && mode == OpenMode::read_write)
     return fail(Errc::permission, "'" + path + "': the file system is read-only (the store can be read, not written)");
   int flags = mode == OpenMode::read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 
 #include "config/kmx-config.h"
@@ -63,6 +64,16 @@ constexpr const char *kUsage =
     "  -V, --version         kmx's version\n";
 
 int usage_error(const std::string &msg) { return kmx_usage_error("kmx daemon", msg, kUsage); }
+
+// Blocks `signals` and returns a non-blocking signalfd that receives them (-1, errno set, on
+// failure).
+int blocked_signal_fd(std::initializer_list<int> signals) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : signals) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
 
 
 }  // namespace
@@ -188,28 +199,14 @@ int daemon_main(int argc, char **argv) {
   opt.verbose = verbose;
   opt.jobs = jobs;
 
-  // SIGTERM/SIGINT arrive on a descriptor the poll loop watches; SIGPIPE never kills us.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  // SIGTERM/SIGINT (stop) and SIGHUP (reread modprobe.d, as for most daemons) arrive on
+  // descriptors the poll loop watches; SIGPIPE never kills us.
   signal(SIGPIPE, SIG_IGN);
-  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sfd < 0) {
+  int sfd = blocked_signal_fd({SIGTERM, SIGINT});
+  int hfd = sfd < 0 ? -1 : blocked_signal_fd({SIGHUP});
+  if (sfd < 0 || hfd < 0) {
     std::fprintf(stderr, "kmx daemon: ERROR: signalfd: %s\n", std::strerror(errno));
-    return 1;
-  }
-
-  // SIGHUP, as for most daemons: reread the configuration (modprobe.d) without a restart.
-  sigset_t hup;
-  sigemptyset(&hup);
-  sigaddset(&hup, SIGHUP);
-  sigprocmask(SIG_BLOCK, &hup, nullptr);
-  int hfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (hfd < 0) {
-    std::fprintf(stderr, "kmx daemon: ERROR: signalfd: %s\n", std::strerror(errno));
-    ::close(sfd);
+    if (sfd >= 0) ::close(sfd);
     return 1;
   }
 
