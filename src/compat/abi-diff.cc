@@ -31,7 +31,8 @@ AbiDiff abi_diff(const KernelProfile &a, const KernelProfile &b) {
        a.this_module_size ? fmt::format("{:#x}", *a.this_module_size) : "unknown",
        b.this_module_size ? fmt::format("{:#x}", *b.this_module_size) : "unknown");
   fact("vermagic", a.vermagic.value_or("unknown"), b.vermagic.value_or("unknown"));
-  fact("modversions", a.modversions() ? "on" : "off", b.modversions() ? "on" : "off");
+  auto onoff = [](std::optional<bool> v) { return v ? (*v ? "on" : "off") : "unknown"; };
+  fact("modversions", onoff(a.modversions()), onoff(b.modversions()));
   fact("module_layout CRC", opt_hex(a.module_layout_crc), opt_hex(b.module_layout_crc));
 
   bool both_licences = a.exports_have_licence && b.exports_have_licence;

@@ -65,12 +65,32 @@ std::optional<bool> KernelProfile::config_on(const std::string &name) const {
   return it->second == "y" || it->second == "m";
 }
 
-bool KernelProfile::modversions() const {
+std::optional<bool> KernelProfile::modversions() const {
   if (auto c = config_on("CONFIG_MODVERSIONS")) return *c;
+  // VERMAGIC_STRING carries MODULE_VERMAGIC_MODVERSIONS ("modversions ") exactly when it is on.
+  if (vermagic) return (" " + *vermagic + " ").find(" modversions ") != std::string::npos;
   if (module_layout_crc) return true;
-  for (const auto &[name, e] : exports)
+  bool any_crc = false;
+  for (const auto &[name, e] : exports) {
     if (e.crc && *e.crc != 0) return true;
-  return false;
+    any_crc = any_crc || e.crc.has_value();
+  }
+  // Module.symvers of a kernel without modversions lists every CRC as 0x00000000.
+  if (any_crc) return false;
+  return std::nullopt;
+}
+
+std::string KernelProfile::modversions_source() const {
+  if (config_on("CONFIG_MODVERSIONS")) return "config";
+  if (vermagic) return "vermagic '" + *vermagic + "'";
+  if (module_layout_crc) return "module_layout CRC";
+  for (const auto &[name, e] : exports)
+    if (e.crc) return "export CRCs";
+  return "nothing: no config, vermagic or CRCs";
+}
+
+bool KernelProfile::knows_nothing() const {
+  return !vermagic && exports.empty() && !this_module_size && !module_layout_crc && config.empty();
 }
 
 void parse_release(const std::string &release, int &major, int &minor) {
@@ -225,6 +245,7 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
       for (const auto &v : m.versions)
         if (v.name == "module_layout") f.module_layout_crc = v.crc;
     if (!f.this_module_size) f.this_module_size = m.this_module_size;
+    if (!f.arch) f.arch = ElfArch{m.e_machine, m.is64, m.little_endian};
     if (m.signature && !m.signature->key_id.empty()) {
       bool seen = false;
       for (const auto &k : f.key_ids) seen = seen || k == m.signature->key_id;
@@ -239,7 +260,7 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
     std::string identity = tree_identity(files);
     if (auto cached = read_tree_facts(cache_dir, tree, identity)) {
       facts = std::move(*cached);
-      p.sources.push_back("module exports of " + tree + " (cached)");
+      if (!files.empty()) p.sources.push_back("module exports of " + tree + " (cached)");
     } else {
       std::vector<std::optional<ModuleInfo>> slots(files.size());
       parallel_for_each(files.size(), [&](size_t i) {
@@ -255,7 +276,7 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
           if (seen.insert(e.name).second) facts.exports.emplace_back(e.name, KernelExport{owner, e.license, e.ns, e.crc});
       }
       write_tree_facts(cache_dir, tree, identity, facts);
-      p.sources.push_back("module exports of " + tree);
+      if (!files.empty()) p.sources.push_back("module exports of " + tree);
     }
     p.exports_have_licence = true;
   } else {
@@ -269,12 +290,13 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
   if (!p.vermagic) p.vermagic = facts.vermagic;
   if (!p.module_layout_crc) p.module_layout_crc = facts.module_layout_crc;
   if (!p.this_module_size) p.this_module_size = facts.this_module_size;
+  if (!p.arch) p.arch = facts.arch;
   for (auto &k : facts.key_ids)
     if (std::find(p.trusted_key_ids.begin(), p.trusted_key_ids.end(), k) == p.trusted_key_ids.end())
       p.trusted_key_ids.push_back(std::move(k));
   p.proprietary_modules.insert(facts.proprietary.begin(), facts.proprietary.end());
   for (auto &[name, e] : facts.exports) p.exports.try_emplace(name, std::move(e));
-  p.sources.push_back("module tree " + tree);
+  p.sources.push_back("module tree " + tree + (files.empty() ? " (no modules in it)" : ""));
   return {};
 }
 
@@ -306,6 +328,22 @@ static Status learn_trusted_keys(const std::vector<std::pair<std::string, std::s
     p.keys_source = "signer key ids of the tree's own modules (signatures matched by key id, not verified: give the kernel image)";
   }
   return {};
+}
+
+// The ELF identity of a kernel from its config, when no in-tree module gave it (the
+// architectures Debian builds; elf_check_arch() of each).
+static std::optional<ElfArch> arch_from_config(const KernelProfile &p) {
+  if (!p.has_config()) return std::nullopt;
+  auto on = [&](const char *name) { return p.config_on(name).value_or(false); };
+  bool big = on("CONFIG_CPU_BIG_ENDIAN");
+  if (on("CONFIG_X86_64")) return ElfArch{62, true, true};      // EM_X86_64
+  if (on("CONFIG_X86_32")) return ElfArch{3, false, true};      // EM_386
+  if (on("CONFIG_ARM64")) return ElfArch{183, true, !big};      // EM_AARCH64
+  if (on("CONFIG_ARM")) return ElfArch{40, false, !big};        // EM_ARM
+  if (on("CONFIG_RISCV")) return ElfArch{243, on("CONFIG_64BIT"), true};  // EM_RISCV
+  if (on("CONFIG_PPC64")) return ElfArch{21, true, on("CONFIG_CPU_LITTLE_ENDIAN")};  // EM_PPC64
+  if (on("CONFIG_S390")) return ElfArch{22, true, false};       // EM_S390
+  return std::nullopt;
 }
 
 Result<KernelProfile> load_profile(const std::string &spec, const std::string &release, const std::string &cache_dir) {
@@ -411,7 +449,24 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
     parse_release(rel, p.major, p.minor);
     if (p.release.empty()) p.release = rel;
   }
+  if (!p.arch) p.arch = arch_from_config(p);
   if (p.sources.empty()) return fail(Errc::invalid_argument, spec + ": nothing to learn the kernel from");
+  if (p.knows_nothing()) {
+    // Nothing a check could use: say what was read and what would help.
+    std::string read;
+    for (const auto &s : p.sources) read += (read.empty() ? "" : ", ") + s;
+    std::string rel = p.major > 0 ? p.release : "REL";
+    bool placeholder = read.find("(placeholder, ignored)") != std::string::npos;
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: no kernel facts found (no vermagic, exports, struct module size or config); read: {}. {}"
+                            "Give the module tree (lib/modules/{}), Module.symvers (package linux-headers-{}) or "
+                            "config-{}",
+                            spec, read,
+                            placeholder ? "Debian's boot/System.map is a placeholder: install linux-headers-" + rel +
+                                              " for Module.symvers. "
+                                        : "",
+                            rel, rel, rel));
+  }
   return p;
 }
 

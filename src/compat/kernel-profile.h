@@ -36,12 +36,22 @@ struct KernelExport {
   std::optional<u64> crc;
 };
 
+// The ELF identity the loader accepts (elf_validity_check(): e_machine through elf_check_arch(),
+// read in the kernel's own byte order and ELF class).
+struct ElfArch {
+  u16 machine = 0;
+  bool is64 = true;
+  bool little_endian = true;
+  bool operator==(const ElfArch &) const = default;
+};
+
 struct KernelProfile {
   std::string release;
   int major = 0, minor = 0;             // from release; 0.0 when unknown
   std::optional<std::string> vermagic;  // the kernel's VERMAGIC_STRING
   std::optional<u64> module_layout_crc;
   std::optional<u64> this_module_size;  // sizeof(struct module)
+  std::optional<ElfArch> arch;          // from an in-tree module, else from the config
   std::unordered_map<std::string, KernelExport> exports;
   bool exports_have_licence = false;    // false when only System.map gave the exports
   bool vmlinux_exports_known = false;   // Module.symvers or a real System.map was read
@@ -63,8 +73,15 @@ struct KernelProfile {
   bool version_at_least(int maj, int min) const {
     return major > maj || (major == maj && minor >= min);
   }
-  // Modversions on: CONFIG_MODVERSIONS, or else evidence from the tree / Module.symvers CRCs.
-  bool modversions() const;
+  // Whether the loader compares CRCs (CONFIG_MODVERSIONS): the config, else the "modversions"
+  // word of the vermagic, else non-zero CRCs (module_layout, Module.symvers); all-zero CRCs of
+  // a Module.symvers say off. nullopt when nothing says: a System.map alone does not.
+  std::optional<bool> modversions() const;
+  // Where modversions() got its answer, for the report.
+  std::string modversions_source() const;
+  // No fact a check could use: no vermagic, exports, struct module size, module_layout CRC or
+  // config.
+  bool knows_nothing() const;
 };
 
 // The state of the running target: command line and what is loaded already.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "base/mapped-file.h"
@@ -222,14 +223,21 @@ void check_signature(Run &r) {
   }
   if (!fast_nokey && trailer && r.k.trusted_certs.empty()) {
     if (r.m.signature) {
+      if (r.k.trusted_key_ids.empty()) {
+        // Whether the kernel trusts the signer decides between "loads cleanly" and taint E (or a
+        // refusal when enforced or locked down): nothing here says.
+        r.step("B3", "signature", "unknown",
+               fmt::format("signed by '{}' (key id {}); no certificates or module key ids of this kernel are "
+                           "known: give its image (boot/vmlinuz-REL), a module tree or its certificate files",
+                           r.m.signature->signer, hex_string(r.m.signature->key_id)));
+        return;
+      }
       bool known = false;
       for (const auto &id : r.k.trusted_key_ids) known = known || id == r.m.signature->key_id;
       err = known ? (edited ? EKEYREJECTED : 0) : ENOKEY;
       detail = known ? "signed by " + r.m.signature->signer + " with a key id this kernel's modules use (not verified: " +
                            "no certificates of this kernel; give its image or certificate files)"
-                     : "signed by " + r.m.signature->signer + ", a key this kernel's modules do not use" +
-                           (r.k.trusted_key_ids.empty() ? " (no trusted keys known: give the kernel image)" : "");
-      if (!known && r.k.trusted_key_ids.empty()) r.step("B", "trusted keys", "unknown", "no certificates or key ids of this kernel are known");
+                     : "signed by " + r.m.signature->signer + ", a key this kernel's modules do not use";
     } else {
       err = EBADMSG;
       detail = "signature trailer present but unusable: " + r.m.signature_problem;
@@ -276,6 +284,114 @@ void check_signature(Run &r) {
     return;
   }
   r.step(err == ENODATA ? "B2" : "B3", "signature", "taint", std::string(reason) + ": " + detail + ": loads, taints E");
+}
+
+std::string arch_name(u16 machine) {
+  switch (machine) {
+  case 3: return "i386";
+  case 62: return "x86-64";
+  case 183: return "arm64";
+  case 40: return "arm";
+  case 243: return "riscv";
+  case 21: return "ppc64";
+  case 22: return "s390";
+  default: return fmt::format("e_machine {}", machine);
+  }
+}
+std::string arch_desc(const ElfArch &a) {
+  return fmt::format("{} (ELF{}, {}-endian)", arch_name(a.machine), a.is64 ? 64 : 32, a.little_endian ? "little" : "big");
+}
+
+// elf_validity_check()'s header checks, C1..C5 in the kernel's order, on the ELF header as the
+// kernel reads it: in its own byte order and class (e_type and e_machine sit at the same offsets
+// in ELF32 and ELF64). `len` is the image without its signature trailer. Returns whether the
+// header passes. `shentsize_known` is false when `hdr` was rebuilt from a parsed module of
+// another class: the bytes where the kernel looks for e_shentsize are then not at hand.
+bool elf_header_checks(Run &r, ByteView hdr, u64 len, bool shentsize_known = true) {
+  if (!r.k.arch) {
+    r.step("C4", "architecture", "unknown", "the kernel's architecture is not known (no in-tree module, no config)");
+    return true;
+  }
+  const ElfArch &k = *r.k.arch;
+  const u64 ehdr_size = k.is64 ? 64 : 52, shdr_size = k.is64 ? 64 : 40;
+  auto refuse = [&](const char *id, const char *what, std::string line, std::string detail) {
+    r.msg(std::move(line));
+    r.step(id, what, "refuse", std::move(detail));
+    r.refuse(id, ENOEXEC);
+    return false;
+  };
+  if (len < ehdr_size)
+    return refuse("C1", "ELF header", fmt::format("Invalid ELF header len {}", len),
+                  fmt::format("{} bytes, shorter than an ELF header ({} bytes)", len, ehdr_size));
+  if (hdr.size() < 4 || std::memcmp(hdr.data(), "\x7f" "ELF", 4) != 0)
+    return refuse("C2", "ELF magic", "Invalid ELF header magic: != \x7f" "ELF", "not an ELF file");
+  auto native16 = [&](size_t off) {
+    u16 v = static_cast<u16>(k.little_endian ? hdr[off] | hdr[off + 1] << 8 : hdr[off] << 8 | hdr[off + 1]);
+    return v;
+  };
+  u16 type = native16(16), machine = native16(18);
+  std::string other = hdr.size() > 6 && (hdr[4] != (k.is64 ? 2 : 1) || hdr[5] != (k.little_endian ? 1 : 2))
+                          ? fmt::format("; the file is ELF{}, {}-endian", hdr[4] == 2 ? 64 : 32, hdr[5] == 2 ? "big" : "little")
+                          : "";
+  auto arch_hint = [&] {
+    r.v.hints.push_back(fmt::format("the module is not built for this kernel's architecture, {}: build it against "
+                                    "this kernel's headers with its ARCH= and CROSS_COMPILE=",
+                                    arch_desc(k)));
+  };
+  if (type != 1) {
+    if (other.empty())
+      r.v.hints.push_back(fmt::format("e_type {} is not a relocatable object (ET_REL): a module is the .ko that kbuild "
+                                      "links (obj-m), not an executable or shared library",
+                                      type));
+    else
+      arch_hint();
+    return refuse("C3", "ELF type", fmt::format("Invalid ELF header type: {} != 1", type),
+                  fmt::format("e_type {} as this kernel reads it (ET_REL is 1){}", type, other));
+  }
+  bool arch_ok = machine == k.machine || (k.machine == 3 && machine == 6);  // i386 takes EM_486 too
+  if (!arch_ok) {
+    arch_hint();
+    return refuse("C4", "architecture", fmt::format("Invalid architecture in ELF header: {}", machine),
+                  fmt::format("e_machine {} as this kernel reads it; the kernel is {}{}", machine, arch_desc(k), other));
+  }
+  if (!shentsize_known) {
+    r.step("C5", "ELF section headers", "unknown",
+           fmt::format("the module is ELF{}, the kernel {}: its section header size as the kernel reads it is not "
+                       "decided here",
+                       hdr[4] == 2 ? 64 : 32, arch_desc(k)));
+    return true;
+  }
+  u16 shentsize = native16(k.is64 ? 58 : 46);
+  if (hdr.size() < ehdr_size || shentsize != shdr_size) {
+    arch_hint();
+    return refuse("C5", "ELF section headers", "Invalid ELF section header size",
+                  fmt::format("e_shentsize {} as this kernel reads it, want {}{}", shentsize, shdr_size, other));
+  }
+  r.step("C4", "architecture", "pass", arch_desc(k));
+  return true;
+}
+
+// The header checks for a parsed module: its identity against the kernel's.
+void check_elf_arch(Run &r) {
+  if (!r.k.arch) {
+    r.step("C4", "architecture", "unknown", "the kernel's architecture is not known (no in-tree module, no config)");
+    return;
+  }
+  if (ElfArch{r.m.e_machine, r.m.is64, r.m.little_endian} == *r.k.arch && r.m.e_type == 1) {
+    r.step("C4", "architecture", "pass", arch_desc(*r.k.arch));
+    return;
+  }
+  // Another architecture, class, byte order or type: the header as the file has it, judged as
+  // the kernel reads it.
+  u8 hdr[64] = {0x7f, 'E', 'L', 'F', static_cast<u8>(r.m.is64 ? 2 : 1), static_cast<u8>(r.m.little_endian ? 1 : 2), 1};
+  auto put16 = [&](size_t off, u16 v) {
+    hdr[off] = static_cast<u8>(r.m.little_endian ? v : v >> 8);
+    hdr[off + 1] = static_cast<u8>(r.m.little_endian ? v >> 8 : v);
+  };
+  put16(16, r.m.e_type);
+  put16(18, r.m.e_machine);
+  put16(r.m.is64 ? 58 : 46, r.m.is64 ? 64 : 40);  // the parser accepted the file's own e_shentsize
+  elf_header_checks(r, ByteView(hdr, sizeof hdr), r.m.elf_size, r.m.is64 == r.k.arch->is64);
 }
 
 void check_this_module_size(Run &r) {
@@ -344,8 +460,15 @@ bool force_load(Run &r, const std::string &reason) {
 }
 
 void check_module_layout(Run &r) {
-  if (!r.k.modversions()) {
-    r.step("D2", "module_layout", "skip", "kernel built without CONFIG_MODVERSIONS");
+  auto modv = r.k.modversions();
+  if (!modv) {
+    r.step("D2", "module_layout", "unknown",
+           "whether this kernel compares CRCs (CONFIG_MODVERSIONS) is not known: no config, vermagic or CRCs "
+           "(a System.map does not say)");
+    return;
+  }
+  if (!*modv) {
+    r.step("D2", "module_layout", "pass", "kernel built without CONFIG_MODVERSIONS (" + r.k.modversions_source() + ")");
     return;
   }
   if (!versions_seen(r)) {
@@ -404,7 +527,7 @@ void check_vermagic(Run &r) {
     r.step("D5", "vermagic", "unknown", "the kernel's vermagic is not known");
     return;
   }
-  bool crcs = r.k.modversions() && versions_seen(r);
+  bool crcs = r.k.modversions().value_or(false) && versions_seen(r);
   bool same = crcs ? after_space(*mm) == after_space(*r.k.vermagic) : *mm == *r.k.vermagic;
   if (!same) {
     r.msg(fmt::format("{}: version magic '{}' should be '{}'", r.name, *mm, *r.k.vermagic));
@@ -512,7 +635,7 @@ void name_taints(Run &r) {
 
 void unsigned_taint(Run &r) {
   for (const auto &c : r.v.checks)
-    if (c.id == "B2" || c.id == "B3") {
+    if ((c.id == "B2" || c.id == "B3") && c.result == "taint") {
       if (!r.was_tainted('E')) r.msg(fmt::format("{}: module verification failed: signature and/or required key missing - tainting kernel",
                         r.name));
       r.taint('E');
@@ -520,8 +643,14 @@ void unsigned_taint(Run &r) {
 }
 
 void export_versions(Run &r) {
-  if (!r.k.modversions() || r.m.exports.empty()) return;
+  if (r.m.exports.empty()) return;
   bool missing = std::any_of(r.m.exports.begin(), r.m.exports.end(), [](const auto &e) { return !e.crc; });
+  auto modv = r.k.modversions();
+  if (!modv && missing) {
+    r.step("G3", "export CRCs", "unknown", "exports without CRCs taint F when the kernel uses modversions, which is not known");
+    return;
+  }
+  if (!modv.value_or(false)) return;
   if (missing) {
     if (!r.was_tainted('F')) {
       r.msg(fmt::format("{}: no versions for exported symbols: kernel tainted.", r.name));
@@ -581,8 +710,12 @@ void resolve_symbols(Run &r) {
     r.step("F", "symbols", "unknown", "no export list for this kernel (give Module.symvers or System.map)");
     return;
   }
-  bool modv = r.k.modversions();
+  auto modv_known = r.k.modversions();
+  bool modv = modv_known.value_or(false);
   bool vers = versions_seen(r);
+  if (!modv_known)
+    r.step("F4", "symbol CRCs", "unknown",
+           "whether this kernel compares symbol CRCs (CONFIG_MODVERSIONS) is not known: no config, vermagic or CRCs");
   bool prop = proprietary(r.m) || r.v.taint.find('P') != std::string::npos;
   bool using_gpl = false;  // mod->using_gplonly_symbols
   auto imports_ns = r.m.get_all("import_ns");
@@ -803,11 +936,70 @@ Result<CheckInput> read_module_for_check(const std::string &path) {
         in.image = std::move(*d);
         return in;
       }
+      // Decompressed but not a module: the loader gets these bytes.
+      in.problem = m.error().msg;
+      in.info.path = path;
+      in.info.compression = c;
+      in.image = std::move(*d);
+      return in;
     }
   }
   // Uncompressed, or a failure: read_module() gives the file and its errors as everywhere else.
-  TRY_ASSIGN(in.info, read_module(path));
-  return in;
+  auto m = read_module(path);
+  if (m) {
+    in.info = std::move(*m);
+    return in;
+  }
+  // Readable but not a module (empty, truncated, not ELF, malformed): the loader judges it.
+  if (f && c == Compression::none && (m.error().code == Errc::invalid_format || m.error().code == Errc::unsupported)) {
+    in.problem = m.error().msg;
+    in.info.path = path;
+    auto copy = Buffer::copy_of(f->view());
+    if (!copy) return fail(copy.error());
+    in.image = std::move(*copy);
+    return in;
+  }
+  return fail(m.error());
+}
+
+LoadVerdict check_unparsed_module(const std::string &path, ByteView image, const std::string &problem,
+                                  const KernelProfile &k, const TargetState &s, const CheckOptions &opts) {
+  ModuleInfo m;
+  m.path = path;
+  Run r{m, k, s, opts, image, {}, {}};
+  r.name = normalize_module_name(module_name_from_path(path));
+  r.v.module = r.name;
+  r.v.path = path;
+  auto finish = [&] {
+    for (const auto &c : r.v.checks)
+      if (c.result == "unknown") r.v.complete = false;
+    return r.v;
+  };
+  if (image.empty()) {
+    // finit_module(): kernel_read_file() refuses a file of 0 bytes before the loader sees it.
+    r.step("C1", "ELF header", "refuse", "the file is empty: finit_module() fails in kernel_read_file()");
+    r.refuse("C1", EINVAL);
+    return finish();
+  }
+  static constexpr std::string_view marker = "~Module signature appended~\n";
+  if (image.ends_with(marker)) {
+    r.step("B", "signature", "unknown", "a signature trailer on a file that is not a module: " + problem);
+    return finish();
+  }
+  check_signature(r);  // no trailer: unsigned (B2), or refused when enforced or locked down
+  if (r.done) return finish();
+  if (!elf_header_checks(r, *image.sub(0, std::min<size_t>(image.size(), 64)), image.size())) return finish();
+  r.step("C", "ELF sections", "unknown",
+         "the header passes but the file is not a well-formed module (" + problem +
+             "): the loader refuses it (ENOEXEC) at one of its section checks, which one is not decided");
+  return finish();
+}
+
+std::vector<std::string> LoadVerdict::undecided() const {
+  std::vector<std::string> out;
+  for (const auto &c : checks)
+    if (c.result == "unknown") out.push_back(c.id + " " + c.name);
+  return out;
 }
 
 LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
@@ -818,11 +1010,11 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
   r.v.path = m.path;
   bool new_order = k.version_at_least(6, 4);
   auto stages = new_order
-                    ? std::vector<void (*)(Run &)>{check_compression, check_signature, check_this_module_size, check_blacklist,
+                    ? std::vector<void (*)(Run &)>{check_compression, check_signature, check_elf_arch, check_this_module_size, check_blacklist,
                                                    check_module_layout, check_vermagic, check_livepatch, check_loaded,
                                                    modinfo_taints, unsigned_taint, name_taints, export_versions,
                                                    module_namespace_imports, resolve_symbols, duplicate_exports}
-                    : std::vector<void (*)(Run &)>{check_compression, check_signature, check_blacklist, check_module_layout,
+                    : std::vector<void (*)(Run &)>{check_compression, check_signature, check_elf_arch, check_blacklist, check_module_layout,
                                                    check_vermagic, modinfo_taints, check_loaded,
                                                    unsigned_taint, name_taints, export_versions, module_namespace_imports,
                                                    resolve_symbols, duplicate_exports};

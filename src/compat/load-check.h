@@ -2,7 +2,9 @@
 // -> LoadVerdict (loads or refused with which errno, at which check, the kernel log lines it
 // prints, the taint letters, and hints on what to change).
 //
-// Check ids follow docs of the loader (loader-checks research, A1..H): B signature (B1 trusted,
+// Check ids follow docs of the loader (loader-checks research, A1..H): C1..C5 the ELF header
+// (length, magic, type, architecture, section header size; before anything else is read),
+// B signature (B1 trusted,
 // B2 unsigned / B3 unknown key or crypto: taint E, B4 enforced, B5 lockdown incl. Secure Boot,
 // B6 bad signature or trailer: always refused; verified with OpenSSL against the target's
 // certificates, kernel-keys.h; B7 a legacy id_type is ENOPKG, handled like B3; B9 forced loads,
@@ -51,8 +53,11 @@ struct LoadVerdict {
   // "loads" verdict then only says that nothing known refuses it.
   bool complete = true;
 
-  // 0 loads cleanly, 1 loads with taint, 2 refused.
-  int exit_code() const { return !loads ? 2 : taint.empty() ? 0 : 1; }
+  // 0 loads cleanly, 1 loads with taint, 2 refused, 3 not decided (a check is "unknown"
+  // and nothing known refuses the module).
+  int exit_code() const { return !loads ? 2 : !complete ? 3 : taint.empty() ? 0 : 1; }
+  // The checks that could not be decided ("D2 module_layout, F symbols").
+  std::vector<std::string> undecided() const;
 };
 
 // One known API change (data/api-changes.tsv).
@@ -96,11 +101,22 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
 
 // A module read once for check_module(): its ModuleInfo and, for a compressed file, the
 // decompressed image (empty for an uncompressed one, which check_module() maps cheaply).
+// A file that reads but does not parse as a module (empty, truncated, not ELF, malformed) has
+// `problem` set and its bytes (decompressed) in `image`: check_unparsed_module() judges it.
 struct CheckInput {
   ModuleInfo info;
   Buffer image;
+  std::string problem;
 };
 Result<CheckInput> read_module_for_check(const std::string &path);
+
+// What the loader answers for a file the module reader could not parse (`problem` says why):
+// the signature check, then the ELF header checks of elf_validity_check() in their order (a
+// 0-byte file is refused by kernel_read_file() before them, EINVAL); a file whose header
+// passes but whose sections are malformed is "unknown" (refused, but the message depends on
+// which section check trips first).
+LoadVerdict check_unparsed_module(const std::string &path, ByteView image, const std::string &problem,
+                                  const KernelProfile &k, const TargetState &s, const CheckOptions &opts = {});
 
 const char *errno_name(int err);
 // Whether the kernel counts this MODULE_LICENSE as GPL-compatible (license_is_gpl_compatible).

@@ -14,7 +14,7 @@
 namespace kmx {
 namespace {
 
-constexpr int kFormat = 1;
+constexpr int kFormat = 2;
 
 std::optional<Bytes> unhex(const std::string &s) {
   if (s.size() % 2) return std::nullopt;
@@ -86,6 +86,10 @@ std::optional<TreeFacts> read_tree_facts(const std::string &cache_dir, const std
   else if (!v.is_null()) return std::nullopt;
   if (!opt_u64("module_layout_crc", f.module_layout_crc) || !opt_u64("this_module_size", f.this_module_size))
     return std::nullopt;
+  if (const auto &a = j["arch"]; a.is_array() && a.size() == 3 && a[0].is_number_unsigned() && a[1].is_boolean() &&
+                                 a[2].is_boolean() && a[0].get<u64>() <= 0xffff)
+    f.arch = ElfArch{static_cast<u16>(a[0].get<u64>()), a[1].get<bool>(), a[2].get<bool>()};
+  else if (!a.is_null()) return std::nullopt;
   if (!j["key_ids"].is_array() || !j["proprietary"].is_array() || !j["exports"].is_array()) return std::nullopt;
   for (const auto &k : j["key_ids"]) {
     auto b = str(k) ? unhex(*str(k)) : std::nullopt;
@@ -131,6 +135,8 @@ void write_tree_facts(const std::string &cache_dir, const std::string &tree, con
   j["vermagic"] = f.vermagic ? nlohmann::json(*f.vermagic) : nlohmann::json(nullptr);
   j["module_layout_crc"] = f.module_layout_crc ? nlohmann::json(*f.module_layout_crc) : nlohmann::json(nullptr);
   j["this_module_size"] = f.this_module_size ? nlohmann::json(*f.this_module_size) : nlohmann::json(nullptr);
+  j["arch"] = f.arch ? nlohmann::json::array({f.arch->machine, f.arch->is64, f.arch->little_endian})
+                    : nlohmann::json(nullptr);
   j["key_ids"] = nlohmann::json::array();
   for (const Bytes &k : f.key_ids) j["key_ids"].push_back(hex(k));
   j["proprietary"] = f.proprietary;

@@ -6,6 +6,7 @@
 // tool, tools/common.h kmx_cache_dir; "" disables), JSON:
 //   {"format":1, "tree":PATH, "identity":HEX,
 //    "vermagic":S|null, "module_layout_crc":N|null, "this_module_size":N|null,
+//    "arch":[E_MACHINE, IS64, LITTLE_ENDIAN]|null,
 //    "key_ids":[HEX...], "proprietary":[NAME...],
 //    "exports":[[NAME, OWNER, LICENCE(0 plain,1 gpl,2 gpl_future), NAMESPACE, CRC|null], ...]}
 // `identity` is the SHA-256 over every module file's path, size, mtime (ns), inode and device,
@@ -28,6 +29,7 @@ struct TreeFacts {
   std::optional<std::string> vermagic;
   std::optional<u64> module_layout_crc;
   std::optional<u64> this_module_size;
+  std::optional<ElfArch> arch;                // of the in-tree module the facts above came from
   std::vector<Bytes> key_ids;                 // signer key ids of in-tree modules, first seen first
   std::set<std::string> proprietary;          // modules whose licence taints P
   std::vector<std::pair<std::string, KernelExport>> exports;  // first exporter of each name, in file order

@@ -91,6 +91,7 @@ Result<ElfFile> ElfFile::parse_as(ByteView data, u64 max_sections) {
   f.is64_ = Is64;
   f.le_ = IsLE;
   f.machine_ = eh.e_machine;
+  f.type_ = eh.e_type;
   f.sections_.resize(shnum);
   std::vector<u32> name_offs(shnum);
   for (u64 i = 0; i < shnum; i++) {

@@ -46,6 +46,7 @@ public:
   bool is64() const { return is64_; }
   bool little_endian() const { return le_; }
   u16 machine() const { return machine_; }
+  u16 type() const { return type_; }  // e_type: ET_REL (1) for a module
   ByteView data() const { return data_; }
   const std::vector<ElfSection> &sections() const { return sections_; }
 
@@ -70,6 +71,7 @@ private:
   bool is64_ = true;
   bool le_ = true;
   u16 machine_ = 0;
+  u16 type_ = 0;
   std::vector<ElfSection> sections_;
 };
 

@@ -267,6 +267,7 @@ Result<ModuleInfo> parse_module(ByteView file, const ReadOptions &opts) {
   mi.is64 = elf.is64();
   mi.little_endian = elf.little_endian();
   mi.e_machine = elf.machine();
+  mi.e_type = elf.type();
 
   if (auto idx = elf.find_section(".modinfo")) {
     TRY_ASSIGN(ByteView sec, elf.section_data(*idx));

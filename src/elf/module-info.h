@@ -65,6 +65,7 @@ struct ModuleInfo {
   bool is64 = true;
   bool little_endian = true;
   u16 e_machine = 0;
+  u16 e_type = 1;  // ET_REL
 
   std::vector<ModinfoEntry> modinfo;
   std::vector<SymbolVersion> versions;

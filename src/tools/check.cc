@@ -3,17 +3,22 @@
 // (compat/kernel-profile.h) and prints, per module, the verdict, errno, the refusing check,
 // the kernel log lines the load would print, taints and hints.
 //
-// Exit: 0 every module loads cleanly, 1 one loads with taint, 2 one is refused, 3 usage or
-// input error.
+// Exit (the worst over all modules and kernels): 0 every module loads cleanly, 1 one loads with
+// taint, 2 one is refused, 3 one is not decided (a check is "unknown" and nothing known refuses
+// it), 4 error or usage error.
 #include <getopt.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <set>
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -43,9 +48,11 @@ void usage(FILE *out) {
                "  -b, --basedir DIR     root holding lib/modules/REL and boot/ (with -k)\n"
                "  -k, --kernel REL      release under lib/modules\n"
                "  -t, --target SPEC     directory or file(s), comma-separated: a root, a module\n"
-               "                        tree, Module.symvers, System.map, config-*\n"
+               "                        tree, Module.symvers, System.map, config-*, a kernel\n"
+               "                        image (vmlinuz) or certificate files (*.pem, *.der, *.crt)\n"
                "      --symvers FILE    add a Module.symvers; --system-map FILE; --config FILE\n"
-               "      --kernels SPEC... check against several targets (matrix); ends at --\n"
+               "      --kernels SPEC... check against several targets (matrix); the list ends at\n"
+               "                        the next option or --\n"
                "Target state:\n"
                "      --cmdline TEXT    e.g. \"module.sig_enforce=1 lockdown=integrity module_blacklist=a,b\"\n"
                "      --loaded FILE     /proc/modules file or module files already loaded (repeatable;\n"
@@ -67,7 +74,9 @@ void usage(FILE *out) {
                "      --history SPEC    other kernels: say between which versions a missing symbol\n"
                "                        was removed or added (repeatable)\n"
                "      --api-changes F   known API changes (default: data/api-changes.tsv)\n"
-               "Exit: 0 loads cleanly, 1 loads with taint, 2 refused, 3 error.\n");
+               "Options may follow the modules.\n"
+               "Exit: 0 loads cleanly, 1 loads with taint, 2 refused, 3 not decided (a check is\n"
+               "unknown), 4 error or usage error; the worst over all modules and kernels.\n");
 }
 
 bool is_module_path(const std::string &p) {
@@ -204,6 +213,8 @@ void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k)
   json_string(out, v.path);
   key("taint");
   json_string(out, v.taint);
+  key("undecided");
+  json_strings(out, v.undecided(), "    ");
   out += "\n  }";
 }
 
@@ -226,24 +237,98 @@ void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k)
   out.resize(at + static_cast<size_t>(n));
 }
 
-void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k, bool colour) {
+// The symbol a step is about ("symbol foo" -> "foo"), or "".
+std::string_view step_symbol(const CheckStep &c) {
+  std::string_view n = c.name;
+  return n.starts_with("symbol ") ? n.substr(7) : std::string_view();
+}
+
+// One verdict as text. Unless `verbose`, findings that repeat per symbol (a module built for
+// another kernel fails the same check for a hundred symbols) are grouped: the first few, then
+// one line with the count and more names.
+void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k, bool colour, bool verbose) {
   const char *red = colour ? "\033[31m" : "", *yellow = colour ? "\033[33m" : "",
              *green = colour ? "\033[32m" : "", *off = colour ? "\033[0m" : "";
+  const std::string rel = k.release.empty() ? "a kernel of unknown release" : k.release;
+  auto undecided = v.undecided();
+  std::string nd = undecided.empty() ? ""
+                                     : fmt::format(" ({} check{} not decided: {})", undecided.size(),
+                                                   undecided.size() == 1 ? "" : "s", join(undecided, ", "));
   if (!v.loads)
-    appendf(out, "%s: %sREFUSED%s by %s (%s, %s)\n", v.path.c_str(), red, off, k.release.c_str(),
+    appendf(out, "%s: %sREFUSED%s by %s (%s, %s)\n", v.path.c_str(), red, off, rel.c_str(),
             v.errno_name.c_str(), v.check_id.c_str());
   else if (!v.taint.empty())
-    appendf(out, "%s: %sloads, taints %s%s in %s\n", v.path.c_str(), yellow, v.taint.c_str(), off,
-            k.release.c_str());
+    appendf(out, "%s: %sloads, taints %s%s%s in %s\n", v.path.c_str(), yellow, v.taint.c_str(),
+            nd.c_str(), off, rel.c_str());
   else
-    appendf(out, "%s: %sloads%s in %s\n", v.path.c_str(), green, off, k.release.c_str());
-  if (!v.complete) out += "  (incomplete: some checks could not be made, see \"unknown\" below)\n";
+    appendf(out, "%s: %sloads%s%s in %s\n", v.path.c_str(), nd.empty() ? green : yellow, nd.c_str(), off,
+            rel.c_str());
+  constexpr size_t shown = 3;  // of a group, before the summary line
+  // Steps: per (id, result), symbol steps beyond `shown` collapse into one line.
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> group_syms;
   for (const auto &c : v.checks)
-    if (c.result != "pass")
-      appendf(out, "  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), c.result.c_str(), c.detail.c_str());
-  for (const auto &m : v.messages) appendf(out, "  kernel: %s\n", m.c_str());
+    if (c.result != "pass" && !step_symbol(c).empty()) group_syms[{c.id, c.result}].emplace_back(step_symbol(c));
+  std::set<std::string> grouped_syms;  // symbols of collapsed groups: their lines collapse too
+  if (!verbose)
+    for (const auto &[key, syms] : group_syms)
+      if (syms.size() > shown + 1) grouped_syms.insert(syms.begin(), syms.end());
+  std::map<std::pair<std::string, std::string>, size_t> seen;
+  for (const auto &c : v.checks) {
+    if (c.result == "pass") continue;
+    auto sym = step_symbol(c);
+    if (!verbose && !sym.empty()) {
+      const auto &all = group_syms[{c.id, c.result}];
+      size_t i = seen[{c.id, c.result}]++;
+      if (all.size() > shown + 1 && i >= shown) {
+        if (i == shown) {
+          std::vector<std::string> more(all.begin() + shown, all.begin() + std::min(all.size(), shown + 5));
+          appendf(out, "  %-4s %-22s %-7s and %zu more symbols: %s%s (--verbose lists each)\n", c.id.c_str(),
+                  "symbols", c.result.c_str(), all.size() - shown, join(more, ", ").c_str(),
+                  all.size() > shown + 5 ? ", ..." : "");
+        }
+        continue;
+      }
+    }
+    appendf(out, "  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), c.result.c_str(), c.detail.c_str());
+  }
+  // Kernel lines and hints about a collapsed symbol: the first `shown` of each form, then a count.
+  auto collapsed = [&](const std::vector<std::string> &lines, const char *prefix) {
+    std::map<std::string, size_t> count, printed;
+    // The line with its first word that is a collapsed symbol replaced by \x01; "" if none.
+    auto form = [&](const std::string &l) -> std::string {
+      auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; };
+      for (size_t i = 0; i < l.size();) {
+        if (!word(l[i])) {
+          i++;
+          continue;
+        }
+        size_t j = i;
+        while (j < l.size() && word(l[j])) j++;
+        if (grouped_syms.contains(l.substr(i, j - i))) return l.substr(0, i) + '\x01' + l.substr(j);
+        i = j;
+      }
+      return "";
+    };
+    for (const auto &l : lines)
+      if (auto f = form(l); !f.empty()) count[f]++;
+    for (const auto &l : lines) {
+      auto f = form(l);
+      if (f.empty() || verbose || count[f] <= shown + 1) {
+        appendf(out, "  %s%s\n", prefix, l.c_str());
+        continue;
+      }
+      size_t i = printed[f]++;
+      if (i < shown) appendf(out, "  %s%s\n", prefix, l.c_str());
+      else if (i == shown) {
+        std::string like = f;
+        like.replace(like.find('\x01'), 1, "...");
+        appendf(out, "  %s... and %zu more like \"%s\"\n", prefix, count[f] - shown, like.c_str());
+      }
+    }
+  };
+  collapsed(v.messages, "kernel: ");
   if (!v.loads && !v.taint.empty()) appendf(out, "  the kernel is tainted %s before it refuses\n", v.taint.c_str());
-  for (const auto &h : v.hints) appendf(out, "  hint: %s\n", h.c_str());
+  collapsed(v.hints, "hint: ");
 }
 
 std::string default_api_changes() {
@@ -265,9 +350,10 @@ int check_main(int argc, char **argv) {
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
          OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH, OPT_SECURE_BOOT,
-         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS };
+         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS, OPT_VERBOSE };
   std::string built_with;
-  bool all = false, secure_boot = false, force_vermagic = false, force_modversions = false;
+  bool all = false, secure_boot = false, force_vermagic = false, force_modversions = false, quiet = false,
+       verbose = false;
   std::string tainted;
   static const option longopts[] = {
       {"basedir", required_argument, nullptr, 'b'},   {"kernel", required_argument, nullptr, 'k'},
@@ -281,10 +367,30 @@ int check_main(int argc, char **argv) {
       {"all", no_argument, nullptr, OPT_ALL}, {"built-with", required_argument, nullptr, OPT_BUILT_WITH}, {"secure-boot", no_argument, nullptr, OPT_SECURE_BOOT}, {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'}, {"force", no_argument, nullptr, 'f'}, {"force-vermagic", no_argument, nullptr, OPT_FORCE_VERMAGIC},
       {"force-modversions", no_argument, nullptr, OPT_FORCE_MODVERSIONS},
+      {"quiet", no_argument, nullptr, 'q'}, {"verbose", no_argument, nullptr, OPT_VERBOSE},
       {nullptr, 0, nullptr, 0}};
+  // --kernels takes the words after it up to the next option or "--" (dropped); options may
+  // follow the modules, so the list is taken out before getopt sees (and permutes) the rest.
   bool want_kernels = false;
+  std::vector<char *> av(argv, argv + argc);
+  for (size_t i = 1; i < av.size();) {
+    std::string_view a = av[i];
+    if (a == "--") break;
+    if (a != "--kernels") {
+      i++;
+      continue;
+    }
+    want_kernels = true;
+    size_t j = i + 1;
+    while (j < av.size() && av[j][0] != '-') kernels.emplace_back(av[j++]);
+    if (j < av.size() && std::string_view(av[j]) == "--") j++;
+    av.erase(av.begin() + static_cast<long>(i), av.begin() + static_cast<long>(j));
+  }
+  argc = static_cast<int>(av.size());
+  av.push_back(nullptr);
+  argv = av.data();
   for (;;) {
-    int c = getopt_long(argc, argv, "+b:k:t:fhV", longopts, nullptr);
+    int c = getopt_long(argc, argv, "b:k:t:fhqV", longopts, nullptr);
     if (c == -1) break;
     switch (c) {
     case 'b': basedir = optarg; break;
@@ -299,7 +405,9 @@ int check_main(int argc, char **argv) {
     case OPT_HISTORY: history_specs.push_back(optarg); break;
     case OPT_API: api_file = optarg; break;
     case OPT_UPSTREAM: upstream = true; break;
-    case OPT_KERNELS: want_kernels = true; break;
+    case OPT_KERNELS: want_kernels = true; break;  // with no list: an error below
+    case 'q': quiet = true; break;
+    case OPT_VERBOSE: verbose = true; break;
     case OPT_TAINTED: tainted = optarg; break;
     case OPT_ALL: all = true; break;
     case OPT_BUILT_WITH: built_with = optarg; break;
@@ -309,24 +417,18 @@ int check_main(int argc, char **argv) {
     case OPT_FORCE_MODVERSIONS: force_modversions = true; break;
     case 'h': usage(stdout); return 0;
     case 'V': return print_kmx_version();
-    default: usage(stderr); return 3;
+    default: usage(stderr); return 4;
     }
   }
   std::vector<std::string> args(argv + optind, argv + argc);
-  if (want_kernels) {
-    // --kernels A B C -- MODULES...
-    auto dd = std::find(args.begin(), args.end(), "--");
-    if (dd == args.end()) {
-      std::fprintf(stderr, "%s: ERROR: --kernels SPEC... must end with -- before the modules\n", prog);
-      return 3;
-    }
-    kernels.assign(args.begin(), dd);
-    args.erase(args.begin(), dd + 1);
+  if (want_kernels && kernels.empty()) {
+    std::fprintf(stderr, "%s: ERROR: --kernels needs at least one target\n", prog);
+    return 4;
   }
   if (args.empty()) {
     std::fprintf(stderr, "%s: ERROR: no module given\n", prog);
     usage(stderr);
-    return 3;
+    return 4;
   }
 
   // Target profiles.
@@ -360,7 +462,7 @@ int check_main(int argc, char **argv) {
     auto p = load_profile(spec, kernels.size() == 1 ? release : "", kmx_cache_dir());
     if (!p) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
-      return 3;
+      return 4;
     }
     profiles.push_back(std::move(*p));
   }
@@ -369,7 +471,7 @@ int check_main(int argc, char **argv) {
     auto p = load_profile(spec, "", kmx_cache_dir());
     if (!p) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
-      return 3;
+      return 4;
     }
     // A bare headers Module.symvers names no release; its directory does
     // (/usr/src/linux-headers-REL/Module.symvers), and the history needs the version.
@@ -403,7 +505,7 @@ int check_main(int argc, char **argv) {
       auto m = read_module(f);
       if (!m) {
         std::fprintf(stderr, "%s: ERROR: %s\n", prog, m.error().msg.c_str());
-        return 3;
+        return 4;
       }
       std::string name = normalize_module_name(m->get("name").value_or(module_name_from_path(f)));
       state.loaded.insert(name);
@@ -417,12 +519,12 @@ int check_main(int argc, char **argv) {
     auto text = read_file(f);
     if (!text) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
-      return 3;
+      return 4;
     }
     auto mods = parse_proc_modules(*text);
     if (!mods) {
       std::fprintf(stderr, "%s: ERROR: %s: %s\n", prog, f.c_str(), mods.error().msg.c_str());
-      return 3;
+      return 4;
     }
     for (const auto &m : *mods) {
       state.loaded.insert(m.name);
@@ -436,12 +538,12 @@ int check_main(int argc, char **argv) {
     auto text = read_file(api_file);
     if (!text) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
-      return 3;
+      return 4;
     }
     auto a = parse_api_changes(*text, api_file);
     if (!a) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, a.error().msg.c_str());
-      return 3;
+      return 4;
     }
     api = std::move(*a);
   }
@@ -455,6 +557,11 @@ int check_main(int argc, char **argv) {
       for (auto it = fs::recursive_directory_iterator(a, fs::directory_options::skip_permission_denied, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
         if (it->is_regular_file(ec) && is_module_path(it->path().string())) found.push_back(it->path().string());
+      if (found.empty()) {
+        std::fprintf(stderr, "%s: ERROR: %s: no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) in this directory\n", prog,
+                     a.c_str());
+        return 4;
+      }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else {
@@ -473,11 +580,11 @@ int check_main(int argc, char **argv) {
     auto text = read_file(built_with);
     if (!text) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
-      return 3;
+      return 4;
     }
     if (auto st = parse_kernel_config(*text, built_with, built); !st) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, st.error().msg.c_str());
-      return 3;
+      return 4;
     }
     opts.module_config = &built.config;
   }
@@ -492,6 +599,7 @@ int check_main(int argc, char **argv) {
     std::string out;    // rendered text or JSON of this module, all kernels
     std::string error;  // the module could not be read
     int rc = 0;
+    std::vector<int> codes;         // exit_code() per kernel, for the summary
     std::vector<LoadVerdict> kept;  // for the matrix / HTML, without the check list
   };
   const bool keep = profiles.size() > 1 || !html.empty();
@@ -499,6 +607,9 @@ int check_main(int argc, char **argv) {
   std::vector<std::vector<LoadVerdict>> verdicts;  // [module][kernel], when `keep`
   int rc = 0;
   size_t emitted = 0;
+  // Progress on a terminal for runs of more than one batch; counts per exit code for the summary.
+  const bool progress = !quiet && files.size() > 64 && isatty(STDERR_FILENO);
+  std::array<size_t, 5> counts{};
   if (json) std::fputs("[", stdout);
   constexpr size_t batch = 64;
   std::vector<Slot> slots;
@@ -510,6 +621,7 @@ int check_main(int argc, char **argv) {
       slot.out.clear();
       slot.error.clear();
       slot.rc = 0;
+      slot.codes.clear();
       slot.kept.clear();
     }
     parallel_for_each(n, [&](size_t j) {
@@ -521,28 +633,37 @@ int check_main(int argc, char **argv) {
         return;
       }
       for (const auto &p : profiles) {
-        LoadVerdict v = check_module(m->info, p, state, opts, ByteView(m->image));
+        LoadVerdict v = m->problem.empty()
+                            ? check_module(m->info, p, state, opts, ByteView(m->image))
+                            : check_unparsed_module(files[first + j], ByteView(m->image), m->problem, p, state, opts);
         slot.rc = std::max(slot.rc, v.exit_code());
         if (json) {
           slot.out += ",\n";
           append_json(slot.out, v, p);
         } else {
-          append_text(slot.out, v, p, colour);
+          append_text(slot.out, v, p, colour, verbose);
         }
+        slot.codes.push_back(v.exit_code());
         if (keep) {
           v.checks.clear();
           slot.kept.push_back(std::move(v));
         }
       }
     });
+    if (progress) {
+      std::fprintf(stderr, "\r%s: %zu/%zu modules checked", prog, first + n, files.size());
+      if (first + n == files.size()) std::fputs("\r\033[K", stderr);
+    }
     for (Slot &slot : slots) {
       if (!slot.error.empty()) {
         std::fflush(stdout);
         std::fprintf(stderr, "%s: ERROR: %s\n", prog, slot.error.c_str());
-        rc = 3;
+        rc = 4;
+        counts[4]++;
         continue;
       }
-      if (rc != 3) rc = std::max(rc, slot.rc);
+      for (int code : slot.codes) counts[code]++;
+      rc = std::max(rc, slot.rc);
       // Each JSON element starts with ",\n"; the array's first one without the comma.
       size_t skip = json && emitted == 0 ? 1 : 0;
       std::fwrite(slot.out.data() + skip, 1, slot.out.size() - skip, stdout);
@@ -559,11 +680,21 @@ int check_main(int argc, char **argv) {
       std::printf("%-32s", row.empty() ? "" : row[0].module.c_str());
       for (const auto &v : row) {
         std::string cell = !v.loads ? "refused " + v.errno_name + " " + v.check_id
+                           : !v.complete ? "not decided"
                            : v.taint.empty() ? "loads" : "loads (" + v.taint + ")";
         std::printf(" %-24s", cell.c_str());
       }
       std::printf("\n");
     }
+  }
+  size_t total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
+  if (!json && total > 1) {
+    std::string line = fmt::format("\n{} module{} x {} kernel{}: {} load{} cleanly, {} with taint, {} refused, {} not decided",
+                                   files.size(), files.size() == 1 ? "" : "s", profiles.size(),
+                                   profiles.size() == 1 ? "" : "s", counts[0], counts[0] == 1 ? "s" : "", counts[1],
+                                   counts[2], counts[3]);
+    if (counts[4]) line += fmt::format(", {} not readable", counts[4]);
+    std::printf("%s\n", line.c_str());
   }
   if (!html.empty()) {
     std::string h = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>kmx check</title><style>"
@@ -589,7 +720,7 @@ int check_main(int argc, char **argv) {
     h += "</table></body></html>\n";
     if (auto w = write_file_atomic(html, h); !w) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, w.error().msg.c_str());
-      return 3;
+      return 4;
     }
   }
   return rc;

@@ -1,5 +1,5 @@
 # kmx check's output forms on real modules: text (verdict line, kernel lines, hints), --json
-# fields, exit codes 0/1/2/3, the --kernels matrix and its self-contained HTML report, and
+# fields, exit codes 0..4, the --kernels matrix and its self-contained HTML report, and
 # --history / data/api-changes.tsv hints. Verdicts themselves are proven in the VM lab
 # (tests/vm/scenarios/check-*.sh) and against kmod in check-trees.sh.
 source "$(dirname "$0")/common.sh"
@@ -43,12 +43,12 @@ python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[0]; assert v["check_
   fail "--all"
 # Exit 3 on usage errors.
 rc=0; "$KMX" check --no-such-option "$mod" 2>/dev/null || rc=$?
-[ "$rc" = 3 ] || fail "bad option: exit $rc"
+[ "$rc" = 4 ] || fail "bad option: exit $rc"
 rc=0; "$KMX" check -t "$r1,$s1" 2>/dev/null || rc=$?
-[ "$rc" = 3 ] || fail "no module: exit $rc"
+[ "$rc" = 4 ] || fail "no module: exit $rc"
 printf 'broken line\n' >"$TMP/api.tsv"
 rc=0; "$KMX" check --api-changes "$TMP/api.tsv" -t "$r1,$s1" "$mod" 2>"$TMP/err" || rc=$?
-[ "$rc" = 3 ] && grep -q "api.tsv:1:" "$TMP/err" || fail "bad api-changes file: exit $rc $(cat "$TMP/err")"
+[ "$rc" = 4 ] && grep -q "api.tsv:1:" "$TMP/err" || fail "bad api-changes file: exit $rc $(cat "$TMP/err")"
 # The shipped data file parses and cites commits.
 "$KMX" check --api-changes "$KMX_SRC/data/api-changes.tsv" -t "$r1,$s1" "$mod" >/dev/null || fail "data/api-changes.tsv"
 echo "ok: check-output"

@@ -106,10 +106,10 @@ grep -q "kernel: dummy: module verification failed: signature and/or required ke
 expect 2 EKEYREJECTED B4 -t "$t" --cmdline "module.sig_enforce=1" "$TMP/dummy.ko"
 expect 2 EPERM B5 -t "$t" --cmdline "lockdown=integrity" "$TMP/dummy.ko"
 
-# Bad input: a missing module and a broken target name the file; exit 3.
+# Bad input: a missing module and a broken target name the file; exit 4.
 rc=0; "$KMX" check -t "$t" "$TMP/nonexistent.ko" 2>"$TMP/err" || rc=$?
-[ "$rc" = 3 ] && grep -q nonexistent.ko "$TMP/err" || fail "missing module: exit $rc $(cat "$TMP/err")"
+[ "$rc" = 4 ] && grep -q nonexistent.ko "$TMP/err" || fail "missing module: exit $rc $(cat "$TMP/err")"
 printf 'CONFIG_X=y\n' >"$TMP/config-x"
 rc=0; "$KMX" check -t "$TMP/nothing-here" "$mod" 2>"$TMP/err" || rc=$?
-[ "$rc" = 3 ] && grep -q nothing-here "$TMP/err" || fail "missing target: exit $rc $(cat "$TMP/err")"
+[ "$rc" = 4 ] && grep -q nothing-here "$TMP/err" || fail "missing target: exit $rc $(cat "$TMP/err")"
 echo "ok: check-trees"
