@@ -35,11 +35,17 @@ AbiDiff abi_diff(const KernelProfile &a, const KernelProfile &b) {
   fact("modversions", onoff(a.modversions()), onoff(b.modversions()));
   fact("module_layout CRC", opt_hex(a.module_layout_crc), opt_hex(b.module_layout_crc));
 
+  for (const auto *k : {&a, &b})
+    if (!k->vmlinux_exports_known)
+      d.notes.push_back(fmt::format("vmlinux's exports of {} are not known (give its Module.symvers or System.map): "
+                                    "only exports both sides know are compared",
+                                    k->release.empty() ? (k == &a ? "OLD" : "NEW") : k->release));
   bool both_licences = a.exports_have_licence && b.exports_have_licence;
   for (const auto &[name, ea] : a.exports) {
     auto it = b.exports.find(name);
     if (it == b.exports.end()) {
-      d.exports.push_back(ExportChange{name, "removed", ea.owner, ""});
+      if (!b.vmlinux_exports_known) d.not_comparable++;  // may be in NEW's vmlinux
+      else d.exports.push_back(ExportChange{name, "removed", ea.owner, ""});
       continue;
     }
     const KernelExport &eb = it->second;
@@ -52,7 +58,10 @@ AbiDiff abi_diff(const KernelProfile &a, const KernelProfile &b) {
     if (ea.owner != eb.owner) d.exports.push_back(ExportChange{name, "owner", ea.owner, eb.owner});
   }
   for (const auto &[name, eb] : b.exports)
-    if (!a.exports.contains(name)) d.exports.push_back(ExportChange{name, "added", "", eb.owner});
+    if (!a.exports.contains(name)) {
+      if (!a.vmlinux_exports_known) d.not_comparable++;  // may be in OLD's vmlinux
+      else d.exports.push_back(ExportChange{name, "added", "", eb.owner});
+    }
   std::sort(d.exports.begin(), d.exports.end(), [](const ExportChange &x, const ExportChange &y) {
     return std::tie(x.symbol, x.kind) < std::tie(y.symbol, y.kind);
   });

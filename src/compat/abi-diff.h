@@ -26,6 +26,11 @@ struct AbiDiff {
   std::vector<FactChange> facts;
   std::vector<ExportChange> exports;  // sorted by symbol, then kind
   bool crcs_known = true;             // both sides have CRCs
+  // When a side's vmlinux exports are not known (a module tree without Module.symvers or
+  // System.map), an export missing there may be in its vmlinux: it is neither "removed" nor
+  // "added" but counted here, and `notes` says which side lacks what.
+  size_t not_comparable = 0;
+  std::vector<std::string> notes;
   bool empty() const { return facts.empty() && exports.empty(); }
 };
 

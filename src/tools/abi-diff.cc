@@ -1,6 +1,7 @@
 // kmx abi-diff OLD NEW: what changed for modules between two kernels (see compat/abi-diff.h).
 // OLD and NEW are target specs as for `kmx check -t` (a root, a module tree, Module.symvers,
-// System.map, config, comma-separated). Exit: 0 no difference, 1 differences, 3 error.
+// System.map, config, comma-separated). Exit: 0 no difference, 1 differences, 3 none found but
+// some exports could not be compared (a side's vmlinux exports unknown), 4 error or usage error.
 #include <getopt.h>
 
 #include <cstdio>
@@ -29,20 +30,21 @@ int abi_diff_main(int argc, char **argv) {
     else if (c == 'h') {
       std::printf("Usage: kmx abi-diff [--json] OLD NEW\n"
                   "OLD, NEW: a root (lib/modules/REL + boot/), a module tree, Module.symvers,\n"
-                  "System.map or config-*, comma-separated. Exit: 0 same, 1 different, 3 error.\n");
+                  "System.map or config-*, comma-separated. Exit: 0 same, 1 different, 3 no\n"
+                  "difference found but some exports could not be compared, 4 error.\n");
       return 0;
-    } else return 3;
+    } else return 4;
   }
   if (argc - optind != 2) {
     std::fprintf(stderr, "%s: ERROR: want two kernels: OLD NEW\n", prog);
-    return 3;
+    return 4;
   }
   KernelProfile k[2];
   for (int i = 0; i < 2; i++) {
     auto p = load_profile(argv[optind + i], "", kmx_cache_dir());
     if (!p) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
-      return 3;
+      return 4;
     }
     k[i] = std::move(*p);
   }
@@ -59,9 +61,15 @@ int abi_diff_main(int argc, char **argv) {
     for (const auto &e : d.exports)
       j["exports"].push_back({{"symbol", e.symbol}, {"change", e.kind}, {"old", e.old_value}, {"new", e.new_value}});
     j["counts"] = counts;
+    j["not_comparable"] = d.not_comparable;
+    j["notes"] = d.notes;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("abi-diff %s -> %s\n", k[0].release.c_str(), k[1].release.c_str());
+    for (const auto &n : d.notes) std::printf("note: %s\n", n.c_str());
+    if (d.not_comparable)
+      std::printf("note: %zu exports are on one side only and may be in the other side's vmlinux: not compared\n",
+                  d.not_comparable);
     for (const auto &f : d.facts)
       std::printf("%s: %s -> %s\n", f.fact.c_str(), f.old_value.c_str(), f.new_value.c_str());
     std::printf("exports: %zu removed, %zu added, %zu CRCs changed, %zu namespace moves, %zu licence changes, "
@@ -77,7 +85,7 @@ int abi_diff_main(int argc, char **argv) {
                     e.new_value.empty() ? "(none)" : e.new_value.c_str());
     }
   }
-  return d.empty() ? 0 : 1;
+  return !d.empty() ? 1 : d.not_comparable ? 3 : 0;
 }
 
 }  // namespace kmx

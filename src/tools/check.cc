@@ -30,6 +30,7 @@
 #include "compat/load-check.h"
 #include "elf/module-elf.h"
 #include "kernel/proc-modules.h"
+#include "tools/check-render.h"
 #include "tools/common.h"
 #include "tools/tools.h"
 
@@ -83,252 +84,6 @@ bool is_module_path(const std::string &p) {
   for (std::string_view e : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
     if (p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
   return false;
-}
-
-std::string join(const std::vector<std::string> &v, const char *sep) {
-  std::string out;
-  for (const auto &s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
-std::string html_escape(const std::string &s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-    case '<': o += "&lt;"; break;
-    case '>': o += "&gt;"; break;
-    case '&': o += "&amp;"; break;
-    case '"': o += "&quot;"; break;
-    default: o += c;
-    }
-  }
-  return o;
-}
-
-// Appends `s` as a JSON string, byte for byte what nlohmann::json::dump() writes; invalid UTF-8
-// (a hostile .modinfo) becomes U+FFFD instead of an exception in a worker thread.
-void json_string(std::string &out, std::string_view s) {
-  const size_t at = out.size();
-  out += '"';
-  size_t run = 0;  // start of the bytes not yet appended
-  // Bytes that end a run of plain ASCII: control characters, '"', '\\' and non-ASCII.
-  static constexpr auto special = [] {
-    std::array<bool, 256> t{};
-    for (size_t c = 0; c < 256; c++) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-    return t;
-  }();
-  for (size_t i = 0; i < s.size(); i++) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (!special[c]) continue;
-    if (c >= 0x80) {
-      out.resize(at);
-      out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      return;
-    }
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\b': out += "\\b"; break;
-    case '\f': out += "\\f"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
-    default: {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
-}
-
-void json_strings(std::string &out, const std::vector<std::string> &v, std::string_view ind) {
-  if (v.empty()) {
-    out += "[]";
-    return;
-  }
-  out += "[\n";
-  for (size_t i = 0; i < v.size(); i++) {
-    out += ind;
-    out += "  ";
-    json_string(out, v[i]);
-    out += i + 1 < v.size() ? ",\n" : "\n";
-  }
-  out += ind;
-  out += "]";
-}
-
-// Appends one verdict as the element of a top-level array, in nlohmann's dump(2) layout (keys
-// sorted), so that verdicts can be written as they are made instead of as one document.
-void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k) {
-  auto key = [&](const char *name) {
-    out += ",\n    \"";
-    out += name;
-    out += "\": ";
-  };
-  out += "  {\n    \"check_id\": ";
-  if (v.loads) out += "null";
-  else json_string(out, v.check_id);
-  key("checks");
-  if (v.checks.empty()) {
-    out += "[]";
-  } else {
-    out += "[\n";
-    for (size_t i = 0; i < v.checks.size(); i++) {
-      const CheckStep &c = v.checks[i];
-      out += "      {\n        \"check\": ";
-      json_string(out, c.name);
-      out += ",\n        \"detail\": ";
-      json_string(out, c.detail);
-      out += ",\n        \"id\": ";
-      json_string(out, c.id);
-      out += ",\n        \"result\": ";
-      json_string(out, c.result);
-      out += i + 1 < v.checks.size() ? "\n      },\n" : "\n      }\n";
-    }
-    out += "    ]";
-  }
-  key("complete");
-  out += v.complete ? "true" : "false";
-  key("err");
-  out += std::to_string(v.err);
-  key("errno");
-  if (v.loads) out += "null";
-  else json_string(out, v.errno_name);
-  key("hints");
-  json_strings(out, v.hints, "    ");
-  key("kernel");
-  json_string(out, k.release);
-  key("loads");
-  out += v.loads ? "true" : "false";
-  key("messages");
-  json_strings(out, v.messages, "    ");
-  key("module");
-  json_string(out, v.module);
-  key("path");
-  json_string(out, v.path);
-  key("taint");
-  json_string(out, v.taint);
-  key("undecided");
-  json_strings(out, v.undecided(), "    ");
-  out += "\n  }";
-}
-
-[[gnu::format(printf, 2, 3)]] void appendf(std::string &out, const char *fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  if (n < 0) return;
-  if (static_cast<size_t>(n) < sizeof buf) {
-    out.append(buf, static_cast<size_t>(n));
-    return;
-  }
-  size_t at = out.size();
-  out.resize(at + static_cast<size_t>(n) + 1);
-  va_start(ap, fmt);
-  std::vsnprintf(out.data() + at, static_cast<size_t>(n) + 1, fmt, ap);
-  va_end(ap);
-  out.resize(at + static_cast<size_t>(n));
-}
-
-// The symbol a step is about ("symbol foo" -> "foo"), or "".
-std::string_view step_symbol(const CheckStep &c) {
-  std::string_view n = c.name;
-  return n.starts_with("symbol ") ? n.substr(7) : std::string_view();
-}
-
-// One verdict as text. Unless `verbose`, findings that repeat per symbol (a module built for
-// another kernel fails the same check for a hundred symbols) are grouped: the first few, then
-// one line with the count and more names.
-void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k, bool colour, bool verbose) {
-  const char *red = colour ? "\033[31m" : "", *yellow = colour ? "\033[33m" : "",
-             *green = colour ? "\033[32m" : "", *off = colour ? "\033[0m" : "";
-  const std::string rel = k.release.empty() ? "a kernel of unknown release" : k.release;
-  auto undecided = v.undecided();
-  std::string nd = undecided.empty() ? ""
-                                     : fmt::format(" ({} check{} not decided: {})", undecided.size(),
-                                                   undecided.size() == 1 ? "" : "s", join(undecided, ", "));
-  if (!v.loads)
-    appendf(out, "%s: %sREFUSED%s by %s (%s, %s)\n", v.path.c_str(), red, off, rel.c_str(),
-            v.errno_name.c_str(), v.check_id.c_str());
-  else if (!v.taint.empty())
-    appendf(out, "%s: %sloads, taints %s%s%s in %s\n", v.path.c_str(), yellow, v.taint.c_str(),
-            nd.c_str(), off, rel.c_str());
-  else
-    appendf(out, "%s: %sloads%s%s in %s\n", v.path.c_str(), nd.empty() ? green : yellow, nd.c_str(), off,
-            rel.c_str());
-  constexpr size_t shown = 3;  // of a group, before the summary line
-  // Steps: per (id, result), symbol steps beyond `shown` collapse into one line.
-  std::map<std::pair<std::string, std::string>, std::vector<std::string>> group_syms;
-  for (const auto &c : v.checks)
-    if (c.result != "pass" && !step_symbol(c).empty()) group_syms[{c.id, c.result}].emplace_back(step_symbol(c));
-  std::set<std::string> grouped_syms;  // symbols of collapsed groups: their lines collapse too
-  if (!verbose)
-    for (const auto &[key, syms] : group_syms)
-      if (syms.size() > shown + 1) grouped_syms.insert(syms.begin(), syms.end());
-  std::map<std::pair<std::string, std::string>, size_t> seen;
-  for (const auto &c : v.checks) {
-    if (c.result == "pass") continue;
-    auto sym = step_symbol(c);
-    if (!verbose && !sym.empty()) {
-      const auto &all = group_syms[{c.id, c.result}];
-      size_t i = seen[{c.id, c.result}]++;
-      if (all.size() > shown + 1 && i >= shown) {
-        if (i == shown) {
-          std::vector<std::string> more(all.begin() + shown, all.begin() + std::min(all.size(), shown + 5));
-          appendf(out, "  %-4s %-22s %-7s and %zu more symbols: %s%s (--verbose lists each)\n", c.id.c_str(),
-                  "symbols", c.result.c_str(), all.size() - shown, join(more, ", ").c_str(),
-                  all.size() > shown + 5 ? ", ..." : "");
-        }
-        continue;
-      }
-    }
-    appendf(out, "  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), c.result.c_str(), c.detail.c_str());
-  }
-  // Kernel lines and hints about a collapsed symbol: the first `shown` of each form, then a count.
-  auto collapsed = [&](const std::vector<std::string> &lines, const char *prefix) {
-    std::map<std::string, size_t> count, printed;
-    // The line with its first word that is a collapsed symbol replaced by \x01; "" if none.
-    auto form = [&](const std::string &l) -> std::string {
-      auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; };
-      for (size_t i = 0; i < l.size();) {
-        if (!word(l[i])) {
-          i++;
-          continue;
-        }
-        size_t j = i;
-        while (j < l.size() && word(l[j])) j++;
-        if (grouped_syms.contains(l.substr(i, j - i))) return l.substr(0, i) + '\x01' + l.substr(j);
-        i = j;
-      }
-      return "";
-    };
-    for (const auto &l : lines)
-      if (auto f = form(l); !f.empty()) count[f]++;
-    for (const auto &l : lines) {
-      auto f = form(l);
-      if (f.empty() || verbose || count[f] <= shown + 1) {
-        appendf(out, "  %s%s\n", prefix, l.c_str());
-        continue;
-      }
-      size_t i = printed[f]++;
-      if (i < shown) appendf(out, "  %s%s\n", prefix, l.c_str());
-      else if (i == shown) {
-        std::string like = f;
-        like.replace(like.find('\x01'), 1, "...");
-        appendf(out, "  %s... and %zu more like \"%s\"\n", prefix, count[f] - shown, like.c_str());
-      }
-    }
-  };
-  collapsed(v.messages, "kernel: ");
-  if (!v.loads && !v.taint.empty()) appendf(out, "  the kernel is tainted %s before it refuses\n", v.taint.c_str());
-  collapsed(v.hints, "hint: ");
 }
 
 std::string default_api_changes() {
@@ -645,7 +400,8 @@ int check_main(int argc, char **argv) {
         }
         slot.codes.push_back(v.exit_code());
         if (keep) {
-          v.checks.clear();
+          // Only what the matrix and the report show: the steps that did not pass.
+          std::erase_if(v.checks, [](const CheckStep &c) { return c.result == "pass"; });
           slot.kept.push_back(std::move(v));
         }
       }
@@ -697,27 +453,21 @@ int check_main(int argc, char **argv) {
     std::printf("%s\n", line.c_str());
   }
   if (!html.empty()) {
-    std::string h = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>kmx check</title><style>"
-                    "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #999;"
-                    "padding:4px;vertical-align:top}.ok{background:#cfc}.taint{background:#ffc}.no{background:#fcc}"
-                    "pre{margin:0;font-size:85%}</style></head><body><h1>kmx check</h1><table><tr><th>module</th>";
-    for (const auto &p : profiles) h += "<th>" + html_escape(p.release) + "</th>";
-    h += "</tr>";
-    for (const auto &row : verdicts) {
-      if (row.empty()) continue;
-      h += "<tr><td>" + html_escape(row[0].module) + "</td>";
-      for (const auto &v : row) {
-        std::string cls = !v.loads ? "no" : v.taint.empty() ? "ok" : "taint";
-        std::string head = !v.loads ? "refused " + v.errno_name + " (" + v.check_id + ")"
-                           : v.taint.empty() ? "loads" : "loads, taints " + v.taint;
-        h += "<td class=\"" + cls + "\"><b>" + html_escape(head) + "</b><pre>";
-        for (const auto &m : v.messages) h += html_escape(m) + "\n";
-        for (const auto &x : v.hints) h += "hint: " + html_escape(x) + "\n";
-        h += "</pre></td>";
-      }
-      h += "</tr>";
-    }
-    h += "</table></body></html>\n";
+    ReportInputs in;
+    in.kernel_specs = kernels;
+    in.modules = args;
+    std::vector<std::string> st;
+    if (!cmdline.empty()) st.push_back("command line \"" + cmdline + "\"");
+    for (const auto &f : loaded_files) st.push_back("loaded: " + f);
+    if (!tainted.empty()) st.push_back("already tainted " + tainted);
+    if (secure_boot) st.push_back("Secure Boot");
+    if (insmod) st.push_back("--insmod");
+    if (force_vermagic || force_modversions)
+      st.push_back(force_vermagic && force_modversions ? "--force" : force_vermagic ? "--force-vermagic" : "--force-modversions");
+    if (upstream) st.push_back("--upstream");
+    if (all) st.push_back("--all");
+    in.state = join(st, "; ");
+    std::string h = html_report(verdicts, profiles, in);
     if (auto w = write_file_atomic(html, h); !w) {
       std::fprintf(stderr, "%s: ERROR: %s\n", prog, w.error().msg.c_str());
       return 4;
