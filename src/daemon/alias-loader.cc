@@ -1,4 +1,5 @@
 #include "daemon/alias-loader.h"
+#include "lookup/module-command.h"
 
 #include <signal.h>
 #include <spawn.h>
@@ -115,62 +116,20 @@ bool AliasLoader::in_kernel(ProbeModule *m) {
 }
 
 Status AliasLoader::run_install(const std::string &name, const std::string &command, const std::string &options) {
-  std::string cmd = command;
-  for (size_t at; (at = cmd.find("$CMDLINE_OPTS")) != std::string::npos;) cmd.replace(at, 13, options);
-  // The environment of the daemon plus MODPROBE_MODULE; the name never enters the command text.
-  std::vector<std::string> env_store;
-  for (char **e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "MODPROBE_MODULE=", 16) != 0) env_store.emplace_back(*e);
-  env_store.push_back("MODPROBE_MODULE=" + name);
-  std::vector<char *> envp;
-  for (std::string &s : env_store) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c";
-  char *argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
-  // Its own process group, so that cancel() stops the shell and whatever it started.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  pid_t pid;
-  int rc;
-  {
-    std::lock_guard lock(running_mu_);
-    if (cancelled_) rc = ECANCELED;
-    else if ((rc = posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv, envp.data())) == 0) running_.insert(pid);
-  }
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return fail_errno(rc, "could not run install command '" + cmd + "' for module " + name + ": " + std::strerror(rc));
-  int status = 0;
-  int werr = 0;
-  bool timed_out = false;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opt_.command_timeout_ms);
-  // Reaped under the lock: cancel() never signals a process group whose leader is gone. Polled
-  // (every 10 ms, on this worker thread only) so that the time limit needs no signal.
-  for (;;) {
-    siginfo_t info{};
-    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT | WNOHANG) < 0) {
-      if (errno == EINTR) continue;
-      werr = errno;
-      break;
-    }
-    if (info.si_pid == pid) {
-      std::lock_guard lock(running_mu_);
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      running_.erase(pid);
-      break;
-    }
-    if (!timed_out && std::chrono::steady_clock::now() >= deadline) {
-      timed_out = true;
-      ::kill(-pid, SIGKILL);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (werr) return fail_errno(werr, std::string("waitid: ") + std::strerror(werr));
-  if (timed_out)
-    return fail(Errc::busy, "install command '" + cmd + "' for module " + name + " still ran after " +
-                                std::to_string(opt_.command_timeout_ms / 1000) + " s: stopped (command-timeout in kmx.conf)");
+  std::string cmd = expand_cmdline_opts(command, options);
+  // Its own process group (cancel() stops the shell and whatever it started), killed after
+  // kmx.conf's command-timeout.
+  CommandOptions o;
+  o.timeout_ms = opt_.command_timeout_ms;
+  o.control = &commands_;
+  auto r = run_module_command(name, cmd, o);
+  if (!r && r.error().code == Errc::busy && commands_.cancelled())
+    return fail(Errc::busy, "not loaded: the daemon is stopping");
+  if (!r && r.error().code == Errc::busy)
+    return fail(Errc::busy, "install command '" + cmd + "' for module " + name + " " + r.error().msg +
+                                " (command-timeout in kmx.conf)");
+  if (!r) return fail_errno(r.error().sys_errno, "could not run install command '" + cmd + "' for module " + name + ": " + r.error().msg);
+  int status = *r;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return fail(Errc::invalid_argument, "install command '" + cmd + "' for module " + name + " failed (status " +
                                             std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + ")");
@@ -216,8 +175,7 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
       if (m == mod) before_mod = false;
       if (in_kernel(m)) continue;
       if (ctx_->is_forbidden(m)) {
-        p.errors.push_back(m->name + ": forbidden by a 'forbid " + m->name + "' line in the kmx configuration" +
-                           (m == mod ? "" : " (needed by " + mod->name + ")"));
+        p.errors.push_back(m->name + ": " + ProbeContext::forbidden_reason(m, mod));
         break;
       }
       Work w;
@@ -242,15 +200,11 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
   return p;
 }
 
-void AliasLoader::cancel() {
-  std::lock_guard lock(running_mu_);
-  cancelled_ = true;
-  for (pid_t pid : running_) ::kill(-pid, SIGTERM);
-}
+void AliasLoader::cancel() { commands_.cancel(); }
 
 // Runs on any worker thread: touches no ProbeContext.
 Status AliasLoader::run_step(const Work &w) {
-  if (cancelled_) return fail(Errc::busy, "not loaded: the daemon is stopping");
+  if (commands_.cancelled()) return fail(Errc::busy, "not loaded: the daemon is stopping");
   if (w.command) {
     if (!opt_.dry_run) TRY(run_install(w.name, *w.command, w.options));
   } else if (!w.path) {

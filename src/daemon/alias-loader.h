@@ -34,6 +34,7 @@
 #include "config/modprobe-config.h"
 #include "kernel/sysfs-module.h"
 #include "daemon/load-scheduler.h"
+#include "lookup/module-command.h"
 #include "lookup/probe.h"
 
 namespace kmx {
@@ -111,9 +112,7 @@ private:
   std::vector<Stamp> seen_index_, seen_config_;
   std::mutex log_mu_;  // log_ from worker threads
   std::mutex simulated_mu_;
-  std::mutex running_mu_;             // guards running_ and the spawn/reap of install commands
-  std::set<pid_t> running_;           // process groups of install commands now running
-  std::atomic<bool> cancelled_{false};
+  CommandControl commands_;           // install commands now running; cancel() stops them
   std::set<std::string> simulated_;  // dry run: modules that would be loaded
   i64 generation_ = 0;
 };

@@ -232,6 +232,11 @@ bool ProbeContext::is_blacklisted(const ProbeModule *m) const {
 
 bool ProbeContext::is_forbidden(const ProbeModule *m) const { return cfg_.is_forbidden(m->name); }
 
+std::string ProbeContext::forbidden_reason(const ProbeModule *m, const ProbeModule *top) {
+  return "forbidden by a 'forbid " + m->name + "' line in the kmx configuration" +
+         (m == top ? std::string() : " (needed by '" + top->name + "')");
+}
+
 void ProbeContext::alias_bin(int which, const std::string &name, std::vector<ProbeModule *> &out) {
   Index *idx = index(which);
   if (!idx) return;

@@ -78,6 +78,9 @@ public:
   void softdeps(ProbeModule *m, std::vector<ProbeModule *> &pre, std::vector<ProbeModule *> &post);
   bool is_blacklisted(const ProbeModule *m) const;
   bool is_forbidden(const ProbeModule *m) const;
+  // Why `m`, loaded for `top`, is refused: "forbidden by a 'forbid NAME' line in the kmx
+  // configuration (needed by 'TOP')". One text for modprobe and the daemon.
+  static std::string forbidden_reason(const ProbeModule *m, const ProbeModule *top);
 
   // kmod_module_get_probe_list(mod, ignorecmd): resets every module's flags first.
   std::vector<ProbeModule *> probe_list(ProbeModule *m, bool ignorecmd);

@@ -50,6 +50,7 @@
 #include "index/trie-index.h"
 #include "kernel/module-load.h"
 #include "kernel/sysfs-module.h"
+#include "lookup/module-command.h"
 #include "lookup/probe.h"
 #include "daemon/ondemand.h"
 #include "tools/common.h"
@@ -330,28 +331,22 @@ struct Modprobe {
     return static_cast<int>(*r);
   }
 
-  static std::string expand_cmdline_opts(const std::string &command, const std::string &opts) {
-    std::string cmd = command;
-    size_t at;
-    while ((at = cmd.find("$CMDLINE_OPTS")) != std::string::npos)
-      cmd.replace(at, std::strlen("$CMDLINE_OPTS"), opts);
-    return cmd;
-  }
-
-  // system(3) with $MODPROBE_MODULE set, as libkmod and modprobe run commands. The module
-  // name reaches the shell only through the environment, never inside the command text.
-  // stdout is not flushed first: like kmod, a line printed by print_action() stays in the
-  // buffer while the command runs, so redirected output has the command's own lines first.
+  // system(3)'s answer (a wait status, -1 when the shell could not start), as libkmod runs
+  // commands, through the one runner (lookup/module-command.h): $MODPROBE_MODULE set, the
+  // name never inside the command text. stdout is not flushed first: like kmod, a line
+  // printed by print_action() stays in the buffer while the command runs, so redirected
+  // output has the command's own lines first.
   static int run_shell(const std::string &modname, const std::string &cmd) {
-    setenv("MODPROBE_MODULE", modname.c_str(), 1);
-    int ret = std::system(cmd.c_str());
-    unsetenv("MODPROBE_MODULE");
-    return ret;
+    auto r = run_module_command(modname, cmd);
+    if (!r) {
+      errno = r.error().sys_errno ? r.error().sys_errno : EINVAL;
+      return -1;
+    }
+    return *r;
   }
 
   int forbidden(ProbeModule *m, const ProbeModule *top) {
-    ERR("could not insert '{}': forbidden by a 'forbid {}' line in the kmx configuration{}\n", m->name,
-        m->name, m == top ? "" : fmt::format(" (needed by '{}')", top->name));
+    ERR("could not insert '{}': {}\n", m->name, ProbeContext::forbidden_reason(m, top));
     return -EPERM;
   }
 
