@@ -50,11 +50,6 @@ bool parse_hex(std::string_view s, u64 &v) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-bool is_module_file(const std::string &p) {
-  for (std::string_view e : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
-    if (p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
-  return false;
-}
 
 }  // namespace
 
@@ -227,7 +222,7 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
       it.disable_recursion_pending();
       continue;
     }
-    if (it->is_regular_file(ec) && is_module_file(it->path().string())) files.push_back(it->path().string());
+    if (it->is_regular_file(ec) && has_module_extension(it->path().filename().string())) files.push_back(it->path().string());
   }
   std::sort(files.begin(), files.end());
   for (const auto &f : files) p.tree_modules.emplace(module_name_from_path(f), f);

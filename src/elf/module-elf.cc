@@ -31,6 +31,12 @@ std::string normalize_module_name(std::string_view name) {
   return s;
 }
 
+bool has_module_extension(std::string_view name) {
+  for (std::string_view ext : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
+    if (name.size() > ext.size() && name.substr(name.size() - ext.size()) == ext) return true;
+  return false;
+}
+
 std::string module_name_from_path(std::string_view path) {
   size_t slash = path.rfind('/');
   std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);

@@ -57,6 +57,10 @@ Result<ModuleInfo> read_module(const std::string &path, const ReadOptions &opts 
 // Parse an in-memory module image (possibly compressed, possibly signed).
 Result<ModuleInfo> parse_module(ByteView file, const ReadOptions &opts = {});
 
+// Whether a file name (or path) ends in a module extension kmod knows (.ko, .ko.gz, .ko.xz,
+// .ko.zst) with something before it, as kmod's path_ends_with_kmod_ext(): ".ko" alone is not.
+bool has_module_extension(std::string_view name);
+
 // The module name kmod derives from a path: the basename up to its first '.', with '-' -> '_'.
 std::string module_name_from_path(std::string_view path);
 

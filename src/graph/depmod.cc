@@ -62,12 +62,6 @@ std::string escaped(std::string_view s) {
 
 }  // namespace
 
-bool has_module_extension(std::string_view name) {
-  for (std::string_view ext : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
-    if (name.size() > ext.size() && name.substr(name.size() - ext.size()) == ext) return true;
-  return false;
-}
-
 std::optional<std::string> kmod_alias_normalize(std::string_view alias) {
   std::string buf;
   size_t i = 0;

@@ -158,7 +158,5 @@ private:
 // kmod's alias_normalize(): '-' -> '_' outside [...] ranges; nullopt on an unmatched bracket.
 std::optional<std::string> kmod_alias_normalize(std::string_view alias);
 
-// True for names kmod treats as module files (.ko, .ko.gz, .ko.xz, .ko.zst).
-bool has_module_extension(std::string_view name);
 
 }  // namespace kmx

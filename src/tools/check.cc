@@ -80,12 +80,6 @@ void usage(FILE *out) {
                "unknown), 4 error or usage error; the worst over all modules and kernels.\n");
 }
 
-bool is_module_path(const std::string &p) {
-  for (std::string_view e : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"})
-    if (p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
-  return false;
-}
-
 std::string default_api_changes() {
   if (const char *e = std::getenv("KMX_API_CHANGES")) return e;
   std::error_code ec;
@@ -256,7 +250,7 @@ int check_main(int argc, char **argv) {
   state.kernel_taint = tainted;
   state.secure_boot = secure_boot;
   for (const auto &f : loaded_files) {
-    if (is_module_path(f)) {
+    if (has_module_extension(f)) {
       auto m = read_module(f);
       if (!m) {
         std::fprintf(stderr, "%s: ERROR: %s\n", prog, m.error().msg.c_str());
@@ -311,7 +305,7 @@ int check_main(int argc, char **argv) {
       std::vector<std::string> found;
       for (auto it = fs::recursive_directory_iterator(a, fs::directory_options::skip_permission_denied, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-        if (it->is_regular_file(ec) && is_module_path(it->path().string())) found.push_back(it->path().string());
+        if (it->is_regular_file(ec) && has_module_extension(it->path().filename().string())) found.push_back(it->path().string());
       if (found.empty()) {
         std::fprintf(stderr, "%s: ERROR: %s: no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) in this directory\n", prog,
                      a.c_str());

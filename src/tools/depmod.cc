@@ -21,6 +21,7 @@
 #include "base/diag.h"
 #include "base/parallel.h"
 #include "config/depmod-config.h"
+#include "elf/module-elf.h"
 #include "graph/depmod.h"
 #include "tools/common.h"
 #include "tools/tools.h"

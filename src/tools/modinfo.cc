@@ -244,11 +244,7 @@ struct Target {
 bool is_module_filename(const std::string &name) {
   struct stat st;
   if (stat(name.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  for (const char *ext : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"}) {
-    size_t n = std::strlen(ext);
-    if (name.size() >= n && name.compare(name.size() - n, n, ext) == 0) return true;
-  }
-  return false;
+  return has_module_extension(name);
 }
 
 std::string make_absolute(const std::string &path) {

@@ -21,14 +21,6 @@ namespace {
 
 const char *const prog = "kmx scan";
 
-bool is_module_path(const std::string &p) {
-  for (const char *ext : {".ko", ".ko.gz", ".ko.xz", ".ko.zst"}) {
-    std::string_view e(ext);
-    if (p.size() >= e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
-  }
-  return false;
-}
-
 std::string machine_name(u16 m) {
   switch (m) {
   case 3: return "i386";
@@ -94,7 +86,7 @@ int scan_main(int argc, char **argv) {
     }
     for (; it != end; it.increment(ec)) {
       if (ec) break;
-      if (it->is_regular_file() && is_module_path(it->path().string())) files.push_back(it->path().string());
+      if (it->is_regular_file() && has_module_extension(it->path().filename().string())) files.push_back(it->path().string());
     }
   }
   std::sort(files.begin(), files.end());

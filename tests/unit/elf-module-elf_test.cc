@@ -604,3 +604,15 @@ TEST(ModuleElf, ErrnoAsLibkmodSaysIt) {
 }
 
 }  // namespace
+
+TEST(ModuleExtension, KmodSuffixes) {
+  // The one test of a module file name (depmod, modinfo, check, scan, kernel profiles).
+  EXPECT_TRUE(has_module_extension("a.ko"));
+  EXPECT_TRUE(has_module_extension("a.ko.xz"));
+  EXPECT_TRUE(has_module_extension("a.ko.zst"));
+  EXPECT_TRUE(has_module_extension("a.ko.gz"));
+  EXPECT_FALSE(has_module_extension(".ko"));
+  EXPECT_FALSE(has_module_extension("a.ko.bz2"));
+  EXPECT_FALSE(has_module_extension("a.o"));
+  EXPECT_TRUE(has_module_extension("/lib/modules/6.1/kernel/a-b.ko.xz"));
+}

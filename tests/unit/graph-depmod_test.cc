@@ -40,16 +40,6 @@ TEST(AliasNormalize, DashesOutsideBrackets) {
   EXPECT_FALSE(kmod_alias_normalize("a[bc"));
 }
 
-TEST(ModuleExtension, KmodSuffixes) {
-  EXPECT_TRUE(has_module_extension("a.ko"));
-  EXPECT_TRUE(has_module_extension("a.ko.xz"));
-  EXPECT_TRUE(has_module_extension("a.ko.zst"));
-  EXPECT_TRUE(has_module_extension("a.ko.gz"));
-  EXPECT_FALSE(has_module_extension(".ko"));
-  EXPECT_FALSE(has_module_extension("a.ko.bz2"));
-  EXPECT_FALSE(has_module_extension("a.o"));
-}
-
 TEST(ModuleFacts, KmodViewOfExportsAndImports) {
   ModuleInfo mi;
   mi.exports = {{"with_crc", ExportLicense::plain, "", 0x1234}, {"no_crc", ExportLicense::gpl, "", std::nullopt}};
