@@ -30,6 +30,7 @@ const std::vector<Tool> tools = {
     {"rmmod", kmx::rmmod_main, "remove modules from the kernel", kKmod},
     {"lsmod", kmx::lsmod_main, "list the loaded modules", kKmod},
     {"modinfo", kmx::modinfo_main, "show information about a kernel module", kKmod},
+    {"kmod", kmx::kmod_main, "kmod's own commands: list, static-nodes, help (and kmod TOOL ARGS)", kKmod},
     {"daemon", kmx::daemon_main, "load modules for devices (coldplug, uevents), release idle on-demand modules", kKerneld},
     {"autoclean", kmx::autoclean_main, "ask kmx daemon: status, release, release-when-idle, cancel", kKerneld},
     {"persist", kmx::persist_main, "edit the store of module settings kept across unload (get/set/list/rm)", kKerneld},
@@ -70,6 +71,12 @@ int run(int argc, char **argv) {
 }
 
 }  // namespace
+
+kmx::ToolMain kmx::compat_tool(std::string_view name) {
+  for (std::string_view t : {"lsmod", "rmmod", "insmod", "modinfo", "modprobe", "depmod"})
+    if (name == t) return find_tool(name)->fn;
+  return nullptr;
+}
 
 int main(int argc, char **argv) {
   try {
