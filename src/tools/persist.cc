@@ -103,10 +103,14 @@ void print_entry(const PersistEntry &e, bool with_module, bool long_form) {
 }  // namespace
 
 int persist_main(int argc, char **argv) {
-  std::string db;
-  if (auto cfg = load_kmx_config_from_env()) db = cfg->persist_db;  // $KMX_PERSIST_DB included
-  else if (const char *env = std::getenv("KMX_PERSIST_DB"); env && *env) db = env;
-  else db = kDefaultKmxPersistDb;
+  // The store named by kmx.conf ($KMX_PERSIST_DB included); a kmx.conf that does not parse is
+  // an error, as for every reader of it (a store chosen by a broken file would be a guess).
+  auto cfg = load_kmx_config_from_env();
+  if (!cfg) {
+    std::fprintf(stderr, "kmx persist: ERROR: %s\n", cfg.error().msg.c_str());
+    return 2;
+  }
+  std::string db = cfg->persist_db;
   std::string sys_root = "/sys", root, kversion;
   bool long_form = false, all_boots = false;
   std::vector<std::string> args;
