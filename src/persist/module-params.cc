@@ -103,7 +103,13 @@ std::vector<std::string> declared_params(const std::string &module_path) {
   std::vector<std::string> out;
   auto info = read_module(module_path);
   if (!info) return out;
-  for (const std::string &v : info->get_all("parmtype")) out.push_back(v.substr(0, v.find(':')));
+  // module_param() writes parmtype=NAME:TYPE; module_param_cb() writes none, and such a
+  // parameter shows only by its MODULE_PARM_DESC, parm=NAME:TEXT (loop's max_loop).
+  for (const char *key : {"parmtype", "parm"})
+    for (const std::string &v : info->get_all(key)) {
+      std::string name = v.substr(0, v.find(':'));
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+    }
   return out;
 }
 

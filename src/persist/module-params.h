@@ -39,7 +39,8 @@ std::vector<std::string> params_to_apply(const std::vector<PersistEntry> &stored
                                          const std::vector<std::string> &module_params);
 
 // The parameters the module file at `module_path` declares (the names of its modinfo
-// 'parmtype' entries); empty when the file cannot be read.
+// 'parmtype' and 'parm' entries: a module_param_cb() parameter has only the latter); empty
+// when the file cannot be read.
 std::vector<std::string> declared_params(const std::string &module_path);
 
 // The one rule for what a load gets back from the store, shared by kmx modprobe, the daemon and

@@ -283,6 +283,7 @@ struct Modprobe {
   KernelRoots roots;
   ProbeContext *ctx = nullptr;
   PersistHooks *hooks = nullptr;
+  PersistHooks *preview_hooks = nullptr;  // a dry run: stored values shown, nothing written
   std::vector<std::string> loaded_now;  // modules this run inserted itself, in load order
   bool explicit_load = true;            // not --autoclean, not the kernel: forget on-demand records
 
@@ -426,9 +427,11 @@ struct Modprobe {
           if (refuse) err = forbidden(m, mod);
           else if (real) err = install_command(m, options);
         } else {
-          // Stored parameters join the options of a real load (printed with -v as passed).
-          if (real && hooks && !refuse)
-            if (const std::string *path = ctx->path(m)) options = hooks->load_options(m->name, *path, options);
+          // Stored parameters join the options of a real load (printed with -v as passed), and
+          // of a dry run's (-n -v shows what the load would get: a kmx difference, read-only).
+          PersistHooks *with_stored = real ? hooks : preview_hooks;
+          if (with_stored && !refuse)
+            if (const std::string *path = ctx->path(m)) options = with_stored->load_options(m->name, *path, options);
           if (show) print_action(m, false, options);
           if (refuse) err = forbidden(m, mod);
           else if (real) err = insert_module(m, flags, options);
@@ -773,6 +776,12 @@ int modprobe_main(int argc, char **argv) {
   PersistHooks hooks(mp.roots);
   hooks.set_verbose(mp.verbose > DEFAULT_VERBOSE);
   if (!mp.dry_run && !mp.lookup_only && !show_modversions && !show_exports) mp.hooks = &hooks;
+  // -n (not -D, whose output initramfs-tools parses, nor -R): the stored values a load would
+  // get, from the store opened read-only.
+  PersistHooks preview(mp.roots);
+  preview.set_verbose(mp.verbose > DEFAULT_VERBOSE);
+  preview.set_read_only(true);
+  if (mp.dry_run && !mp.ignore_loaded && !mp.lookup_only) mp.preview_hooks = &preview;
   mp.explicit_load = !autoclean && !from_kernel;
   // Record what one argument's load inserted, as on demand, when it was not explicit.
   auto record = [&](const std::string &alias) {

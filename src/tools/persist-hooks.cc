@@ -71,6 +71,18 @@ PersistStore *PersistHooks::store(bool create) {
     report(path, "store is read-only");
     return nullptr;
   }
+  if (read_only_) {
+    if (create) return nullptr;
+    Result<PersistStore> ro = PersistStore::open(path, OpenMode::read_only);
+    if (!ro) {
+      report(path, ro.error().msg);
+      store_failed_ = true;
+      return nullptr;
+    }
+    store_ = std::move(*ro);
+    store_read_only_ = true;
+    return &*store_;
+  }
   Result<PersistStore> s = PersistStore::open(path, OpenMode::read_write, store_dir_policy(path));
   if (!s && exists && !create) {
     // A read-only /var can still be read (the stored values still apply).

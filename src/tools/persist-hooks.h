@@ -33,6 +33,9 @@ public:
   explicit PersistHooks(KernelRoots roots = {}) : roots_(std::move(roots)) {}
 
   void set_verbose(bool v) { verbose_ = v; }
+  // Only read the store (modprobe -n -v shows the options a load would get): never opened for
+  // writing, so SQLite creates no -wal/-shm files and nothing is recorded.
+  void set_read_only(bool v) { read_only_ = v; }
 
   // Options for loading `module` from `path`, given the load's own options.
   std::string load_options(const std::string &module, const std::string &path, const std::string &options);
@@ -63,6 +66,7 @@ private:
   std::optional<PersistStore> store_;
   bool store_failed_ = false;
   bool store_read_only_ = false;
+  bool read_only_ = false;
   std::string baseline_dir_;
 };
 

@@ -17,6 +17,8 @@
 // 1 not found / failed, 2 usage error.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <set>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -195,6 +197,55 @@ int persist_main(int argc, char **argv) {
         return usage_error("the value of '%s' contains '\"', which no module parameter can be given", k.c_str());
     auto store = open_store(db, OpenMode::read_write);
     if (!store) return report(store.error());
+    // The store opens first (its errors are the one line a script sees). The names must be parameters the module declares (modinfo parmtype) in the trees
+    // installed (-S: that release only). A module in no tree is stored with a warning: a DKMS
+    // module may not be built yet.
+    std::vector<std::string> releases;
+    std::string base = root + "/lib/modules";
+    if (!kversion.empty()) {
+      releases.push_back(kversion);
+    } else {
+      std::error_code ec;
+      for (const auto &d : std::filesystem::directory_iterator(base, ec))
+        if (d.is_directory(ec)) releases.push_back(d.path().filename().string());
+      std::sort(releases.begin(), releases.end());
+    }
+    std::set<std::string> declared;
+    std::vector<std::string> found_in, builtin_in;
+    for (const auto &rel : releases) {
+      std::string dir = module_dir(root, rel);
+      ModprobeConfig no_config;
+      ProbeContext ctx(dir, no_config);
+      ProbeModule *m = ctx.name_lookup(mk->module);
+      if (!m) continue;
+      if (const std::string *p = ctx.path(m)) {
+        found_in.push_back(rel);
+        for (auto &d : declared_params(*p)) declared.insert(std::move(d));
+      } else if (ctx.is_builtin(m)) {
+        builtin_in.push_back(rel);
+      }
+    }
+    if (found_in.empty() && !builtin_in.empty())
+      std::fprintf(stderr,
+                   "kmx persist: WARNING: %s is built into the kernel (%s): stored values never reach it; give them "
+                   "on the kernel command line (%s.KEY=VALUE)\n",
+                   mk->module.c_str(), builtin_in[0].c_str(), mk->module.c_str());
+    else if (found_in.empty())
+      std::fprintf(stderr,
+                   "kmx persist: WARNING: %s is in no installed tree (%s/*): stored without checking its parameters\n",
+                   mk->module.c_str(), base.c_str());
+    for (const auto &[k, v] : kv) {
+      std::string key = k;
+      std::replace(key.begin(), key.end(), '-', '_');
+      if (!found_in.empty() && !declared.contains(key)) {
+        std::string list;
+        for (const auto &d : declared) list += (list.empty() ? "" : ", ") + d;
+        std::fprintf(stderr, "kmx persist: ERROR: module %s (%s) has no parameter '%s'%s%s\n", mk->module.c_str(),
+                     found_in.back().c_str(), k.c_str(), list.empty() ? ": it declares none" : "; it declares: ",
+                     list.c_str());
+        return 2;
+      }
+    }
     auto r = store->set(mk->module, kv);
     if (!r) return report(r.error());
     return 0;

@@ -1,8 +1,9 @@
 # Persistence in kmx modprobe where no kernel is needed (the host kernel has no module support,
 # so every real load fails with ENOSYS, the same way for kmod and kmx): with -v the "insmod"
 # line shows the options kmx passes, so stored parameters are visible without loading.
-# Proves: stored values are applied unless the load names them (argv, modprobe.d win); dry
-# runs (-n, -D) never touch the store and stay identical to kmod; a load never creates a
+# Proves: stored values are applied unless the load names them (argv, modprobe.d win); -n -v
+# shows them from the store opened read-only (a deliberate kmx difference), -D and -R stay
+# identical to kmod; `persist set` checks names against the module's parameters; a load never creates a
 # missing store; a corrupt store or a bad kmx.conf changes neither output nor exit code
 # (one "kmx: persist:" line on stderr only with -v); `persist off` disables it.
 source "$(dirname "$0")/common.sh"
@@ -61,14 +62,26 @@ mkdir -m 700 "$(dirname "$db")"  # an administrator-chosen store directory is no
 [ ! -e "$KMX_BASELINE_DIR" ] || fail "a failed load wrote a baseline"
 
 # A stored value is applied; the load's own options win.
-"$KMX" persist set dummy numdummies=3
+"$KMX" persist -d "$root" -S "$ver" set dummy numdummies=3
+# Names are checked against the parameters the module declares in the tree.
+rc=0; "$KMX" persist -d "$root" -S "$ver" set dummy numdumies=3 2>"$TMP/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "no parameter 'numdumies'; it declares: numdummies" "$TMP/err" ||
+  fail "unknown parameter accepted: exit $rc $(cat "$TMP/err")"
+"$KMX" persist -d "$root" -S "$ver" set not_built_yet x=1 2>"$TMP/err" || fail "a module in no tree was refused"
+grep -q "WARNING: not_built_yet is in no installed tree" "$TMP/err" || fail "no warning: $(cat "$TMP/err")"
+"$KMX" persist rm not_built_yet >/dev/null
 [ "$(insmod_line -C empty dummy)" = "numdummies=3" ] || fail "stored numdummies=3 not applied: $(cat "$TMP/kmx.out")"
 [ "$(insmod_line -C empty dummy numdummies=1)" = "numdummies=1" ] || fail "argv did not win: $(cat "$TMP/kmx.out")"
 [ "$(insmod_line -C conf dummy)" = "numdummies=5 " ] || fail "modprobe.d did not win: $(cat "$TMP/kmx.out")"
 # Without -v, the only visible effect is none: same output and exit code as kmod.
 identical -C empty dummy
-# Dry runs and queries never read the store: byte for byte kmod's.
-identical -C empty -n -v dummy
+# -n -v shows what the load would get; the store is only read (its entries stay as they were,
+# and nothing is recorded as loaded on demand).
+"$KMX" persist list >"$TMP/before"
+[ "$(insmod_line -C empty -n dummy)" = "numdummies=3" ] || fail "-n -v does not show the stored value: $(cat "$TMP/kmx.out")"
+"$KMX" persist list >"$TMP/after"
+cmp -s "$TMP/before" "$TMP/after" || fail "a dry run changed the store: $(diff "$TMP/before" "$TMP/after")"
+# -D (initramfs-tools parses it) and queries: byte for byte kmod's.
 identical -C empty -D dummy
 identical -C empty -R dummy
 # persist off: no stored values.
