@@ -91,6 +91,8 @@ public:
 
   const LoaderOptions &options() const { return opt_; }
   void set_store(PersistStore *store) { opt_.store = store; }
+  // kmx.conf reread: for commands started from now on.
+  void set_command_timeout_ms(i64 ms) { opt_.command_timeout_ms = ms; }
 
   // The identity of a file at one moment (device, inode, size, mtime).
   struct Stamp;

@@ -82,6 +82,8 @@ public:
   std::vector<PendingRelease> pending() const;
   i64 idle_period(const std::string &module) const;
   const AutocleanConfig &config() const { return cfg_; }
+  // New settings (kmx.conf reread): idle timers and pending releases stay as they are.
+  void reconfigure(AutocleanConfig cfg) { cfg_ = std::move(cfg); }
 
 private:
   AutocleanConfig cfg_;

@@ -436,8 +436,32 @@ struct Daemon::Impl {
     if (Status st = notify_service_manager(opt.notify_socket, state); !st) say(st.error().msg);
   }
 
+  // kmx.conf again: what can change while running changes; what cannot is said.
+  void reread_settings() {
+    if (!opt.reread) return;
+    Result<DaemonOptions> n = opt.reread();
+    if (!n) {
+      say("kmx.conf not reread: " + n.error().msg + "; the previous settings stay");
+      return;
+    }
+    state.autoclean.reconfigure(n->autoclean);
+    opt.autoclean = n->autoclean;
+    loader.set_command_timeout_ms(n->loader.command_timeout_ms);
+    opt.loader.command_timeout_ms = n->loader.command_timeout_ms;
+    if (n->persist != opt.persist) {
+      opt.persist = n->persist;
+      loader.set_store(opt.persist && store ? &*store : nullptr);
+    }
+    if (n->db_path != opt.db_path) say("kmx.conf names another store (" + n->db_path + "): takes effect at restart");
+    if (n->control_socket != opt.control_socket)
+      say("kmx.conf names another control socket (" + n->control_socket + "): takes effect at restart");
+    say("kmx.conf reread: idle " + std::to_string(opt.autoclean.idle_seconds) + " s, command-timeout " +
+        std::to_string(opt.loader.command_timeout_ms / 1000) + " s, persist " + (opt.persist ? "on" : "off"));
+  }
+
   void reload_now() {
     notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()));
+    reread_settings();
     loader.open();
     state.counters.index_reloads++;
     say("reload asked: reread modprobe.d and reopened " + opt.loader.moddir);

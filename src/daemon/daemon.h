@@ -51,6 +51,11 @@ struct DaemonOptions {
   i64 tick_ms = 1000;
   bool verbose = false;            // also log modules already present / aliases without a module
   unsigned jobs = 0;               // load workers (daemon/load-scheduler.h); 0: online CPUs + 1
+  // Settings reread at each reload (SIGHUP): the tool rereads kmx.conf and applies its own
+  // command-line overrides. Autoclean's idle periods and keep list, the command timeout and
+  // `persist` take effect at once (idle timers and pending releases are kept); a new store
+  // path or control socket needs a restart, and says so. An error keeps the old settings.
+  std::function<Result<DaemonOptions>()> reread;
 };
 
 class Daemon {
@@ -63,8 +68,8 @@ public:
 
   // Run until `stop_fd` becomes readable (or, with coldplug_only, until coldplug is done).
   // Whenever `reload_fd` (the tool's SIGHUP signalfd; -1 for none) becomes readable, what it
-  // holds is read and discarded, modprobe.d is reread, the indexes reopened, and an unavailable
-  // store tried again.
+  // holds is read and discarded, kmx.conf (DaemonOptions::reread) and modprobe.d are reread,
+  // the indexes reopened, and an unavailable store tried again.
   Status run(int stop_fd, int reload_fd = -1);
 
   const DaemonCounters &counters() const;

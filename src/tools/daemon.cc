@@ -180,17 +180,27 @@ int daemon_main(int argc, char **argv) {
   opt.loader.config.config_paths = modprobe_paths;
   opt.loader.config.kcmdline_path = opt.loader.roots.proc + "/cmdline";
   opt.loader.dry_run = dry_run;
-  opt.autoclean.idle_seconds = idle > 0 ? idle : cfg->idle_seconds;
-  opt.autoclean.keep = cfg->keep;
+  // kmx.conf's settings, the command line's overrides on top: at start and at each reload.
+  auto settings = [=](const KmxConfig &c, DaemonOptions &o) {
+    o.autoclean.idle_seconds = idle > 0 ? idle : c.idle_seconds;
+    o.autoclean.keep = c.keep;
+    o.autoclean.module_idle = c.module_idle;
+    o.loader.command_timeout_ms = c.command_timeout * 1000;
+    o.db_path = db.empty() ? c.persist_db : db;
+    o.persist = c.persist;
+    o.control_socket = socket_path.empty() ? c.control_socket : socket_path;
+  };
+  settings(*cfg, opt);
+  opt.reread = [=]() -> Result<DaemonOptions> {
+    TRY_ASSIGN(KmxConfig c, config_path.empty() ? load_kmx_config_from_env() : load_kmx_config(config_path));
+    DaemonOptions o;
+    settings(c, o);
+    return o;
+  };
   if (store_retry > 0) opt.store_retry_ms = store_retry * 1000;
-  opt.loader.command_timeout_ms = cfg->command_timeout * 1000;
   // Type=notify: systemd names its socket in the environment (read here, the tools' layer).
   if (const char *ns = std::getenv("NOTIFY_SOCKET"); ns && *ns) opt.notify_socket = ns;
-  opt.autoclean.module_idle = cfg->module_idle;
-  opt.db_path = db.empty() ? cfg->persist_db : db;
-  opt.persist = cfg->persist;
   if (opt.persist) opt.loader.baseline_dir = baseline_dir_from_env();
-  opt.control_socket = socket_path.empty() ? cfg->control_socket : socket_path;
   opt.uevent_socket = uevent_socket;
   if (rcvbuf > 0) opt.uevent_rcvbuf = rcvbuf;
   opt.coldplug = !no_coldplug;

@@ -4,7 +4,8 @@
 #   * coldplug of a fake /sys/devices resolves like kmod's modprobe -b (same modules);
 #   * release-when-idle survives a daemon restart (kept in the store), cancel drops it;
 #   * depmod replacing the indexes is noticed: an alias that only the new index knows loads;
-#   * a modprobe.d file added or removed is noticed at the next uevent; SIGHUP rereads it;
+#   * a modprobe.d file added or removed is noticed at the next uevent; SIGHUP rereads it and
+#     kmx.conf (a bad kmx.conf keeps the settings in force);
 #   * a non-root client cannot use the socket;
 #   * bad options and a bad kmx.conf are refused with the file named.
 source "$(dirname "$0")/common.sh"
@@ -142,6 +143,20 @@ kill -HUP "$pid"
 for _ in $(seq 50); do grep -q "reload asked" "$TMP/log" && break; sleep 0.1; done
 grep -q "reload asked: reread modprobe.d" "$TMP/log" || { cat "$TMP/log"; fail "SIGHUP did not reread"; }
 expect_rc 0 ac status
+# SIGHUP rereads kmx.conf too: a new idle period applies at once; a bad file keeps the old one.
+printf 'idle 77\ncommand-timeout 30\n' > "$KMX_CONFIG"
+kill -HUP "$pid"
+for _ in $(seq 50); do grep -q "kmx.conf reread" "$TMP/log" && break; sleep 0.1; done
+grep -q "kmx.conf reread: idle 77 s, command-timeout 30 s" "$TMP/log" || { cat "$TMP/log"; fail "SIGHUP did not reread kmx.conf"; }
+expect_rc 0 ac status
+grep -q "idle period: 77 s" "$TMP/out" || fail "new idle period not in effect: $(cat "$TMP/out")"
+printf 'idle never\n' > "$KMX_CONFIG"
+kill -HUP "$pid"
+for _ in $(seq 50); do grep -q "kmx.conf not reread" "$TMP/log" && break; sleep 0.1; done
+grep -q "kmx.conf not reread: .*kmx.conf:1: .*the previous settings stay" "$TMP/log" || { cat "$TMP/log"; fail "a bad kmx.conf at reload"; }
+expect_rc 0 ac status
+grep -q "idle period: 77 s" "$TMP/out" || fail "a bad kmx.conf changed the settings: $(cat "$TMP/out")"
+printf 'idle 1000\n' > "$KMX_CONFIG"
 rm "$TMP/conf/blacklist-e1000.conf"
 send "$e1000_alias"
 for _ in $(seq 50); do grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && break; sleep 0.1; done
