@@ -4,7 +4,7 @@
 //
 // A module is in use while its refcount is not 0, it has holders (/sys/module/NAME/holders or
 // the users column of /proc/modules), a device is bound to one of its drivers, or it is not Live. Only modules in the on-demand record
-// (daemon/ondemand.h) or with a pending "release when idle" request are candidates; the keep
+// (persist/ondemand.h) or with a pending "release when idle" request are candidates; the keep
 // list and a per-module idle of 0 exclude a module for good. The idle clock of a module starts
 // at the first observation that finds it unused and restarts whenever it is found in use, so a
 // module is released only after `idle` seconds of consecutive observations of non-use.
@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "base/result.h"
-#include "daemon/ondemand.h"
+#include "persist/ondemand.h"
 #include "kernel/sysfs-module.h"
 
 namespace kmx {

@@ -24,7 +24,7 @@
 
 #include "base/result.h"
 #include "daemon/autoclean.h"
-#include "daemon/ondemand.h"
+#include "persist/ondemand.h"
 
 namespace kmx {
 

@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "daemon/coldplug.h"
-#include "daemon/ondemand.h"
+#include "persist/ondemand.h"
 #include "daemon/pending-releases.h"
 #include "daemon/request-queue.h"
 #include "daemon/sd-notify.h"

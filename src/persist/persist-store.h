@@ -10,7 +10,7 @@
 //         PRIMARY KEY(module, key)) WITHOUT ROWID
 //   snapshot(module TEXT PRIMARY KEY, generation INTEGER, nparams INTEGER, saved INTEGER)
 //   ondemand(module TEXT PRIMARY KEY, alias TEXT, source TEXT, pid INTEGER, comm TEXT,
-//            boot_id TEXT, loaded INTEGER)             -- see daemon/ondemand.h
+//            boot_id TEXT, loaded INTEGER)             -- see persist/ondemand.h
 //
 // kind 'param' rows come from a snapshot of /sys/module/NAME/parameters taken before an
 // unload; 'user' rows were set by hand (kmx persist set) and may name keys that are not

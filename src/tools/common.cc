@@ -49,6 +49,12 @@ int kmx_usage_error(const char *prog, const std::string &msg, const char *usage)
   return 2;
 }
 
+PersistHooks make_persist_hooks(const KernelRoots &roots, bool verbose) {
+  PersistHooks::Report report;
+  if (verbose) report = [](const std::string &msg) { std::fprintf(stderr, "kmx: persist: %s\n", msg.c_str()); };
+  return PersistHooks(roots, load_kmx_config_from_env, baseline_dir_from_env(), std::move(report));
+}
+
 int print_kmx_version() {
   std::printf("kmx version %s\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL\n", KMX_VERSION);
   return 0;

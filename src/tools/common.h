@@ -8,6 +8,7 @@
 
 #include "base/result.h"
 #include "config/kmx-config.h"
+#include "persist/persist-hooks.h"
 #include "persist/param-baseline.h"
 
 namespace kmx {
@@ -41,6 +42,11 @@ int kmx_usage_error(const char *prog, const std::string &msg, const char *usage)
 Result<KmxConfig> load_kmx_config_from_env();
 // the parameter baselines' directory, $KMX_BASELINE_DIR or /run/kmx/baseline.
 std::string baseline_dir_from_env();
+
+// The persistence hooks of a loading tool (persist/persist-hooks.h) with the tools'
+// environment: kmx.conf from $KMX_CONFIG, baselines in $KMX_BASELINE_DIR, problems printed as
+// "kmx: persist: FILE: WHAT" on stderr when `verbose`.
+PersistHooks make_persist_hooks(const KernelRoots &roots, bool verbose);
 
 // --version of every kmx tool (the kmod tools' features line, as kmod prints it), then 0.
 int print_kmx_version();

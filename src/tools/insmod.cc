@@ -14,7 +14,6 @@
 #include "kernel/kmsg.h"
 #include "kernel/module-load.h"
 #include "elf/module-elf.h"
-#include "tools/persist-hooks.h"
 #include "tools/common.h"
 #include "tools/tools.h"
 
@@ -106,7 +105,7 @@ int insmod_main(int argc, char **argv) {
     // An explicit load: baseline its writable parameters, take it out of the
     // on-demand record. Stored parameters are modprobe's business; insmod passes argv as is.
     std::string name = module_name_from_path(filename);
-    PersistHooks hooks(roots);
+    PersistHooks hooks = make_persist_hooks(roots, false);
     hooks.after_load(name);
     hooks.forget_on_demand(name);
     return 0;

@@ -17,12 +17,12 @@
 // "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: ...", whatever -q says,
 // unless $KMOD_LOG lowers libkmod's priority below LOG_ERR.
 //
-// kmx additions (tools/persist-hooks.h has the rules): parameters saved at unload are
+// kmx additions (persist/persist-hooks.h has the rules): parameters saved at unload are
 // applied at the next load unless the load names them; --autoclean NAME... (kmx only; implies
 // -a, so every argument is a module) loads and records the modules it loaded as on demand
 // (source "modprobe", the parent process's pid and comm); when the kernel runs kmx as its
 // modprobe (argv exactly "-q -- NAME" and the parent is a kernel thread, see
-// is_kernel_thread() in daemon/ondemand.h) the modules loaded are recorded with source
+// is_kernel_thread() in persist/ondemand.h) the modules loaded are recorded with source
 // "kernel" and alias NAME; any other load takes the named modules out of the
 // record, and so does an unload. -n, -D, -R, -c and --show-* never touch the store.
 #include <fcntl.h>
@@ -52,9 +52,8 @@
 #include "kernel/sysfs-module.h"
 #include "lookup/module-command.h"
 #include "lookup/probe.h"
-#include "daemon/ondemand.h"
+#include "persist/ondemand.h"
 #include "tools/common.h"
-#include "tools/persist-hooks.h"
 #include "tools/tools.h"
 
 namespace kmx {
@@ -773,13 +772,11 @@ int modprobe_main(int argc, char **argv) {
   // The kernel's request_module(): exactly "-q -- NAME" from a kernel thread.
   bool from_kernel = !autoclean && argc == 4 && std::strcmp(argv[1], "-q") == 0 && std::strcmp(argv[2], "--") == 0 &&
                      is_kernel_thread(mp.roots, static_cast<i64>(::getppid()));
-  PersistHooks hooks(mp.roots);
-  hooks.set_verbose(mp.verbose > DEFAULT_VERBOSE);
+  PersistHooks hooks = make_persist_hooks(mp.roots, mp.verbose > DEFAULT_VERBOSE);
   if (!mp.dry_run && !mp.lookup_only && !show_modversions && !show_exports) mp.hooks = &hooks;
   // -n (not -D, whose output initramfs-tools parses, nor -R): the stored values a load would
   // get, from the store opened read-only.
-  PersistHooks preview(mp.roots);
-  preview.set_verbose(mp.verbose > DEFAULT_VERBOSE);
+  PersistHooks preview = make_persist_hooks(mp.roots, mp.verbose > DEFAULT_VERBOSE);
   preview.set_read_only(true);
   if (mp.dry_run && !mp.ignore_loaded && !mp.lookup_only) mp.preview_hooks = &preview;
   mp.explicit_load = !autoclean && !from_kernel;

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "config/kmx-config.h"
-#include "daemon/ondemand.h"
+#include "persist/ondemand.h"
 #include "persist/module-params.h"
 #include "lookup/probe.h"
 #include "persist/persist-store.h"

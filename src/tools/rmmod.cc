@@ -1,6 +1,6 @@
 // kmx rmmod: kmod 30's rmmod (tools/rmmod.c): options "fsvVwh", the in-use checks done before
 // delete_module(2) (builtin, not loaded, holders, refcount), messages and exit codes; -s sends
-// the messages to syslog instead of stderr. kmx addition (tools/persist-hooks.h): the
+// the messages to syslog instead of stderr. kmx addition (persist/persist-hooks.h): the
 // module's changed writable parameters are saved before delete_module(2), and a removed module
 // leaves the on-demand record; problems with that show only with -v.
 #include <fcntl.h>
@@ -17,7 +17,6 @@
 #include "kernel/module-load.h"
 #include "elf/module-elf.h"
 #include "kernel/sysfs-module.h"
-#include "tools/persist-hooks.h"
 #include "tools/common.h"
 #include "tools/tools.h"
 
@@ -131,8 +130,7 @@ int rmmod_main(int argc, char **argv) {
     failures = 1;
   }
   KernelRoots roots;
-  PersistHooks hooks(roots);
-  hooks.set_verbose(log.priority > LOG_ERR);
+  PersistHooks hooks = make_persist_hooks(roots, log.priority > LOG_ERR);
   for (int i = optind; i < argc; ++i) {
     const char *arg = argv[i];
     struct stat st;

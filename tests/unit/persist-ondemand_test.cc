@@ -1,4 +1,4 @@
-#include "daemon/ondemand.h"
+#include "persist/ondemand.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -13,10 +13,13 @@
 // - On load, stored parameters the load does not name itself are appended as options (the
 //   load's own options -- modprobe.d, kernel command line, argv -- win).
 // - Nothing here changes a tool's output or exit code. Problems (read-only /var, corrupt
-//   store, bad kmx.conf) print one line "kmx: persist: FILE: WHAT" on stderr, and only when
-//   the tool runs with -v.
+//   store, bad kmx.conf) go to the `report` callback as "FILE: WHAT" (the tools print them as
+//   "kmx: persist: FILE: WHAT" on stderr, and only with -v).
+// Where kmx.conf and the baselines are (the environment) is the caller's to say: the config
+// comes from `config_source`, called on first use.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,9 +33,11 @@ namespace kmx {
 
 class PersistHooks {
 public:
-  explicit PersistHooks(KernelRoots roots = {}) : roots_(std::move(roots)) {}
-
-  void set_verbose(bool v) { verbose_ = v; }
+  using ConfigSource = std::function<Result<KmxConfig>()>;
+  using Report = std::function<void(const std::string &)>;
+  PersistHooks(KernelRoots roots, ConfigSource config_source, std::string baseline_dir, Report report)
+      : roots_(std::move(roots)), config_source_(std::move(config_source)), baseline_dir_(std::move(baseline_dir)),
+        report_(std::move(report)) {}
   // Only read the store (modprobe -n -v shows the options a load would get): never opened for
   // writing, so SQLite creates no -wal/-shm files and nothing is recorded.
   void set_read_only(bool v) { read_only_ = v; }
@@ -60,7 +65,7 @@ private:
   void report(const std::string &file, const std::string &what);
 
   KernelRoots roots_;
-  bool verbose_ = false;
+  ConfigSource config_source_;
   bool config_loaded_ = false;
   std::optional<KmxConfig> config_;
   std::optional<PersistStore> store_;
@@ -68,6 +73,7 @@ private:
   bool store_read_only_ = false;
   bool read_only_ = false;
   std::string baseline_dir_;
+  Report report_;
 };
 
 }  // namespace kmx

@@ -1,16 +1,14 @@
-#include "tools/persist-hooks.h"
+#include "persist/persist-hooks.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <ctime>
 
-#include "daemon/ondemand.h"
+#include "persist/ondemand.h"
 #include "elf/module-elf.h"
 #include "persist/module-params.h"
 #include "persist/param-baseline.h"
-#include "tools/common.h"
 
 namespace kmx {
 namespace {
@@ -32,21 +30,19 @@ std::string strip_file(const std::string &msg, const std::string &file) {
 }  // namespace
 
 void PersistHooks::report(const std::string &file, const std::string &what) {
-  if (!verbose_) return;
-  std::fprintf(stderr, "kmx: persist: %s: %s\n", file.c_str(), strip_file(what, file).c_str());
+  if (report_) report_(file + ": " + strip_file(what, file));
 }
 
 const KmxConfig *PersistHooks::config() {
   if (!config_loaded_) {
     config_loaded_ = true;
-    baseline_dir_ = baseline_dir_from_env();
-    Result<KmxConfig> c = load_kmx_config_from_env();
+    Result<KmxConfig> c = config_source_ ? config_source_() : Result<KmxConfig>(KmxConfig{});
     if (c) {
       config_ = std::move(*c);
-    } else {
+    } else if (report_) {
       // A bad kmx.conf must not break a kmod-compatible tool: persistence and records are
-      // off for this run, and -v says why.
-      if (verbose_) std::fprintf(stderr, "kmx: persist: %s\n", c.error().msg.c_str());
+      // off for this run, and the report says why.
+      report_(c.error().msg);
     }
   }
   return config_ ? &*config_ : nullptr;
