@@ -20,6 +20,7 @@
 
 #include "base/atomic-file.h"
 #include "base/dirs.h"
+#include "elf/module-signature.h"
 #include "base/mapped-file.h"
 #include "decompress/decompress.h"
 
@@ -27,8 +28,6 @@ namespace kmx {
 
 namespace {
 
-constexpr std::string_view sig_marker = "~Module signature appended~\n";
-constexpr size_t sig_header_size = 12;
 constexpr u64 image_limit = 1ull << 30;
 constexpr std::string_view cache_magic = "KMXCERTS1\n";
 
@@ -364,40 +363,40 @@ Result<std::vector<TrustedCert>> load_cert_file(const std::string &path) {
 
 SigCheck verify_module_signature(ByteView image, const std::vector<TrustedCert> &keys) {
   SigCheck r;
-  if (image.size() <= sig_marker.size() || !image.ends_with(sig_marker)) {
+  // module_sig_check() looks for the marker only in a file longer than it; mod_check_sig()
+  // then wants the header to fit and sig_len to leave at least one byte of module.
+  auto t = image.size() > module_sig_magic.size() ? read_sig_trailer_header(image) : std::nullopt;
+  if (!t) {
     r.err = ENODATA;
     r.detail = "no signature marker";
     return r;
   }
-  u64 len = image.size() - sig_marker.size();
-  if (len <= sig_header_size) {
+  if (!t->fits || t->before == 0) {
     r.err = EBADMSG;
     r.detail = "signature marker without room for struct module_signature";
     return r;
   }
-  ByteView h = *image.sub(len - sig_header_size, sig_header_size);
-  u32 sig_len = *h.read<u32, false>(8);
-  if (sig_len >= len - sig_header_size) {
+  if (t->sig_len >= t->before) {
     r.err = EBADMSG;
-    r.detail = fmt::format("sig_len {} does not fit the {} bytes before it", sig_len, len - sig_header_size);
+    r.detail = fmt::format("sig_len {} does not fit the {} bytes before it", t->sig_len, t->before);
     return r;
   }
-  if (h[2] != 2) {
+  if (t->id_type != 2) {
     r.err = ENOPKG;
     r.lines.push_back("module: not signed with expected PKCS#7 message");
-    r.detail = fmt::format("id_type {} is not PKCS#7 (2)", h[2]);
+    r.detail = fmt::format("id_type {} is not PKCS#7 (2)", t->id_type);
     return r;
   }
-  if (h[0] || h[1] || h[3] || h[4] || h[5] || h[6] || h[7]) {
+  if (t->algo || t->hash || t->signer_len || t->key_id_len || t->pad[0] || t->pad[1] || t->pad[2]) {
     r.err = EBADMSG;
     r.lines.push_back("module: PKCS#7 signature info has unexpected non-zero params");
     r.detail = fmt::format("algo/hash/signer_len/key_id_len/__pad are not all zero ({:02x} {:02x} {:02x} {:02x} {:02x} {:02x} {:02x})",
-                           h[0], h[1], h[3], h[4], h[5], h[6], h[7]);
+                           t->algo, t->hash, t->signer_len, t->key_id_len, t->pad[0], t->pad[1], t->pad[2]);
     return r;
   }
-  u64 modlen = len - sig_header_size - sig_len;
+  u64 modlen = t->before - t->sig_len;
   ByteView content = *image.sub(0, modlen);
-  ByteView blob = *image.sub(modlen, sig_len);
+  ByteView blob = *image.sub(modlen, t->sig_len);
 
   const unsigned char *p = blob.data();
   std::unique_ptr<CMS_ContentInfo, decltype(&CMS_ContentInfo_free)> cms(

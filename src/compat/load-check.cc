@@ -11,6 +11,7 @@
 #include "base/mapped-file.h"
 #include "compat/kernel-keys.h"
 #include "elf/module-elf.h"
+#include "elf/module-signature.h"
 
 namespace kmx {
 
@@ -981,8 +982,7 @@ LoadVerdict check_unparsed_module(const std::string &path, ByteView image, const
     r.refuse("C1", EINVAL);
     return finish();
   }
-  static constexpr std::string_view marker = "~Module signature appended~\n";
-  if (image.ends_with(marker)) {
+  if (image.ends_with(module_sig_magic)) {
     r.step("B", "signature", "unknown", "a signature trailer on a file that is not a module: " + problem);
     return finish();
   }

@@ -12,7 +12,6 @@ namespace kmx {
 
 namespace {
 
-constexpr size_t sig_header_size = 12;
 constexpr u8 PKEY_ID_PKCS7 = 2;
 
 // The kernel's hash_algo_name[] for the legacy `hash` field, and kmod's names for PKCS#7.
@@ -78,23 +77,40 @@ Status parse_pkcs7(ByteView blob, ModuleSignature &sig) {
 
 }  // namespace
 
+std::optional<SigTrailerHeader> read_sig_trailer_header(ByteView file) {
+  if (!file.ends_with(module_sig_magic)) return std::nullopt;
+  SigTrailerHeader t;
+  u64 end = file.size() - module_sig_magic.size();
+  if (end < module_sig_header_size) return t;
+  ByteView h = *file.sub(end - module_sig_header_size, module_sig_header_size);
+  t.fits = true;
+  t.algo = h[0];
+  t.hash = h[1];
+  t.id_type = h[2];
+  t.signer_len = h[3];
+  t.key_id_len = h[4];
+  t.pad[0] = h[5], t.pad[1] = h[6], t.pad[2] = h[7];
+  t.sig_len = *h.read<u32, false>(8);
+  t.before = end - module_sig_header_size;
+  return t;
+}
+
 SplitModule split_signature(ByteView file) {
   SplitModule out;
   out.elf = file;
-  if (!file.ends_with(module_sig_magic)) return out;
-  u64 end = file.size() - module_sig_magic.size();
-  if (end < sig_header_size) {
+  auto t = read_sig_trailer_header(file);
+  if (!t) return out;
+  if (!t->fits) {
     out.problem = "signature trailer: file too small for struct module_signature";
     return out;
   }
-  ByteView h = *file.sub(end - sig_header_size, sig_header_size);
-  out.algo = h[0];
-  out.hash = h[1];
-  out.id_type = h[2];
-  out.signer_len = h[3];
-  out.key_id_len = h[4];
-  out.sig_len = *h.read<u32, false>(8);
-  u64 body_end = end - sig_header_size;
+  out.algo = t->algo;
+  out.hash = t->hash;
+  out.id_type = t->id_type;
+  out.signer_len = t->signer_len;
+  out.key_id_len = t->key_id_len;
+  out.sig_len = t->sig_len;
+  u64 body_end = t->before;
   u64 blob_len = u64(out.sig_len) + out.signer_len + out.key_id_len;
   if (out.algo >= 2 || out.hash >= std::size(legacy_hash_names) || out.id_type >= std::size(id_type_names)) {
     out.problem = "signature trailer: unknown algo " + std::to_string(out.algo) + ", hash " + std::to_string(out.hash) +

@@ -22,6 +22,19 @@
 namespace kmx {
 
 constexpr std::string_view module_sig_magic = "~Module signature appended~\n";
+constexpr size_t module_sig_header_size = 12;  // sizeof(struct module_signature)
+
+// struct module_signature as found before the marker, not yet judged: kmod (split_signature
+// below) and the kernel (compat/kernel-keys.h, mod_check_sig()) accept different trailers.
+struct SigTrailerHeader {
+  bool fits = false;  // the file has room for the header before the marker
+  u8 algo = 0, hash = 0, id_type = 0, signer_len = 0, key_id_len = 0;
+  u8 pad[3] = {0, 0, 0};
+  u32 sig_len = 0;    // big-endian in the file
+  u64 before = 0;     // bytes before the header (the module and the signature blob)
+};
+// nullopt when `file` does not end with the marker.
+std::optional<SigTrailerHeader> read_sig_trailer_header(ByteView file);
 
 struct SplitModule {
   ByteView elf;                          // the module without the trailer
