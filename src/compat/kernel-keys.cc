@@ -1,7 +1,6 @@
 #include "compat/kernel-keys.h"
 
 #include <fmt/core.h>
-#include <lzma.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
@@ -93,35 +92,6 @@ std::string hex_bytes(ByteView b) {
   return s;
 }
 
-Result<Bytes> unlzma(ByteView in, u64 limit) {
-  lzma_stream s = LZMA_STREAM_INIT;
-  if (lzma_alone_decoder(&s, UINT64_MAX) != LZMA_OK) return fail(Errc::io, "lzma: cannot initialise decoder");
-  Bytes out;
-  s.next_in = in.data();
-  s.avail_in = in.size();
-  size_t used = 0;
-  for (;;) {
-    if (used == out.size()) {
-      if (out.size() >= limit) {
-        lzma_end(&s);
-        return fail(Errc::too_large, "lzma: decompressed size exceeds the limit of " + std::to_string(limit) + " bytes");
-      }
-      out.resize(std::min<u64>(std::max<u64>(out.size() * 2, 1 << 20), limit));
-    }
-    s.next_out = out.data() + used;
-    s.avail_out = out.size() - used;
-    lzma_ret r = lzma_code(&s, LZMA_FINISH);
-    used = out.size() - s.avail_out;
-    if (r == LZMA_STREAM_END) break;
-    if (r != LZMA_OK) {
-      lzma_end(&s);
-      return fail(Errc::invalid_format, "lzma: corrupt or truncated data (lzma_ret " + std::to_string(r) + ")");
-    }
-  }
-  lzma_end(&s);
-  out.resize(used);
-  return out;
-}
 
 // The decompressed kernel (vmlinux, or arm64's Image) inside `file`, plus how it was found.
 Result<Bytes> to_bytes(Result<Buffer> b) {
@@ -150,7 +120,7 @@ Result<Bytes> kernel_payload(ByteView file, std::string &how) {
     }
     if (body[0] == 0x5d && body.size() > 13) {
       how = "lzma payload of the bzImage";
-      return unlzma(body, image_limit);
+      return to_bytes(decompress_lzma_alone(body, image_limit));
     }
     return fail(Errc::unsupported,
                 fmt::format("bzImage payload compression not supported (magic {}): kmx reads xz, zstd, gzip and lzma",
@@ -167,7 +137,7 @@ Result<Bytes> kernel_payload(ByteView file, std::string &how) {
     if (c == Compression::none && !(payload->size() > 13 && (*payload)[0] == 0x5d))
       return fail(Errc::unsupported, "zboot payload compression '" + type + "' not supported: kmx reads xz, zstd, gzip and lzma");
     how = (c == Compression::none ? std::string("lzma") : std::string(compression_name(c))) + " payload of the EFI zboot image";
-    return c == Compression::none ? unlzma(*payload, image_limit) : to_bytes(decompress(c, *payload, image_limit));
+    return to_bytes(c == Compression::none ? decompress_lzma_alone(*payload, image_limit) : decompress(c, *payload, image_limit));
   }
   if (file.size() >= 0x40 && file.as_string().substr(0, 2) == "MZ") {
     // An uncompressed EFI-stub image (arm64 "ARM\x64" / riscv "RSC\x05" Image header at 0x38).

@@ -96,11 +96,13 @@ private:
 
 Result<Buffer> too_large(const char *what, u64 limit) { return fail(Errc::too_large, std::string(what) + ": " + too_large_msg(limit)); }
 
-Result<Buffer> unxz(ByteView in, u64 limit) {
+// xz, or (`alone`) the legacy .lzma format: one liblzma loop, two decoders.
+Result<Buffer> unxz(ByteView in, u64 limit, bool alone = false) {
+  const char *name = alone ? "lzma" : "xz";
   TRY_ASSIGN(Sink out, Sink::make(limit));
   lzma_stream s = LZMA_STREAM_INIT;
-  if (lzma_stream_decoder(&s, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK)
-    return fail(Errc::io, "xz: cannot initialise decoder");
+  lzma_ret init = alone ? lzma_alone_decoder(&s, UINT64_MAX) : lzma_stream_decoder(&s, UINT64_MAX, LZMA_CONCATENATED);
+  if (init != LZMA_OK) return fail(Errc::io, std::string(name) + ": cannot initialise decoder");
   s.next_in = in.data();
   s.avail_in = in.size();
   lzma_ret r;
@@ -108,7 +110,7 @@ Result<Buffer> unxz(ByteView in, u64 limit) {
     size_t room = out.room();
     if (room == 0 || out.over_limit()) {
       lzma_end(&s);
-      return too_large("xz", limit);
+      return too_large(name, limit);
     }
     s.next_out = out.next();
     s.avail_out = room;
@@ -119,14 +121,14 @@ Result<Buffer> unxz(ByteView in, u64 limit) {
       lzma_end(&s);
       const char *why = r == LZMA_DATA_ERROR   ? "corrupt data"
                         : r == LZMA_BUF_ERROR  ? "truncated input"
-                        : r == LZMA_FORMAT_ERROR ? "not an xz stream"
+                        : r == LZMA_FORMAT_ERROR ? (alone ? "not an lzma stream" : "not an xz stream")
                         : r == LZMA_MEM_ERROR  ? "out of memory"
                                                : "decoder error";
-      return bad_stream(std::string("xz: ") + why + " (lzma_ret " + std::to_string(r) + ")");
+      return bad_stream(std::string(name) + ": " + why + " (lzma_ret " + std::to_string(r) + ")");
     }
   }
   lzma_end(&s);
-  if (out.over_limit()) return too_large("xz", limit);
+  if (out.over_limit()) return too_large(name, limit);
   return out.finish();
 }
 
@@ -199,6 +201,8 @@ Result<Buffer> gunzip(ByteView in, u64 limit) {
 }
 
 }  // namespace
+
+Result<Buffer> decompress_lzma_alone(ByteView data, u64 limit) { return unxz(data, limit, true); }
 
 Result<Buffer> decompress(Compression c, ByteView data, u64 limit) {
   switch (c) {

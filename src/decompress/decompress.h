@@ -34,4 +34,8 @@ constexpr u64 default_decompress_limit = 256ull << 20;
 // Decompress `data` of the given format into an owned buffer (at most `limit` bytes).
 Result<Buffer> decompress(Compression c, ByteView data, u64 limit = default_decompress_limit);
 
+// The legacy .lzma ("alone") format: not a module format, but the payload of kernel images
+// built with CONFIG_KERNEL_LZMA (kernel-image certificates, compat/kernel-keys.h). Same cap.
+Result<Buffer> decompress_lzma_alone(ByteView data, u64 limit = default_decompress_limit);
+
 }  // namespace kmx

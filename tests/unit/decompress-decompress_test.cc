@@ -5,6 +5,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <string>
 
 using namespace kmx;
@@ -96,4 +97,33 @@ TEST(Decompress, TruncatedInputIsAnError) {
     ASSERT_FALSE(r) << k.name;
     EXPECT_EQ(r.error().code, Errc::invalid_format) << k.name << ": " << r.error().msg;
   }
+}
+
+// The legacy .lzma format of CONFIG_KERNEL_LZMA images: same decoder loop, same cap.
+TEST(Decompress, LzmaAloneForKernelImages) {
+  Bytes in(300000);
+  for (size_t i = 0; i < in.size(); i++) in[i] = static_cast<u8>((i * 7) ^ (i >> 9));
+  lzma_stream s = LZMA_STREAM_INIT;
+  lzma_options_lzma opt;
+  ASSERT_FALSE(lzma_lzma_preset(&opt, 6));
+  ASSERT_EQ(lzma_alone_encoder(&s, &opt), LZMA_OK);
+  Bytes enc(in.size() + 65536);
+  s.next_in = in.data();
+  s.avail_in = in.size();
+  s.next_out = enc.data();
+  s.avail_out = enc.size();
+  ASSERT_EQ(lzma_code(&s, LZMA_FINISH), LZMA_STREAM_END);
+  enc.resize(enc.size() - s.avail_out);
+  lzma_end(&s);
+  auto out = decompress_lzma_alone(ByteView(enc));
+  ASSERT_TRUE(out) << out.error().msg;
+  ASSERT_EQ(out->size(), in.size());
+  EXPECT_TRUE(std::equal(in.begin(), in.end(), out->data()));
+  auto small = decompress_lzma_alone(ByteView(enc), 1000);
+  ASSERT_FALSE(small);
+  EXPECT_EQ(small.error().code, Errc::too_large);
+  Bytes junk(64, 0xff);
+  auto bad = decompress_lzma_alone(ByteView(junk));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().msg.find("lzma:"), std::string::npos) << bad.error().msg;
 }
