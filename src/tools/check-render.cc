@@ -259,6 +259,8 @@ void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k,
   else
     appendf(out, "%s: %sloads%s%s in %s\n", v.path.c_str(), nd.empty() ? green : yellow, nd.c_str(), off,
             rel.c_str());
+  // --verbose: where the kernel's facts came from (every verdict rests on them).
+  if (verbose && !k.sources.empty()) appendf(out, "  kernel facts from: %s\n", join(k.sources, "; ").c_str());
   auto group_syms = symbol_groups(v);
   std::set<std::string> grouped_syms = collapsed_symbols(group_syms);
   std::map<std::pair<std::string, std::string>, size_t> seen;

@@ -58,8 +58,11 @@ assert b3 and b3[0]["result"] == "unknown", v["checks"]
 assert "E" not in v["taint"], v["taint"]
 assert "B3 signature" in v["undecided"], v["undecided"]
 PY
-# With the tree (and its vmlinuz), everything is known: loads cleanly.
+# With the tree (and its vmlinuz), everything is known: loads cleanly; --verbose names the sources.
 run 0 -t "$r1,$s1" "$mod"
+run 0 --verbose -t "$r1,$s1" "$mod"
+grep -q "kernel facts from: Module.symvers $s1; .*module tree $r1/lib/modules/$rel1" "$TMP/out" ||
+  fail "--verbose does not say where the facts came from: $(cat "$TMP/out")"
 
 # 4. A directory without modules is an error.
 run 4 -t "$r1,$s1" "$TMP/empty"
