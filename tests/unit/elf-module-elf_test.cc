@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "elf-builder.h"
+#include "test-support.h"
 #include "elf/elf-types.h"
 
 using namespace kmx;
@@ -483,9 +484,9 @@ TEST(ModuleElfPeer, MatchesKmodAndReadelf) {
   std::vector<std::string> mods = peer_modules();
   if (mods.empty()) GTEST_SKIP() << "skipped: " << kPeerModules << " not present";
   if (!executable(kModinfo) || !executable(kModprobe)) GTEST_SKIP() << "skipped: kmod tools not installed";
-  char dir_tmpl[] = "/tmp/kmx-elftest-peer-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_tmpl), nullptr);
-  std::string dir = dir_tmpl;
+  kmx::test::TempDir tmp("kmx-elftest-peer");  // removed however the test ends
+  ASSERT_FALSE(tmp.path.empty());
+  const std::string &dir = tmp.path;
   size_t checked = 0, with_exports = 0;
   for (const std::string &path : mods) {
     SCOPED_TRACE(path);
@@ -548,7 +549,6 @@ TEST(ModuleElfPeer, MatchesKmodAndReadelf) {
     fs::remove(plain);
     checked++;
   }
-  fs::remove_all(dir);
   EXPECT_GE(checked, 10u);
   EXPECT_GE(with_exports, 5u);
 }

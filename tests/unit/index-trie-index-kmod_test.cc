@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "test-support.h"
 #include "base/mapped-file.h"
 #include "index/trie-index.h"
 
@@ -60,9 +61,9 @@ TEST_P(IndexVsKmod, RebuildIsByteIdentical) {
   for (auto &e : fs::directory_iterator(pkgroot + "/lib/modules")) version = e.path().filename();
   ASSERT_FALSE(version.empty());
 
-  char tmpl[] = "/tmp/kmx-index-kmod-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string root = tmpl;
+  test::TempDir tmp("kmx-index-kmod");  // removed however the test ends
+  ASSERT_FALSE(tmp.path.empty());
+  std::string root = tmp.path;
   fs::create_directories(root + "/lib/modules");
   std::string dir = root + "/lib/modules/" + version;
   ASSERT_EQ(std::system(("cp -al '" + pkgroot + "/lib/modules/" + version + "' '" + dir + "'").c_str()), 0);
@@ -127,7 +128,6 @@ TEST_P(IndexVsKmod, RebuildIsByteIdentical) {
     if (!kmod_alias.count(a)) missing.insert(a);
   EXPECT_TRUE(missing.empty()) << missing.size() << " alias entries not in modprobe -c, e.g. " << *missing.begin();
 
-  fs::remove_all(root);
 }
 
 INSTANTIATE_TEST_SUITE_P(Trees, IndexVsKmod, ::testing::Values("amd64-6.1", "i386-6.1"));
@@ -145,9 +145,9 @@ TEST(IndexVsKmodModprobe, WildcardSearchOrderMatchesModprobeResolveAlias) {
   if (pkgroot.empty() || !fs::exists(pkgroot + "/.done")) GTEST_SKIP() << "tree amd64-6.1 not fetched";
   std::string version;
   for (auto &e : fs::directory_iterator(pkgroot + "/lib/modules")) version = e.path().filename();
-  char tmpl[] = "/tmp/kmx-index-wild-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  std::string root = tmpl, dir = root + "/lib/modules/" + version;
+  test::TempDir tmp("kmx-index-wild");
+  ASSERT_FALSE(tmp.path.empty());
+  std::string root = tmp.path, dir = root + "/lib/modules/" + version;
   fs::create_directories(root + "/lib/modules");
   ASSERT_EQ(std::system(("cp -al '" + pkgroot + "/lib/modules/" + version + "' '" + dir + "'").c_str()), 0);
   ASSERT_EQ(std::system(("/usr/sbin/depmod -b '" + root + "' " + version).c_str()), 0);
@@ -186,5 +186,4 @@ TEST(IndexVsKmodModprobe, WildcardSearchOrderMatchesModprobeResolveAlias) {
     multi += got->size() > 1;
   }
   EXPECT_GT(multi, 5) << "too few keys with several matches to check the order";
-  fs::remove_all(root);
 }
