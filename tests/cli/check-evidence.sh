@@ -119,4 +119,15 @@ grep -q "^  F4 .*and $((each - 3)) more symbols" "$TMP/out" || fail "no group li
 run 2 -t "$r1,$s1" "$mod" "$TMP/junk.ko"
 tail -n1 "$TMP/out" | grep -qx "2 modules x 1 kernel: 1 loads cleanly, 0 with taint, 1 refused, 0 not decided" ||
   fail "summary: $(tail -n1 "$TMP/out")"
+# 10. Progress on a terminal (stderr, runs of more than one batch of 64 modules); none when
+#     stderr is not a terminal, or with -q.
+many=$r1/lib/modules/$rel1/kernel/drivers/net/ethernet
+if command -v script >/dev/null; then
+  script -qec "'$KMX' check -t '$r1,$s1' '$many' >/dev/null" /dev/null >"$TMP/tty" || true
+  grep -q "modules checked" "$TMP/tty" || fail "no progress on a terminal: $(head -c 300 "$TMP/tty")"
+  script -qec "'$KMX' check -q -t '$r1,$s1' '$many' >/dev/null" /dev/null >"$TMP/tty" || true
+  ! grep -q "modules checked" "$TMP/tty" || fail "progress despite -q"
+fi
+"$KMX" check -t "$r1,$s1" "$many" >/dev/null 2>"$TMP/err" || true
+! grep -q "modules checked" "$TMP/err" || fail "progress written to a file"
 echo "ok: check-evidence"
