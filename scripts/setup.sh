@@ -7,7 +7,7 @@ pkgs=(
   libgtest-dev
   kmod xz-utils zstd gzip cpio e2fsprogs busybox-static qemu-system-x86 util-linux libelf1
   hyperfine clang-14 llvm-14 strace time binutils
-  chromium
+  chromium scdoc mandoc
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -2,7 +2,7 @@
 # modprobe, kmod, depmod, ... is installed, and nothing under /etc), the data file where
 # `kmx check` finds it from the installed binary, the systemd unit, and the files that would
 # change how the system loads modules (the kernel.modprobe sysctl, kmx.conf) only as examples
-# under the documentation. The example kmx.conf parses, and says the built-in defaults.
+# under the documentation; the man pages under share/man. The example kmx.conf parses.
 source "$(dirname "$0")/common.sh"
 command -v cmake >/dev/null || skip "cmake not installed"
 build=${KMX_BUILD:-$(dirname "$KMX")}
@@ -19,6 +19,15 @@ bad=$(cd "$dest" && find . \( -name modprobe -o -name kmod -o -name depmod -o -n
   -o -name modinfo \) -print)
 [ -z "$bad" ] || fail "installing must not replace the system's kmod tools: $bad"
 [ ! -e "$dest/etc" ] || fail "installed under /etc: $(cd "$dest" && find etc)"
+# The man pages, where man looks for them (built when scdoc is installed).
+if grep -q '^SCDOC:FILEPATH=/' "$build/CMakeCache.txt"; then
+  for page in man8/kmx.8 man1/kmx-check.1 man1/kmx-abi-diff.1 man1/kmx-scan.1 man8/kmx-daemon.8 man8/kmx-autoclean.8 \
+    man8/kmx-persist.8 man5/kmx.conf.5; do
+    [ -s "$dest/usr/share/man/$page" ] || fail "man page $page not installed"
+  done
+  MANPATH=$dest/usr/share/man man -P cat kmx-check 2>/dev/null | grep -q "predict whether modules load" ||
+    fail "man kmx-check does not show the installed page"
+fi
 # The unit starts the installed binary.
 grep -q '^ExecStart=/usr/sbin/kmx daemon$' "$dest/usr/lib/systemd/system/kmx-daemon.service" || fail "unit ExecStart"
 # kmx check looks for ../share/kmx/api-changes.tsv beside its binary.
