@@ -28,6 +28,17 @@ if grep -q '^SCDOC:FILEPATH=/' "$build/CMakeCache.txt"; then
   MANPATH=$dest/usr/share/man man -P cat kmx-check 2>/dev/null | grep -q "predict whether modules load" ||
     fail "man kmx-check does not show the installed page"
 fi
+# bash completion, where bash-completion loads it on demand: tool names, then each tool's
+# options from its own --help, commands of autoclean and persist.
+comp=$dest/usr/share/bash-completion/completions/kmx
+[ -f "$comp" ] || fail "bash completion not installed"
+complete() { # complete WORDS...: what completing the last word offers
+  bash -c 'source "$1"; shift; PATH=$(dirname "$KMX"):$PATH; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _kmx; echo "${COMPREPLY[*]}"' \
+    _ "$comp" "$@"
+}
+[ "$(complete kmx ch)" = check ] || fail "kmx ch<TAB>: $(complete kmx ch)"
+[ "$(complete kmx check --ker)" = "--kernel --kernels" ] || fail "kmx check --ker<TAB>: $(complete kmx check --ker)"
+[ "$(complete kmx autoclean re)" = "release release-when-idle" ] || fail "kmx autoclean re<TAB>: $(complete kmx autoclean re)"
 # The unit starts the installed binary.
 grep -q '^ExecStart=/usr/sbin/kmx daemon$' "$dest/usr/lib/systemd/system/kmx-daemon.service" || fail "unit ExecStart"
 # kmx check looks for ../share/kmx/api-changes.tsv beside its binary.
