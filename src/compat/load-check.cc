@@ -39,7 +39,7 @@ struct Run {
   bool done = false;  // refused
   bool kernel_p = false;  // the kernel (not the module) got taint P (ndiswrapper)
 
-  void step(const char *id, std::string what, const char *result, std::string detail = {}) {
+  void step(const char *id, std::string what, StepResult result, std::string detail = {}) {
     v.checks.push_back(CheckStep{id, std::move(what), result, std::move(detail)});
   }
   void msg(std::string line) { v.messages.push_back(std::move(line)); }
@@ -166,7 +166,7 @@ std::pair<std::string, std::string> lockdown_state(const Run &r) {
 void check_signature(Run &r) {
   auto sig_cfg = r.k.config_on("CONFIG_MODULE_SIG");
   if (sig_cfg && !*sig_cfg) {
-    r.step("B", "signature", "skip", "CONFIG_MODULE_SIG is off: signatures are not checked");
+    r.step("B", "signature", StepResult::skip, "CONFIG_MODULE_SIG is off: signatures are not checked");
     return;
   }
   bool enforced = r.s.sig_enforce || r.k.config_on("CONFIG_MODULE_SIG_FORCE").value_or(false);
@@ -227,7 +227,7 @@ void check_signature(Run &r) {
       if (r.k.trusted_key_ids.empty()) {
         // Whether the kernel trusts the signer decides between "loads cleanly" and taint E (or a
         // refusal when enforced or locked down): nothing here says.
-        r.step("B3", "signature", "unknown",
+        r.step("B3", "signature", StepResult::unknown,
                fmt::format("signed by '{}' (key id {}); no certificates or module key ids of this kernel are "
                            "known: give its image (boot/vmlinuz-REL), a module tree or its certificate files",
                            r.m.signature->signer, hex_string(r.m.signature->key_id)));
@@ -246,7 +246,7 @@ void check_signature(Run &r) {
   }
   if (err == ENOKEY && !r.k.keys_source.empty()) detail += "; trusted: " + r.k.keys_source;
   if (err == 0) {
-    r.step("B1", "signature", "pass", detail);
+    r.step("B1", "signature", StepResult::pass, detail);
     return;
   }
   const char *reason = err == ENODATA ? "unsigned module"
@@ -254,7 +254,7 @@ void check_signature(Run &r) {
                        : err == ENOKEY ? "module with unavailable key"
                                        : nullptr;
   if (!reason) {
-    r.step("B6", "signature", "refuse", fmt::format("{} ({}): refused even when signatures are not enforced", detail, errno_name(err)));
+    r.step("B6", "signature", StepResult::refuse, fmt::format("{} ({}): refused even when signatures are not enforced", detail, errno_name(err)));
     r.refuse("B6", err);
     if (edited && err == EKEYREJECTED)
       r.v.hints.push_back("decompress the module first: insmod -f on an uncompressed file passes the flags to "
@@ -266,7 +266,7 @@ void check_signature(Run &r) {
   }
   if (enforced) {
     r.msg(fmt::format("Loading of {} is rejected", reason));
-    r.step("B4", "signature", "refuse",
+    r.step("B4", "signature", StepResult::refuse,
            fmt::format("{}: {} and signatures are enforced ({})", reason, detail,
                        r.s.sig_enforce ? "module.sig_enforce=1" : "CONFIG_MODULE_SIG_FORCE=y"));
     r.refuse("B4", EKEYREJECTED);
@@ -277,14 +277,14 @@ void check_signature(Run &r) {
   auto [level, why] = lockdown_state(r);
   if (!level.empty()) {
     r.msg(fmt::format("Lockdown: {}: unsigned module loading is restricted; see man kernel_lockdown.7", r.s.comm));
-    r.step("B5", "signature", "refuse", fmt::format("{}: {}; kernel locked down ({}, {})", reason, detail, level, why));
+    r.step("B5", "signature", StepResult::refuse, fmt::format("{}: {}; kernel locked down ({}, {})", reason, detail, level, why));
     r.refuse("B5", EPERM);
     r.v.hints.push_back(r.s.secure_boot ? "under Secure Boot the kernel loads only modules signed by a trusted key: sign it "
                                           "and enroll the certificate with mokutil --import (MOK)"
                                         : "a locked-down kernel loads only modules signed by a trusted key");
     return;
   }
-  r.step(err == ENODATA ? "B2" : "B3", "signature", "taint", std::string(reason) + ": " + detail + ": loads, taints E");
+  r.step(err == ENODATA ? "B2" : "B3", "signature", StepResult::taint, std::string(reason) + ": " + detail + ": loads, taints E");
 }
 
 std::string arch_name(u16 machine) {
@@ -310,14 +310,14 @@ std::string arch_desc(const ElfArch &a) {
 // another class: the bytes where the kernel looks for e_shentsize are then not at hand.
 bool elf_header_checks(Run &r, ByteView hdr, u64 len, bool shentsize_known = true) {
   if (!r.k.arch) {
-    r.step("C4", "architecture", "unknown", "the kernel's architecture is not known (no in-tree module, no config)");
+    r.step("C4", "architecture", StepResult::unknown, "the kernel's architecture is not known (no in-tree module, no config)");
     return true;
   }
   const ElfArch &k = *r.k.arch;
   const u64 ehdr_size = k.is64 ? 64 : 52, shdr_size = k.is64 ? 64 : 40;
   auto refuse = [&](const char *id, const char *what, std::string line, std::string detail) {
     r.msg(std::move(line));
-    r.step(id, what, "refuse", std::move(detail));
+    r.step(id, what, StepResult::refuse, std::move(detail));
     r.refuse(id, ENOEXEC);
     return false;
   };
@@ -356,7 +356,7 @@ bool elf_header_checks(Run &r, ByteView hdr, u64 len, bool shentsize_known = tru
                   fmt::format("e_machine {} as this kernel reads it; the kernel is {}{}", machine, arch_desc(k), other));
   }
   if (!shentsize_known) {
-    r.step("C5", "ELF section headers", "unknown",
+    r.step("C5", "ELF section headers", StepResult::unknown,
            fmt::format("the module is ELF{}, the kernel {}: its section header size as the kernel reads it is not "
                        "decided here",
                        hdr[4] == 2 ? 64 : 32, arch_desc(k)));
@@ -368,18 +368,18 @@ bool elf_header_checks(Run &r, ByteView hdr, u64 len, bool shentsize_known = tru
     return refuse("C5", "ELF section headers", "Invalid ELF section header size",
                   fmt::format("e_shentsize {} as this kernel reads it, want {}{}", shentsize, shdr_size, other));
   }
-  r.step("C4", "architecture", "pass", arch_desc(k));
+  r.step("C4", "architecture", StepResult::pass, arch_desc(k));
   return true;
 }
 
 // The header checks for a parsed module: its identity against the kernel's.
 void check_elf_arch(Run &r) {
   if (!r.k.arch) {
-    r.step("C4", "architecture", "unknown", "the kernel's architecture is not known (no in-tree module, no config)");
+    r.step("C4", "architecture", StepResult::unknown, "the kernel's architecture is not known (no in-tree module, no config)");
     return;
   }
   if (ElfArch{r.m.e_machine, r.m.is64, r.m.little_endian} == *r.k.arch && r.m.e_type == 1) {
-    r.step("C4", "architecture", "pass", arch_desc(*r.k.arch));
+    r.step("C4", "architecture", StepResult::pass, arch_desc(*r.k.arch));
     return;
   }
   // Another architecture, class, byte order or type: the header as the file has it, judged as
@@ -399,19 +399,19 @@ void check_this_module_size(Run &r) {
   if (!r.k.version_at_least(6, 4)) return;
   if (!r.m.this_module_size) {
     r.msg(fmt::format("module {}: Exactly one .gnu.linkonce.this_module section must exist.", r.name));
-    r.step("C8", "struct module", "refuse", "no .gnu.linkonce.this_module section");
+    r.step("C8", "struct module", StepResult::refuse, "no .gnu.linkonce.this_module section");
     r.refuse("C8", ENOEXEC);
     return;
   }
   if (!r.k.this_module_size) {
-    r.step("C10", "struct module size", "unknown", "the kernel's sizeof(struct module) is not known");
+    r.step("C10", "struct module size", StepResult::unknown, "the kernel's sizeof(struct module) is not known");
     return;
   }
   if (*r.m.this_module_size != *r.k.this_module_size) {
     // clang-format off
     r.msg(fmt::format("module {}: .gnu.linkonce.this_module section size must match the kernel's built struct module size at run time", r.name));
     // clang-format on
-    r.step("C10", "struct module size", "refuse",
+    r.step("C10", "struct module size", StepResult::refuse,
            fmt::format("module {:#x} bytes, kernel {:#x}", *r.m.this_module_size, *r.k.this_module_size));
     r.refuse("C10", ENOEXEC);
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): struct "
@@ -419,7 +419,7 @@ void check_this_module_size(Run &r) {
                                     r.k.release, config_delta(r)));
     return;
   }
-  r.step("C10", "struct module size", "pass", fmt::format("{:#x} bytes", *r.m.this_module_size));
+  r.step("C10", "struct module size", StepResult::pass, fmt::format("{:#x} bytes", *r.m.this_module_size));
 }
 
 // Compressed modules: kmod hands the file to finit_module(MODULE_INIT_COMPRESSED_FILE) when the
@@ -436,17 +436,17 @@ void check_compression(Run &r) {
                     : *dec && fmt_on.value_or(false)
                         ? "the kernel decompresses " + fmt_name + " (finit_module MODULE_INIT_COMPRESSED_FILE)"
                         : "the kernel cannot decompress " + fmt_name + ": kmod decompresses it and uses init_module";
-  r.step("A5", "compression", "pass", how);
+  r.step("A5", "compression", StepResult::pass, how);
 }
 
 void check_blacklist(Run &r) {
   if (r.s.blacklist.contains(r.name)) {
     r.msg(fmt::format("Module {} is blacklisted", r.name));
-    r.step("D1", "module_blacklist", "refuse", "listed in module_blacklist=");
+    r.step("D1", "module_blacklist", StepResult::refuse, "listed in module_blacklist=");
     r.refuse("D1", EPERM);
     return;
   }
-  r.step("D1", "module_blacklist", "pass");
+  r.step("D1", "module_blacklist", StepResult::pass);
 }
 
 // try_to_force_load(): taint F, message only the first time.
@@ -463,22 +463,22 @@ bool force_load(Run &r, const std::string &reason) {
 void check_module_layout(Run &r) {
   auto modv = r.k.modversions();
   if (!modv) {
-    r.step("D2", "module_layout", "unknown",
+    r.step("D2", "module_layout", StepResult::unknown,
            "whether this kernel compares CRCs (CONFIG_MODVERSIONS) is not known: no config, vermagic or CRCs "
            "(a System.map does not say)");
     return;
   }
   if (!*modv) {
-    r.step("D2", "module_layout", "pass", "kernel built without CONFIG_MODVERSIONS (" + r.k.modversions_source() + ")");
+    r.step("D2", "module_layout", StepResult::pass, "kernel built without CONFIG_MODVERSIONS (" + r.k.modversions_source() + ")");
     return;
   }
   if (!versions_seen(r)) {
     if (force_load(r, "module_layout")) {
-      r.step("D4", "module_layout", "taint",
+      r.step("D4", "module_layout", StepResult::taint,
              r.o.force_modversions ? "__versions ignored (forced load, MODULE_INIT_IGNORE_MODVERSIONS): taints F"
                                    : "no __versions: forced load, taints F");
     } else {
-      r.step("D4", "module_layout", "refuse", "no __versions and CONFIG_MODULE_FORCE_LOAD off");
+      r.step("D4", "module_layout", StepResult::refuse, "no __versions and CONFIG_MODULE_FORCE_LOAD off");
       r.refuse("D4", ENOEXEC);
     }
     return;
@@ -487,20 +487,20 @@ void check_module_layout(Run &r) {
   if (!sv) {
     r.msg(fmt::format("{}: no symbol version for module_layout", r.name));
     if (r.o.upstream_missing_crc) {
-      r.step("D3", "module_layout", "pass", "no module_layout CRC (upstream accepts)");
+      r.step("D3", "module_layout", StepResult::pass, "no module_layout CRC (upstream accepts)");
       return;
     }
-    r.step("D3", "module_layout", "refuse", "no module_layout entry in __versions (Debian refuses)");
+    r.step("D3", "module_layout", StepResult::refuse, "no module_layout entry in __versions (Debian refuses)");
     r.refuse("D3", ENOEXEC);
     return;
   }
   if (!r.k.module_layout_crc) {
-    r.step("D2", "module_layout", "unknown", "the kernel's module_layout CRC is not known");
+    r.step("D2", "module_layout", StepResult::unknown, "the kernel's module_layout CRC is not known");
     return;
   }
   if (sv->crc != *r.k.module_layout_crc) {
     r.msg(fmt::format("{}: disagrees about version of symbol module_layout", r.name));
-    r.step("D2", "module_layout", "refuse",
+    r.step("D2", "module_layout", StepResult::refuse,
            fmt::format("module {} kernel {}", hex(sv->crc), hex(*r.k.module_layout_crc)));
     r.refuse("D2", ENOEXEC);
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): "
@@ -508,31 +508,31 @@ void check_module_layout(Run &r) {
                                     r.k.release, config_delta(r)));
     return;
   }
-  r.step("D2", "module_layout", "pass", hex(sv->crc));
+  r.step("D2", "module_layout", StepResult::pass, hex(sv->crc));
 }
 
 void check_vermagic(Run &r) {
   auto mm = r.o.force_vermagic ? std::nullopt : r.m.get("vermagic");
   if (!mm) {
     if (force_load(r, "bad vermagic")) {
-      r.step("D6", "vermagic", "taint",
+      r.step("D6", "vermagic", StepResult::taint,
              r.o.force_vermagic ? "vermagic ignored (forced load, MODULE_INIT_IGNORE_VERMAGIC): taints F"
                                 : "no vermagic: forced load, taints F");
     } else {
-      r.step("D6", "vermagic", "refuse", "no vermagic");
+      r.step("D6", "vermagic", StepResult::refuse, "no vermagic");
       r.refuse("D6", ENOEXEC);
     }
     return;
   }
   if (!r.k.vermagic) {
-    r.step("D5", "vermagic", "unknown", "the kernel's vermagic is not known");
+    r.step("D5", "vermagic", StepResult::unknown, "the kernel's vermagic is not known");
     return;
   }
   bool crcs = r.k.modversions().value_or(false) && versions_seen(r);
   bool same = crcs ? after_space(*mm) == after_space(*r.k.vermagic) : *mm == *r.k.vermagic;
   if (!same) {
     r.msg(fmt::format("{}: version magic '{}' should be '{}'", r.name, *mm, *r.k.vermagic));
-    r.step("D5", "vermagic", "refuse",
+    r.step("D5", "vermagic", StepResult::refuse,
            crcs ? "differs after the release word (the release is ignored with modversions)"
                 : "differs (compared in full: no modversions)");
     r.refuse("D5", ENOEXEC);
@@ -541,16 +541,16 @@ void check_vermagic(Run &r) {
                                     r.k.release, *mm, *r.k.vermagic, config_delta(r)));
     return;
   }
-  r.step("D5", "vermagic", "pass", crcs && *mm != *r.k.vermagic ? "release word differs, ignored" : "");
+  r.step("D5", "vermagic", StepResult::pass, crcs && *mm != *r.k.vermagic ? "release word differs, ignored" : "");
 }
 
 void check_loaded(Run &r) {
   if (r.s.loaded.contains(r.name)) {
-    r.step("D8", "already loaded", "refuse", "a module of this name is loaded");
+    r.step("D8", "already loaded", StepResult::refuse, "a module of this name is loaded");
     r.refuse("D8", EEXIST);
     return;
   }
-  r.step("D8", "already loaded", "pass");
+  r.step("D8", "already loaded", StepResult::pass);
 }
 
 bool proprietary(const ModuleInfo &m) {
@@ -566,7 +566,7 @@ bool livepatch_on(const Run &r) { return r.k.config_on("CONFIG_LIVEPATCH").value
 bool livepatch_refused(Run &r) {
   if (!r.m.get("livepatch") || livepatch_on(r)) return false;
   r.msg(fmt::format("{}: module is marked as livepatch module, but livepatch support is disabled", r.name));
-  r.step("D7", "livepatch", "refuse", "livepatch module, kernel built without CONFIG_LIVEPATCH");
+  r.step("D7", "livepatch", StepResult::refuse, "livepatch module, kernel built without CONFIG_LIVEPATCH");
   r.refuse("D7", ENOEXEC);
   return true;
 }
@@ -578,19 +578,19 @@ void modinfo_taints(Run &r) {
   if (!r.m.get("intree")) {
     if (!r.was_tainted('O')) r.msg(fmt::format("{}: loading out-of-tree module taints kernel.", r.name));
     r.taint('O');
-    r.step("E", "out-of-tree", "taint", "no intree in .modinfo: taints O");
+    r.step("E", "out-of-tree", StepResult::taint, "no intree in .modinfo: taints O");
   }
   if (r.m.get("staging")) {
     r.msg(fmt::format("{}: module is from the staging directory, the quality is unknown, you have been warned.", r.name));
     r.taint('C');
-    r.step("E", "staging", "taint", "staging in .modinfo (drivers/staging): taints C, printed on every load");
+    r.step("E", "staging", StepResult::taint, "staging in .modinfo (drivers/staging): taints C, printed on every load");
   }
   if (r.m.get("livepatch")) {
     if (!r.k.version_at_least(6, 4) && livepatch_refused(r)) return;
     if (livepatch_on(r)) {
       if (!r.was_tainted('K')) r.msg(fmt::format("{}: tainting kernel with TAINT_LIVEPATCH", r.name));
       r.taint('K');
-      r.step("E", "livepatch", "taint", "livepatch module: taints K (the line is printed once per boot)");
+      r.step("E", "livepatch", StepResult::taint, "livepatch module: taints K (the line is printed once per boot)");
     }
   }
   if (proprietary(r.m)) {
@@ -600,12 +600,12 @@ void modinfo_taints(Run &r) {
       r.lockdep_off();
     }
     r.taint('P');
-    r.step("E", "licence", "taint", "licence '" + lic + "' is not GPL-compatible: taints P");
+    r.step("E", "licence", StepResult::taint, "licence '" + lic + "' is not GPL-compatible: taints P");
   }
   if (r.m.get("test")) {
     if (!r.was_tainted('N')) r.msg(fmt::format("{}: loading test module taints kernel.", r.name));
     r.taint('N');
-    r.step("E", "test", "taint", "test in .modinfo: taints N");
+    r.step("E", "test", StepResult::taint, "test in .modinfo: taints N");
   }
 }
 
@@ -624,10 +624,10 @@ void name_taints(Run &r) {
     if (!r.was_tainted('P')) r.lockdep_off();
     if (kernel_only) {
       r.kernel_p = true;
-      r.step("E", "name", "taint", "ndiswrapper taints the kernel P (not the module: it keeps its GPL-only symbols)");
+      r.step("E", "name", StepResult::taint, "ndiswrapper taints the kernel P (not the module: it keeps its GPL-only symbols)");
     } else {
       r.taint('P');
-      r.step("E", "name", "taint", r.name + " is on the loader's list of modules that lie about their licence: taints P");
+      r.step("E", "name", StepResult::taint, r.name + " is on the loader's list of modules that lie about their licence: taints P");
     }
   }
   if (!prev && (r.kernel_p || r.v.taint.find('P') != std::string::npos))
@@ -636,7 +636,7 @@ void name_taints(Run &r) {
 
 void unsigned_taint(Run &r) {
   for (const auto &c : r.v.checks)
-    if ((c.id == "B2" || c.id == "B3") && c.result == "taint") {
+    if ((c.id == "B2" || c.id == "B3") && c.result == StepResult::taint) {
       if (!r.was_tainted('E')) r.msg(fmt::format("{}: module verification failed: signature and/or required key missing - tainting kernel",
                         r.name));
       r.taint('E');
@@ -648,7 +648,7 @@ void export_versions(Run &r) {
   bool missing = std::any_of(r.m.exports.begin(), r.m.exports.end(), [](const auto &e) { return !e.crc; });
   auto modv = r.k.modversions();
   if (!modv && missing) {
-    r.step("G3", "export CRCs", "unknown", "exports without CRCs taint F when the kernel uses modversions, which is not known");
+    r.step("G3", "export CRCs", StepResult::unknown, "exports without CRCs taint F when the kernel uses modversions, which is not known");
     return;
   }
   if (!modv.value_or(false)) return;
@@ -658,7 +658,7 @@ void export_versions(Run &r) {
       r.lockdep_off();
     }
     r.taint('F');
-    r.step("G3", "export CRCs", "taint", "exports without CRCs: taints F");
+    r.step("G3", "export CRCs", StepResult::taint, "exports without CRCs: taints F");
   }
 }
 
@@ -699,7 +699,7 @@ void module_namespace_imports(Run &r) {
   for (const auto &ns : r.m.get_all("import_ns"))
     if (ns.starts_with("module:")) {
       r.msg(fmt::format("{}: module tries to import module namespace: {}", r.name, ns));
-      r.step("D9", "import_ns", "refuse", "imports " + ns + ": module: namespaces are implicit and may not be imported");
+      r.step("D9", "import_ns", StepResult::refuse, "imports " + ns + ": module: namespaces are implicit and may not be imported");
       r.refuse("D9", EPERM);
       r.v.hints.push_back("drop MODULE_IMPORT_NS(" + ns + "): since 6.16 the exporter names the modules it exports to");
       return;
@@ -708,14 +708,14 @@ void module_namespace_imports(Run &r) {
 
 void resolve_symbols(Run &r) {
   if (r.k.exports.empty()) {
-    r.step("F", "symbols", "unknown", "no export list for this kernel (give Module.symvers or System.map)");
+    r.step("F", "symbols", StepResult::unknown, "no export list for this kernel (give Module.symvers or System.map)");
     return;
   }
   auto modv_known = r.k.modversions();
   bool modv = modv_known.value_or(false);
   bool vers = versions_seen(r);
   if (!modv_known)
-    r.step("F4", "symbol CRCs", "unknown",
+    r.step("F4", "symbol CRCs", StepResult::unknown,
            "whether this kernel compares symbol CRCs (CONFIG_MODVERSIONS) is not known: no config, vermagic or CRCs");
   bool prop = proprietary(r.m) || r.v.taint.find('P') != std::string::npos;
   bool using_gpl = false;  // mod->using_gplonly_symbols
@@ -743,7 +743,7 @@ void resolve_symbols(Run &r) {
     if (!available || gpl_blocked) {
       err = ENOENT;
       id = gpl_blocked ? "F2" : "F1";
-      r.step(id, "symbol " + imp.name, "refuse",
+      r.step(id, "symbol " + imp.name, StepResult::refuse,
              gpl_blocked ? (proprietary(r.m) ? "GPL-only export, module is not GPL-compatible"
                                              : "GPL-only export, and the module is tainted P by now")
              : e         ? "exported by module " + e->owner + ", which is not loaded"
@@ -760,7 +760,7 @@ void resolve_symbols(Run &r) {
         r.msg(fmt::format("{}: module using GPL-only symbols uses symbols{} from proprietary module {}.", r.name, sym_part, e->owner));
         err = ENOENT;
         id = "F3";
-        r.step(id, "symbol " + imp.name, "refuse",
+        r.step(id, "symbol " + imp.name, StepResult::refuse,
                "exported by proprietary module " + e->owner + ", and this module uses GPL-only symbols");
         r.v.hints.push_back(fmt::format("{} comes from {}, which taints P: a module using GPL-only exports cannot link "
                                         "against it",
@@ -769,7 +769,7 @@ void resolve_symbols(Run &r) {
         r.msg(fmt::format("{}: module uses symbols{} from proprietary module {}, inheriting taint.", r.name, sym_part, e->owner));
         prop = true;
         r.taint('P');
-        r.step("F3", "inherited taint", "taint", "uses " + imp.name + " from proprietary module " + e->owner + ": the module is tainted P");
+        r.step("F3", "inherited taint", StepResult::taint, "uses " + imp.name + " from proprietary module " + e->owner + ": the module is tainted P");
       }
     }
     if (err) {
@@ -781,7 +781,7 @@ void resolve_symbols(Run &r) {
         if (!r.o.upstream_missing_crc) {
           err = EINVAL;
           id = "F5";
-          r.step(id, "symbol " + imp.name, "refuse", "no CRC in __versions (Debian refuses)");
+          r.step(id, "symbol " + imp.name, StepResult::refuse, "no CRC in __versions (Debian refuses)");
           r.v.hints.push_back(fmt::format("{} has no CRC in the module's __versions: rebuild so that modpost "
                                           "finds it in this kernel's Module.symvers",
                                           imp.name));
@@ -790,7 +790,7 @@ void resolve_symbols(Run &r) {
         r.msg(fmt::format("{}: disagrees about version of symbol {}", r.name, imp.name));
         err = EINVAL;
         id = "F4";
-        r.step(id, "symbol " + imp.name, "refuse",
+        r.step(id, "symbol " + imp.name, StepResult::refuse,
                fmt::format("module CRC {} kernel {}", hex(sv->crc), hex(*e->crc)));
         r.v.hints.push_back(fmt::format("{}'s prototype or types changed: rebuild against this kernel's headers",
                                         imp.name));
@@ -812,7 +812,7 @@ void resolve_symbols(Run &r) {
                           imp.name, e->ns));
         err = EINVAL;
         id = "F9";
-        r.step(id, "symbol " + imp.name, "refuse", "namespace " + e->ns + " not imported");
+        r.step(id, "symbol " + imp.name, StepResult::refuse, "namespace " + e->ns + " not imported");
         std::string quoted = "\"" + e->ns + "\"";
         if (std::find(imports_ns.begin(), imports_ns.end(), quoted) != imports_ns.end())
           r.v.hints.push_back(fmt::format(
@@ -842,7 +842,7 @@ void resolve_symbols(Run &r) {
     }
   }
   if (!unknown.empty())
-    r.step("F", "symbols", "unknown",
+    r.step("F", "symbols", StepResult::unknown,
            fmt::format("{} symbol(s) not exported by modules, and vmlinux's exports are not known "
                        "(give Module.symvers or System.map): {}{}",
                        unknown.size(), unknown[0], unknown.size() > 1 ? ", ..." : ""));
@@ -850,7 +850,7 @@ void resolve_symbols(Run &r) {
     r.refuse(last_id, last_err);
     return;
   }
-  r.step("F", "symbols", "pass", fmt::format("{} symbols resolve", n - unknown.size()));
+  r.step("F", "symbols", StepResult::pass, fmt::format("{} symbols resolve", n - unknown.size()));
 }
 
 void duplicate_exports(Run &r) {
@@ -862,13 +862,24 @@ void duplicate_exports(Run &r) {
     if (owner != "vmlinux" && !r.s.loaded.contains(owner)) continue;
     r.msg(fmt::format("{}: exports duplicate symbol {} (owned by {})", r.name, e.name,
                       owner == "vmlinux" ? "kernel" : owner));
-    r.step("G1", "duplicate export", "refuse", e.name + " is already exported by " + owner);
+    r.step("G1", "duplicate export", StepResult::refuse, e.name + " is already exported by " + owner);
     r.refuse("G1", ENOEXEC);
     return;
   }
 }
 
 }  // namespace
+
+const char *result_name(StepResult r) {
+  switch (r) {
+  case StepResult::pass: return "pass";
+  case StepResult::refuse: return "refuse";
+  case StepResult::taint: return "taint";
+  case StepResult::unknown: return "unknown";
+  case StepResult::skip: return "skip";
+  }
+  return "?";
+}
 
 const char *errno_name(int err) {
   switch (err) {
@@ -973,23 +984,23 @@ LoadVerdict check_unparsed_module(const std::string &path, ByteView image, const
   r.v.path = path;
   auto finish = [&] {
     for (const auto &c : r.v.checks)
-      if (c.result == "unknown") r.v.complete = false;
+      if (c.result == StepResult::unknown) r.v.complete = false;
     return r.v;
   };
   if (image.empty()) {
     // finit_module(): kernel_read_file() refuses a file of 0 bytes before the loader sees it.
-    r.step("C1", "ELF header", "refuse", "the file is empty: finit_module() fails in kernel_read_file()");
+    r.step("C1", "ELF header", StepResult::refuse, "the file is empty: finit_module() fails in kernel_read_file()");
     r.refuse("C1", EINVAL);
     return finish();
   }
   if (image.ends_with(module_sig_magic)) {
-    r.step("B", "signature", "unknown", "a signature trailer on a file that is not a module: " + problem);
+    r.step("B", "signature", StepResult::unknown, "a signature trailer on a file that is not a module: " + problem);
     return finish();
   }
   check_signature(r);  // no trailer: unsigned (B2), or refused when enforced or locked down
   if (r.done) return finish();
   if (!elf_header_checks(r, *image.sub(0, std::min<size_t>(image.size(), 64)), image.size())) return finish();
-  r.step("C", "ELF sections", "unknown",
+  r.step("C", "ELF sections", StepResult::unknown,
          "the header passes but the file is not a well-formed module (" + problem +
              "): the loader refuses it (ENOEXEC) at one of its section checks, which one is not decided");
   return finish();
@@ -998,7 +1009,7 @@ LoadVerdict check_unparsed_module(const std::string &path, ByteView image, const
 std::vector<std::string> LoadVerdict::undecided() const {
   std::vector<std::string> out;
   for (const auto &c : checks)
-    if (c.result == "unknown") out.push_back(c.id + " " + c.name);
+    if (c.result == StepResult::unknown) out.push_back(c.id + " " + c.name);
   return out;
 }
 
@@ -1023,7 +1034,7 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
     if (r.done && !opts.all) break;
   }
   for (const auto &c : r.v.checks)
-    if (c.result == "unknown") r.v.complete = false;
+    if (c.result == StepResult::unknown) r.v.complete = false;
   std::string ordered;
   for (char c : taint_order)
     if (r.v.taint.find(c) != std::string::npos) ordered += c;

@@ -31,10 +31,15 @@
 
 namespace kmx {
 
+// What one check concluded. "unknown": the target's files cannot decide it (the verdict is
+// then not complete); "skip": the kernel does not make this check (e.g. CONFIG_MODULE_SIG off).
+enum class StepResult { pass, refuse, taint, unknown, skip };
+const char *result_name(StepResult r);  // "pass", "refuse", "taint", "unknown", "skip"
+
 struct CheckStep {
   std::string id;      // "D5", "F1", ...
   std::string name;    // "vermagic", ...
-  std::string result;  // "pass", "refuse", "taint", "unknown", "skip"
+  StepResult result = StepResult::pass;
   std::string detail;
 };
 

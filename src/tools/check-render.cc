@@ -115,16 +115,16 @@ std::string_view step_symbol(const CheckStep &c) {
 constexpr size_t kShown = 3;  // lines of a group shown before the line that counts the rest
 
 // Symbol steps that did not pass, per (check id, result): "F4 refuse" -> the symbols.
-std::map<std::pair<std::string, std::string>, std::vector<std::string>> symbol_groups(const LoadVerdict &v) {
-  std::map<std::pair<std::string, std::string>, std::vector<std::string>> groups;
+std::map<std::pair<std::string, StepResult>, std::vector<std::string>> symbol_groups(const LoadVerdict &v) {
+  std::map<std::pair<std::string, StepResult>, std::vector<std::string>> groups;
   for (const auto &c : v.checks)
-    if (c.result != "pass" && !step_symbol(c).empty()) groups[{c.id, c.result}].emplace_back(step_symbol(c));
+    if (c.result != StepResult::pass && !step_symbol(c).empty()) groups[{c.id, c.result}].emplace_back(step_symbol(c));
   return groups;
 }
 
 // The symbols of groups large enough to collapse: their kernel lines and hints collapse too.
 std::set<std::string> collapsed_symbols(
-    const std::map<std::pair<std::string, std::string>, std::vector<std::string>> &groups) {
+    const std::map<std::pair<std::string, StepResult>, std::vector<std::string>> &groups) {
   std::set<std::string> out;
   for (const auto &[key, syms] : groups)
     if (syms.size() > kShown + 1) out.insert(syms.begin(), syms.end());
@@ -208,7 +208,7 @@ void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k)
       out += ",\n        \"id\": ";
       json_string(out, c.id);
       out += ",\n        \"result\": ";
-      json_string(out, c.result);
+      json_string(out, result_name(c.result));
       out += i + 1 < v.checks.size() ? "\n      },\n" : "\n      }\n";
     }
     out += "    ]";
@@ -263,9 +263,9 @@ void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k,
   if (verbose && !k.sources.empty()) appendf(out, "  kernel facts from: %s\n", join(k.sources, "; ").c_str());
   auto group_syms = symbol_groups(v);
   std::set<std::string> grouped_syms = collapsed_symbols(group_syms);
-  std::map<std::pair<std::string, std::string>, size_t> seen;
+  std::map<std::pair<std::string, StepResult>, size_t> seen;
   for (const auto &c : v.checks) {
-    if (c.result == "pass") continue;
+    if (c.result == StepResult::pass) continue;
     auto sym = step_symbol(c);
     if (!verbose && !sym.empty()) {
       const auto &all = group_syms[{c.id, c.result}];
@@ -274,13 +274,13 @@ void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k,
         if (i == kShown) {
           std::vector<std::string> more(all.begin() + kShown, all.begin() + std::min(all.size(), kShown + 5));
           appendf(out, "  %-4s %-22s %-7s and %zu more symbols: %s%s (--verbose lists each)\n", c.id.c_str(),
-                  "symbols", c.result.c_str(), all.size() - kShown, join(more, ", ").c_str(),
+                  "symbols", result_name(c.result), all.size() - kShown, join(more, ", ").c_str(),
                   all.size() > kShown + 5 ? ", ..." : "");
         }
         continue;
       }
     }
-    appendf(out, "  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), c.result.c_str(), c.detail.c_str());
+    appendf(out, "  %-4s %-22s %-7s %s\n", c.id.c_str(), c.name.c_str(), result_name(c.result), c.detail.c_str());
   }
   if (verbose) grouped_syms.clear();
   for (const auto &l : collapse_lines(v.messages, grouped_syms)) appendf(out, "  kernel: %s\n", l.c_str());
@@ -401,7 +401,7 @@ std::string html_report(const std::vector<std::vector<LoadVerdict>> &verdicts,
       for (const LoadVerdict *v : mods) {
         std::string body;
         for (const auto &c : v->checks)
-          if (c.result == "unknown") body += html_escape("not decided: " + c.id + " " + c.name + ": " + c.detail) + "\n";
+          if (c.result == StepResult::unknown) body += html_escape("not decided: " + c.id + " " + c.name + ": " + c.detail) + "\n";
         auto syms = collapsed_symbols(symbol_groups(*v));
         for (const auto &l : collapse_lines(v->messages, syms)) body += "kernel: " + html_escape(l) + "\n";
         if (!v->loads && !v->taint.empty()) body += "the kernel is tainted " + html_escape(v->taint) + " before it refuses\n";

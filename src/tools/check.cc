@@ -395,7 +395,7 @@ int check_main(int argc, char **argv) {
         slot.codes.push_back(v.exit_code());
         if (keep) {
           // Only what the matrix and the report show: the steps that did not pass.
-          std::erase_if(v.checks, [](const CheckStep &c) { return c.result == "pass"; });
+          std::erase_if(v.checks, [](const CheckStep &c) { return c.result == StepResult::pass; });
           slot.kept.push_back(std::move(v));
         }
       }

@@ -395,7 +395,7 @@ TEST(KernelKeys, CheckModuleVerifiesFromTheImageItWasGiven) {
   ASSERT_FALSE(given.checks.empty());
   auto sig = [](const LoadVerdict &v) {
     for (const auto &c : v.checks)
-      if (c.name == "signature") return c.id + " " + c.result;
+      if (c.name == "signature") return c.id + " " + result_name(c.result);
     return std::string("none");
   };
   EXPECT_EQ(sig(given), "B1 pass");
@@ -524,7 +524,7 @@ TEST(KernelKeys, CheckModuleSignatureVerdictsOnFiles) {
   };
   auto step = [](const LoadVerdict &v) {
     for (const auto &c : v.checks)
-      if (c.name == "signature") return c.id + " " + c.result;
+      if (c.name == "signature") return c.id + " " + result_name(c.result);
     return std::string("none");
   };
   EXPECT_EQ(step(verdict(sign(ByteView(content), k))), "B1 pass");

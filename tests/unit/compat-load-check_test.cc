@@ -210,7 +210,7 @@ TEST(LoadCheck, UnknownVmlinuxExportsAreNotRefusals) {
   auto v = check_module(module("6.12.1", 0x500, {"something_in_vmlinux"}), k, {});
   EXPECT_TRUE(v.loads);
   bool unknown = false;
-  for (const auto &c : v.checks) unknown = unknown || (c.id == "F" && c.result == "unknown");
+  for (const auto &c : v.checks) unknown = unknown || (c.id == "F" && c.result == StepResult::unknown);
   EXPECT_TRUE(unknown);
 }
 
