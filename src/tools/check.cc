@@ -41,6 +41,12 @@ namespace {
 namespace fs = std::filesystem;
 const char *const prog = "kmx check";
 
+// Every error of kmx check: one line "kmx check: ERROR: MSG" on stderr, exit code 4.
+int error(const std::string &msg) {
+  std::fprintf(stderr, "%s: ERROR: %s\n", prog, msg.c_str());
+  return 4;
+}
+
 void usage(FILE *out) {
   std::fprintf(out,
                "Usage: kmx check [options] MODULE|DIR...\n"
@@ -171,8 +177,7 @@ int check_main(int argc, char **argv) {
   }
   std::vector<std::string> args(argv + optind, argv + argc);
   if (want_kernels && kernels.empty()) {
-    std::fprintf(stderr, "%s: ERROR: --kernels needs at least one target\n", prog);
-    return 4;
+    return error("--kernels needs at least one target");
   }
   if (args.empty()) {
     std::fprintf(stderr, "%s: ERROR: no module given\n", prog);
@@ -210,8 +215,7 @@ int check_main(int argc, char **argv) {
   for (const auto &spec : kernels) {
     auto p = load_profile(spec, kernels.size() == 1 ? release : "", kmx_cache_dir());
     if (!p) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
-      return 4;
+      return error(p.error().msg);
     }
     profiles.push_back(std::move(*p));
   }
@@ -219,8 +223,7 @@ int check_main(int argc, char **argv) {
   for (const auto &spec : history_specs) {
     auto p = load_profile(spec, "", kmx_cache_dir());
     if (!p) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, p.error().msg.c_str());
-      return 4;
+      return error(p.error().msg);
     }
     // A bare headers Module.symvers names no release; its directory does
     // (/usr/src/linux-headers-REL/Module.symvers), and the history needs the version.
@@ -253,8 +256,7 @@ int check_main(int argc, char **argv) {
     if (has_module_extension(f)) {
       auto m = read_module(f);
       if (!m) {
-        std::fprintf(stderr, "%s: ERROR: %s\n", prog, m.error().msg.c_str());
-        return 4;
+        return error(m.error().msg);
       }
       std::string name = normalize_module_name(m->get("name").value_or(module_name_from_path(f)));
       state.loaded.insert(name);
@@ -267,13 +269,11 @@ int check_main(int argc, char **argv) {
     }
     auto text = read_file(f);
     if (!text) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
-      return 4;
+      return error(text.error().msg);
     }
     auto mods = parse_proc_modules(*text);
     if (!mods) {
-      std::fprintf(stderr, "%s: ERROR: %s: %s\n", prog, f.c_str(), mods.error().msg.c_str());
-      return 4;
+      return error(f + ": " + mods.error().msg);
     }
     for (const auto &m : *mods) {
       state.loaded.insert(m.name);
@@ -286,13 +286,11 @@ int check_main(int argc, char **argv) {
   if (!api_file.empty()) {
     auto text = read_file(api_file);
     if (!text) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
-      return 4;
+      return error(text.error().msg);
     }
     auto a = parse_api_changes(*text, api_file);
     if (!a) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, a.error().msg.c_str());
-      return 4;
+      return error(a.error().msg);
     }
     api = std::move(*a);
   }
@@ -307,9 +305,7 @@ int check_main(int argc, char **argv) {
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
         if (it->is_regular_file(ec) && has_module_extension(it->path().filename().string())) found.push_back(it->path().string());
       if (found.empty()) {
-        std::fprintf(stderr, "%s: ERROR: %s: no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) in this directory\n", prog,
-                     a.c_str());
-        return 4;
+        return error(a + ": no modules (*.ko, *.ko.gz, *.ko.xz, *.ko.zst) in this directory");
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -328,12 +324,10 @@ int check_main(int argc, char **argv) {
   if (!built_with.empty()) {
     auto text = read_file(built_with);
     if (!text) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, text.error().msg.c_str());
-      return 4;
+      return error(text.error().msg);
     }
     if (auto st = parse_kernel_config(*text, built_with, built); !st) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, st.error().msg.c_str());
-      return 4;
+      return error(st.error().msg);
     }
     opts.module_config = &built.config;
   }
@@ -463,8 +457,7 @@ int check_main(int argc, char **argv) {
     in.state = join(st, "; ");
     std::string h = html_report(verdicts, profiles, in);
     if (auto w = write_file_atomic(html, h); !w) {
-      std::fprintf(stderr, "%s: ERROR: %s\n", prog, w.error().msg.c_str());
-      return 4;
+      return error(w.error().msg);
     }
   }
   return rc;
