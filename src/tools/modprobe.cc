@@ -262,6 +262,9 @@ namespace {
 
 // kmod's syslog.h priorities.
 constexpr int P_EMERG = 0, P_CRIT = 2, P_ERR = 3, P_WARNING = 4;
+
+// A FATAL line was printed: modprobe_main() returns EXIT_FAILURE (kmod exits there).
+struct Fatal {};
 constexpr int DEFAULT_VERBOSE = P_WARNING;
 
 // KMOD_PROBE_* flags of libkmod.h.
@@ -294,7 +297,8 @@ struct Modprobe {
       syslog(prio, "%s: %s", name, msg.c_str());
     else
       std::fprintf(stderr, "%s: %s: %s", prog, name, msg.c_str());
-    if (prio <= P_CRIT) std::exit(EXIT_FAILURE);
+    // kmod's log_printf() exits on a FATAL line; here the tool unwinds to modprobe_main().
+    if (prio <= P_CRIT) throw Fatal{};
   }
   template <typename... Args>
   void LOG(fmt::format_string<Args...> f, Args &&...args) const {
@@ -673,7 +677,20 @@ void env_modprobe_options_append(const char *value) {
 
 }  // namespace
 
+namespace {
+int modprobe_run(int argc, char **argv);
+}  // namespace
+
 int modprobe_main(int argc, char **argv) {
+  try {
+    return modprobe_run(argc, argv);
+  } catch (const Fatal &) {
+    return EXIT_FAILURE;
+  }
+}
+
+namespace {
+int modprobe_run(int argc, char **argv) {
   const char *p = std::strrchr(argv[0], '/') ? std::strrchr(argv[0], '/') + 1 : argv[0];
   Modprobe mp;
   mp.prog = p;
@@ -817,5 +834,7 @@ int modprobe_main(int argc, char **argv) {
   if (mp.use_syslog) closelog();
   return err >= 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+}  // namespace
 
 }  // namespace kmx
