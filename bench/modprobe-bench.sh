@@ -14,11 +14,12 @@
 # Prints the load average before and after: on a shared machine it says how much to trust
 # the ratios.
 #
-# Last run (5 alternating runs, medians, 2 cores shared with other work, load average 8.70
-# before, 11.14 after; index files always mapped, no zero-filled read buffer):
-#   -R              kmod 18.06 s  kmx 8.02 s  0.444x
-#   --show-depends  kmod 11.64 s  kmx 5.65 s  0.485x   (0.762x before, load ~9: modules.dep.bin
-#                                                       was read whole into a zeroed buffer)
+# Last run (clean clone, 7 alternating runs, medians, 2 cores, load average 0.22 before, 1.23
+# after; static kmx linked with --gc-sections):
+#   -R              kmod 6.80 s  kmx 3.68 s  0.541x
+#   --show-depends  kmod 5.76 s  kmx 3.23 s  0.561x
+# What remains is process start-up: an empty static C program costs ~1.6 ms of the ~2.6 ms of
+# one kmx --show-depends here; kmx takes ~90 page faults (text, data, heap, the two indexes).
 #
 #   bench/modprobe-bench.sh [KMX] [RUNS]     (KMX defaults to build/kmx, RUNS to 5)
 source "$(dirname "$0")/lib.sh"
