@@ -61,6 +61,15 @@ struct Run {
   void taint(char c) {
     if (v.taint.find(c) == std::string::npos) v.taint += c;
   }
+  // The verdict as returned: complete unless a check is unknown, taint letters in bit order.
+  LoadVerdict finish() {
+    v.complete = v.undecided().empty();
+    std::string ordered;
+    for (char c : taint_order)
+      if (v.taint.find(c) != std::string::npos) ordered += c;
+    v.taint = ordered;
+    return v;
+  }
 };
 
 bool has_versions(const ModuleInfo &m) { return !m.versions.empty(); }
@@ -326,9 +335,8 @@ bool elf_header_checks(Run &r, ByteView hdr, u64 len, bool shentsize_known = tru
                   fmt::format("{} bytes, shorter than an ELF header ({} bytes)", len, ehdr_size));
   if (hdr.size() < 4 || std::memcmp(hdr.data(), "\x7f" "ELF", 4) != 0)
     return refuse("C2", "ELF magic", "Invalid ELF header magic: != \x7f" "ELF", "not an ELF file");
-  auto native16 = [&](size_t off) {
-    u16 v = static_cast<u16>(k.little_endian ? hdr[off] | hdr[off + 1] << 8 : hdr[off] << 8 | hdr[off + 1]);
-    return v;
+  auto native16 = [&](size_t off) -> u16 {
+    return k.little_endian ? hdr.read<u16, true>(off).value_or(0) : hdr.read<u16, false>(off).value_or(0);
   };
   u16 type = native16(16), machine = native16(18);
   std::string other = hdr.size() > 6 && (hdr[4] != (k.is64 ? 2 : 1) || hdr[5] != (k.little_endian ? 1 : 2))
@@ -373,17 +381,9 @@ bool elf_header_checks(Run &r, ByteView hdr, u64 len, bool shentsize_known = tru
 }
 
 // The header checks for a parsed module: its identity against the kernel's.
+// The parser kept the header's identity, not its bytes: they are rebuilt (in the file's own
+// class and byte order) and judged as the kernel reads them.
 void check_elf_arch(Run &r) {
-  if (!r.k.arch) {
-    r.step("C4", "architecture", StepResult::unknown, "the kernel's architecture is not known (no in-tree module, no config)");
-    return;
-  }
-  if (ElfArch{r.m.e_machine, r.m.is64, r.m.little_endian} == *r.k.arch && r.m.e_type == 1) {
-    r.step("C4", "architecture", StepResult::pass, arch_desc(*r.k.arch));
-    return;
-  }
-  // Another architecture, class, byte order or type: the header as the file has it, judged as
-  // the kernel reads it.
   u8 hdr[64] = {0x7f, 'E', 'L', 'F', static_cast<u8>(r.m.is64 ? 2 : 1), static_cast<u8>(r.m.little_endian ? 1 : 2), 1};
   auto put16 = [&](size_t off, u16 v) {
     hdr[off] = static_cast<u8>(r.m.little_endian ? v : v >> 8);
@@ -392,7 +392,7 @@ void check_elf_arch(Run &r) {
   put16(16, r.m.e_type);
   put16(18, r.m.e_machine);
   put16(r.m.is64 ? 58 : 46, r.m.is64 ? 64 : 40);  // the parser accepted the file's own e_shentsize
-  elf_header_checks(r, ByteView(hdr, sizeof hdr), r.m.elf_size, r.m.is64 == r.k.arch->is64);
+  elf_header_checks(r, ByteView(hdr, sizeof hdr), r.m.elf_size, !r.k.arch || r.m.is64 == r.k.arch->is64);
 }
 
 void check_this_module_size(Run &r) {
@@ -982,28 +982,23 @@ LoadVerdict check_unparsed_module(const std::string &path, ByteView image, const
   r.name = normalize_module_name(module_name_from_path(path));
   r.v.module = r.name;
   r.v.path = path;
-  auto finish = [&] {
-    for (const auto &c : r.v.checks)
-      if (c.result == StepResult::unknown) r.v.complete = false;
-    return r.v;
-  };
   if (image.empty()) {
     // finit_module(): kernel_read_file() refuses a file of 0 bytes before the loader sees it.
     r.step("C1", "ELF header", StepResult::refuse, "the file is empty: finit_module() fails in kernel_read_file()");
     r.refuse("C1", EINVAL);
-    return finish();
+    return r.finish();
   }
   if (image.ends_with(module_sig_magic)) {
     r.step("B", "signature", StepResult::unknown, "a signature trailer on a file that is not a module: " + problem);
-    return finish();
+    return r.finish();
   }
   check_signature(r);  // no trailer: unsigned (B2), or refused when enforced or locked down
-  if (r.done) return finish();
-  if (!elf_header_checks(r, *image.sub(0, std::min<size_t>(image.size(), 64)), image.size())) return finish();
+  if (r.done) return r.finish();
+  if (!elf_header_checks(r, *image.sub(0, std::min<size_t>(image.size(), 64)), image.size())) return r.finish();
   r.step("C", "ELF sections", StepResult::unknown,
          "the header passes but the file is not a well-formed module (" + problem +
              "): the loader refuses it (ENOEXEC) at one of its section checks, which one is not decided");
-  return finish();
+  return r.finish();
 }
 
 std::vector<std::string> LoadVerdict::undecided() const {
@@ -1033,13 +1028,7 @@ LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const Targ
     fn(r);
     if (r.done && !opts.all) break;
   }
-  for (const auto &c : r.v.checks)
-    if (c.result == StepResult::unknown) r.v.complete = false;
-  std::string ordered;
-  for (char c : taint_order)
-    if (r.v.taint.find(c) != std::string::npos) ordered += c;
-  r.v.taint = ordered;
-  return r.v;
+  return r.finish();
 }
 
 }  // namespace kmx
