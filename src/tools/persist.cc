@@ -68,6 +68,23 @@ struct ModKey {
   std::string key;  // empty: the whole module
 };
 
+// Where `module` stands in the tree DIR (lib/modules/REL), looked up by name as modprobe does:
+// its file, or "builtin", or nothing.
+struct ModuleInTree {
+  std::optional<std::string> path;
+  bool builtin = false;
+};
+ModuleInTree find_in_tree(const std::string &dir, const std::string &module) {
+  ModprobeConfig no_config;
+  ProbeContext ctx(dir, no_config);
+  ModuleInTree out;
+  if (ProbeModule *m = ctx.name_lookup(module)) {
+    if (const std::string *p = ctx.path(m)) out.path = *p;
+    else out.builtin = ctx.is_builtin(m);
+  }
+  return out;
+}
+
 Result<ModKey> split_mod_key(std::string_view arg) {
   ModKey mk;
   auto dot = arg.find('.');
@@ -213,15 +230,11 @@ int persist_main(int argc, char **argv) {
     std::set<std::string> declared;
     std::vector<std::string> found_in, builtin_in;
     for (const auto &rel : releases) {
-      std::string dir = module_dir(root, rel);
-      ModprobeConfig no_config;
-      ProbeContext ctx(dir, no_config);
-      ProbeModule *m = ctx.name_lookup(mk->module);
-      if (!m) continue;
-      if (const std::string *p = ctx.path(m)) {
+      ModuleInTree found = find_in_tree(module_dir(root, rel), mk->module);
+      if (found.path) {
         found_in.push_back(rel);
-        for (auto &d : declared_params(*p)) declared.insert(std::move(d));
-      } else if (ctx.is_builtin(m)) {
+        for (auto &d : declared_params(*found.path)) declared.insert(std::move(d));
+      } else if (found.builtin) {
         builtin_in.push_back(rel);
       }
     }
@@ -313,11 +326,7 @@ int persist_main(int argc, char **argv) {
     }
     // The module file decides which 'user' entries are parameters; without it they all show.
     std::string dir = module_dir(root, kversion.empty() ? running_release() : kversion);
-    ModprobeConfig no_config;
-    ProbeContext ctx(dir, no_config);
-    std::optional<std::string> path;
-    if (ProbeModule *m = ctx.name_lookup(mk->module))
-      if (const std::string *p = ctx.path(m)) path = *p;
+    std::optional<std::string> path = find_in_tree(dir, mk->module).path;
     auto entries = store->list(mk->module);
     if (!entries) return report(entries.error());
     bool any_user = std::any_of(entries->begin(), entries->end(), [](const PersistEntry &e) { return e.kind == EntryKind::user; });
