@@ -1,4 +1,5 @@
 #include "daemon/daemon.h"
+#include "base/strings.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -38,12 +39,6 @@ i64 now_seconds() { return static_cast<i64>(std::time(nullptr)); }
 
 i64 monotonic_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::string join(const std::vector<std::string> &v) {
-  std::string s;
-  for (const std::string &x : v) s += (s.empty() ? "" : " ") + x;
-  return s;
 }
 
 struct Client {
@@ -191,8 +186,8 @@ struct Daemon::Impl {
       }
       for (const std::string &m : out.commands) record(records, m, req->alias);
       if (!out.inserted.empty() || !out.commands.empty()) {
-        std::string what = join(out.inserted);
-        if (!out.commands.empty()) what += (what.empty() ? "" : " ") + std::string("install-command:") + join(out.commands);
+        std::string what = join(out.inserted, " ");
+        if (!out.commands.empty()) what += (what.empty() ? "" : " ") + std::string("install-command:") + join(out.commands, " ");
         say(std::string(opt.loader.dry_run ? "would load " : "loaded ") + what + " for " + req->alias + " (" + req->source + ")");
       } else if (opt.verbose) {
         say(std::string(out.found ? "present " : "no module for ") + req->alias + " (" + req->source + ")");

@@ -177,12 +177,6 @@ std::vector<std::string> collapse_lines(const std::vector<std::string> &lines, c
 
 }  // namespace
 
-std::string join(const std::vector<std::string> &v, const char *sep) {
-  std::string out;
-  for (const auto &s : v) out += (out.empty() ? "" : sep) + s;
-  return out;
-}
-
 // Appends one verdict as the element of a top-level array, in nlohmann's dump(2) layout (keys
 // sorted), so that verdicts can be written as they are made instead of as one document.
 void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k) {

@@ -7,12 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "base/strings.h"
 #include "compat/kernel-profile.h"
 #include "compat/load-check.h"
 
 namespace kmx {
-
-std::string join(const std::vector<std::string> &v, const char *sep);
 
 // One verdict as text. Unless `verbose`, findings repeated per symbol are grouped.
 void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k, bool colour, bool verbose);
