@@ -1,17 +1,12 @@
 #include "daemon/alias-loader.h"
 #include "lookup/module-command.h"
 
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <optional>
-#include <thread>
 
 #include "base/diag.h"
 #include "kernel/module-load.h"
@@ -19,7 +14,6 @@
 #include "persist/param-baseline.h"
 #include "persist/persist-store.h"
 
-extern char **environ;
 
 namespace kmx {
 
