@@ -139,21 +139,24 @@ for _ in $(seq 50); do grep -q "modprobe.d changed on disk" "$TMP/log" && break;
 grep -q "modprobe.d changed on disk: reopened" "$TMP/log" || { cat "$TMP/log"; fail "a new modprobe.d file was not noticed"; }
 sleep 0.3
 grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && fail "blacklisted e1000 loaded: $(cat "$TMP/log")"
-kill -HUP "$pid"
-for _ in $(seq 50); do grep -q "reload asked" "$TMP/log" && break; sleep 0.1; done
-grep -q "reload asked: reread modprobe.d" "$TMP/log" || { cat "$TMP/log"; fail "SIGHUP did not reread"; }
+# hup PATTERN WHAT: SIGHUP the daemon, wait for a log line matching PATTERN (a new one: the
+# log is cut first), fail with WHAT if none comes.
+hup() {
+  : > "$TMP/log"
+  kill -HUP "$pid"
+  for _ in $(seq 50); do grep -q "$1" "$TMP/log" && return 0; sleep 0.1; done
+  cat "$TMP/log"
+  fail "$2"
+}
+hup "reload asked: reread modprobe.d" "SIGHUP did not reread"
 expect_rc 0 ac status
 # SIGHUP rereads kmx.conf too: a new idle period applies at once; a bad file keeps the old one.
 printf 'idle 77\ncommand-timeout 30\n' > "$KMX_CONFIG"
-kill -HUP "$pid"
-for _ in $(seq 50); do grep -q "kmx.conf reread" "$TMP/log" && break; sleep 0.1; done
-grep -q "kmx.conf reread: idle 77 s, command-timeout 30 s" "$TMP/log" || { cat "$TMP/log"; fail "SIGHUP did not reread kmx.conf"; }
+hup "kmx.conf reread: idle 77 s, command-timeout 30 s" "SIGHUP did not reread kmx.conf"
 expect_rc 0 ac status
 grep -q "idle period: 77 s" "$TMP/out" || fail "new idle period not in effect: $(cat "$TMP/out")"
 printf 'idle never\n' > "$KMX_CONFIG"
-kill -HUP "$pid"
-for _ in $(seq 50); do grep -q "kmx.conf not reread" "$TMP/log" && break; sleep 0.1; done
-grep -q "kmx.conf not reread: .*kmx.conf:1: .*the previous settings stay" "$TMP/log" || { cat "$TMP/log"; fail "a bad kmx.conf at reload"; }
+hup "kmx.conf not reread: .*kmx.conf:1: .*the previous settings stay" "a bad kmx.conf at reload"
 expect_rc 0 ac status
 grep -q "idle period: 77 s" "$TMP/out" || fail "a bad kmx.conf changed the settings: $(cat "$TMP/out")"
 printf 'idle 1000\n' > "$KMX_CONFIG"
