@@ -1,5 +1,4 @@
 #include "daemon/alias-loader.h"
-#include "lookup/module-command.h"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,6 +9,8 @@
 
 #include "base/diag.h"
 #include "kernel/module-load.h"
+#include "lookup/load-engine.h"
+#include "lookup/module-command.h"
 #include "persist/module-params.h"
 #include "persist/param-baseline.h"
 #include "persist/persist-store.h"
@@ -97,46 +98,22 @@ std::optional<std::string> AliasLoader::reload_if_changed() {
   return what;
 }
 
-bool AliasLoader::in_kernel(ProbeModule *m) {
-  if (ctx_->is_builtin(m)) return true;
+bool AliasLoader::in_kernel(ProbeModule *m) { return ctx_->is_builtin(m) || in_kernel(m->name); }
+
+bool AliasLoader::in_kernel(const std::string &name) {
   if (opt_.dry_run) {
     std::lock_guard lock(simulated_mu_);
-    if (simulated_.count(m->name)) return true;
+    if (simulated_.count(name)) return true;
   }
-  auto st = module_initstate(opt_.roots, m->name);
+  auto st = module_initstate(opt_.roots, name);
   // Coming counts as present: another loader is finishing it, and a second finit_module would
   // only wait for it and return EEXIST.
   return st && (*st == InitState::live || *st == InitState::coming);
 }
 
-Status AliasLoader::run_install(const std::string &name, const std::string &command, const std::string &options) {
-  std::string cmd = expand_cmdline_opts(command, options);
-  // Its own process group (cancel() stops the shell and whatever it started), killed after
-  // kmx.conf's command-timeout.
-  CommandOptions o;
-  o.timeout_ms = opt_.command_timeout_ms;
-  o.control = &commands_;
-  auto r = run_module_command(name, cmd, o);
-  if (!r && r.error().code == Errc::busy && commands_.cancelled())
-    return fail(Errc::busy, "not loaded: the daemon is stopping");
-  if (!r && r.error().code == Errc::busy)
-    return fail(Errc::busy, "install command '" + cmd + "' for module " + name + " " + r.error().msg +
-                                " (command-timeout in kmx.conf)");
-  if (!r) return fail_errno(r.error().sys_errno, "could not run install command '" + cmd + "' for module " + name + ": " + r.error().msg);
-  int status = *r;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fail(Errc::invalid_argument, "install command '" + cmd + "' for module " + name + " failed (status " +
-                                            std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + ")");
-  return {};
-}
-
-// One module of a plan: what run_step() needs, copied out of the ProbeContext (its flags are
-// reset by the next probe_list()).
+// One step of a plan: the engine's step (lookup/load-engine.h), copied out of the ProbeContext.
 struct AliasLoader::Work {
-  std::string name;
-  std::optional<std::string> path;     // nullopt: not in modules.dep
-  std::optional<std::string> command;  // the install command to run instead of loading
-  std::string options;
+  PlanStep step;
 };
 
 struct AliasLoader::Plan {
@@ -147,6 +124,9 @@ struct AliasLoader::Plan {
   std::vector<Work> work;           // one per chain step
 };
 
+// udev's `modprobe -b ALIAS`: each module of the lookup planned by the engine with
+// PROBE_APPLY_BLACKLIST; what is already in the kernel is left out, a forbidden module ends its
+// load with the engine's message.
 AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
   Plan p;
   if (!ctx_) open();
@@ -154,41 +134,24 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
   if (!found || found->empty()) return p;
   p.found = true;
   size_t segment = 0;
+  PlanRequest req{PROBE_APPLY_BLACKLIST, std::nullopt, false};
   for (ProbeModule *mod : *found) {
     segment++;
-    if (in_kernel(mod)) continue;
-    if (ctx_->is_blacklisted(mod)) {
-      p.blacklisted.push_back(mod->name);
-      continue;
-    }
-    std::vector<ProbeModule *> list = ctx_->probe_list(mod, false);
-    // Everything the list puts before the module itself (dependencies, pre-softdeps) may load
-    // ahead of the chain (load-scheduler.h), except what an install command stands in for.
-    bool before_mod = true;
-    for (ProbeModule *m : list) {
-      if (m == mod) before_mod = false;
-      if (in_kernel(m)) continue;
-      if (ctx_->is_forbidden(m)) {
-        p.errors.push_back(m->name + ": " + ProbeContext::forbidden_reason(m, mod));
+    ProbePlan plan = plan_probe(*ctx_, mod, req, [this](ProbeModule *m) { return in_kernel(m); });
+    if (plan.outcome == ProbePlan::Outcome::blacklisted) p.blacklisted.push_back(mod->name);
+    for (PlanStep &s : plan.steps) {
+      if (s.builtin || in_kernel(s.name)) continue;
+      if (s.forbidden) {
+        p.errors.push_back(execute_step(s, true, {}).message);
         break;
       }
-      Work w;
-      w.name = m->name;
-      w.options = ctx_->options(m);
-      const std::string *cmd = ctx_->install_command(m);
-      if (cmd && !m->ignorecmd) w.command = *cmd;
-      else if (const std::string *path = ctx_->path(m)) w.path = *path;
-      // Stored parameters join a real insert only, as with kmx modprobe: never an install
-      // command's $CMDLINE_OPTS, whose text reaches a shell.
-      if (opt_.store && !opt_.dry_run && w.path) {
-        if (Result<std::string> with = options_with_stored(*opt_.store, m->name, *w.path, w.options)) w.options = std::move(*with);
-        else if (log_) log_("cannot read stored parameters of " + m->name + ": " + with.error().msg);
-      }
+      // Everything the list puts before the module itself (dependencies, pre-softdeps) may
+      // load ahead of the chain (load-scheduler.h), except what an install command stands in for.
       u64 cost = 0;
       struct stat st;
-      if (w.path && ::stat(w.path->c_str(), &st) == 0) cost = static_cast<u64>(st.st_size);
-      p.chain.steps.push_back({m->name, segment, m->required, before_mod && !w.command, cost});
-      p.work.push_back(std::move(w));
+      if (!s.command && s.path && ::stat(s.path->c_str(), &st) == 0) cost = static_cast<u64>(st.st_size);
+      p.chain.steps.push_back({s.name, segment, s.required, s.early && !s.command, cost});
+      p.work.push_back({std::move(s)});
     }
   }
   return p;
@@ -199,24 +162,45 @@ void AliasLoader::cancel() { commands_.cancel(); }
 // Runs on any worker thread: touches no ProbeContext.
 Status AliasLoader::run_step(const Work &w) {
   if (commands_.cancelled()) return fail(Errc::busy, "not loaded: the daemon is stopping");
-  if (w.command) {
-    if (!opt_.dry_run) TRY(run_install(w.name, *w.command, w.options));
-  } else if (!w.path) {
-    return fail(Errc::not_found, "could not find module by name='" + w.name + "'");
-  } else if (!opt_.dry_run) {
-    auto r = load_module_file(opt_.roots, *w.path, w.options, {});
-    if (!r && r.error().sys_errno == EEXIST) r = LoadResult{};  // loaded by someone else meanwhile
+  LoadEffects fx;
+  if (opt_.store)
+    fx.stored = [this](const PlanStep &s, const std::string &options) -> std::vector<std::string> {
+      Result<std::vector<std::string>> words = stored_to_apply(*opt_.store, s.name, s.path, options);
+      if (words) return std::move(*words);
+      std::lock_guard lock(log_mu_);
+      if (log_) log_("cannot read stored parameters of " + s.name + ": " + words.error().msg);
+      return {};
+    };
+  // Its own process group (cancel() stops the shell and whatever it started), killed after
+  // kmx.conf's command-timeout.
+  fx.run_command = [this](const std::string &name, const std::string &cmd) -> Result<int> {
+    CommandOptions o;
+    o.timeout_ms = opt_.command_timeout_ms;
+    o.control = &commands_;
+    Result<int> r = run_module_command(name, cmd, o);
+    if (!r && r.error().code == Errc::busy && commands_.cancelled()) return fail(Errc::busy, "not run: the daemon is stopping");
+    if (!r && r.error().code == Errc::busy) return fail(Errc::busy, r.error().msg + " (command-timeout in kmx.conf)");
+    return r;
+  };
+  fx.insert = [this](const PlanStep &s, const std::string &options) -> Status {
+    auto r = load_module_file(opt_.roots, *s.path, options, {});
+    if (!r && r.error().sys_errno == EEXIST) return {};  // loaded by someone else meanwhile
     if (!r) return fail(r.error());
-    // As kmx modprobe does: the unload saves only what changed at runtime.
-    if (!opt_.baseline_dir.empty())
-      if (Status b = write_baseline(opt_.baseline_dir, opt_.roots.sys, w.name); !b && log_) {
-        std::lock_guard lock(log_mu_);
-        log_("parameter baseline of " + w.name + ": " + b.error().msg);
-      }
-  }
+    return {};
+  };
+  // As kmx modprobe does: the unload saves only what changed at runtime.
+  fx.loaded = [this](const PlanStep &s) {
+    if (opt_.baseline_dir.empty()) return;
+    if (Status b = write_baseline(opt_.baseline_dir, opt_.roots.sys, s.name); !b && log_) {
+      std::lock_guard lock(log_mu_);
+      log_("parameter baseline of " + s.name + ": " + b.error().msg);
+    }
+  };
+  StepResult r = execute_step(w.step, opt_.dry_run, fx);
+  if (!r.ok()) return fail_errno(-r.err, r.cause.empty() ? r.message : r.message + " (" + r.cause + ")");
   if (opt_.dry_run) {
     std::lock_guard lock(simulated_mu_);
-    simulated_.insert(w.name);
+    simulated_.insert(w.step.name);
   }
   return {};
 }
@@ -256,13 +240,13 @@ std::vector<LoadOutcome> AliasLoader::execute(Batch &b, unsigned jobs) {
     out.errors = std::move(p.errors);
     size_t e = 0;
     for (size_t s = 0; s < chains[c].steps.size(); s++) {
-      const Work &w = p.work[s];
+      const PlanStep &w = p.work[s].step;
       switch (results[c].steps[s]) {
       case StepOutcome::loaded:
         (w.command ? out.commands : out.inserted).push_back(w.name);
         break;
       case StepOutcome::failed:
-        out.errors.push_back(w.name + ": " + results[c].errors[e++].msg);
+        out.errors.push_back(results[c].errors[e++].msg);
         break;
       default:
         break;

@@ -104,7 +104,7 @@ private:
   std::vector<Stamp> index_stamps() const;
   std::vector<Stamp> config_stamps() const;
   bool in_kernel(ProbeModule *m);
-  Status run_install(const std::string &name, const std::string &command, const std::string &options);
+  bool in_kernel(const std::string &name);  // live or coming (or, in a dry run, "loaded")
 
   LoaderOptions opt_;
   Log log_;

@@ -113,10 +113,10 @@ std::vector<std::string> declared_params(const std::string &module_path) {
   return out;
 }
 
-Result<std::string> options_with_stored(PersistStore &store, std::string_view module,
-                                        const std::optional<std::string> &module_path, std::string_view load_options) {
+Result<std::vector<std::string>> stored_to_apply(PersistStore &store, std::string_view module,
+                                                 const std::optional<std::string> &module_path, std::string_view load_options) {
   TRY_ASSIGN(std::vector<PersistEntry> entries, store.list(normalise(module)));
-  if (entries.empty()) return std::string(load_options);
+  if (entries.empty()) return std::vector<std::string>{};
   std::vector<std::string> declared;
   bool any_user = std::any_of(entries.begin(), entries.end(), [](const PersistEntry &e) { return e.kind == EntryKind::user; });
   if (any_user && module_path) {
@@ -124,22 +124,7 @@ Result<std::string> options_with_stored(PersistStore &store, std::string_view mo
   } else if (any_user) {
     for (const PersistEntry &e : entries) declared.push_back(e.key);
   }
-  std::vector<std::string> add = params_to_apply(entries, load_options, declared);
-  if (add.empty()) return std::string(load_options);
-  return merge_load_options(load_options, add);
-}
-
-std::string merge_load_options(std::string_view load_options, const std::vector<std::string> &to_apply) {
-  std::string out;
-  for (const std::string &w : to_apply) {
-    if (!out.empty()) out += ' ';
-    out += w;
-  }
-  if (!load_options.empty()) {
-    if (!out.empty()) out += ' ';
-    out += load_options;
-  }
-  return out;
+  return params_to_apply(entries, load_options, declared);
 }
 
 }  // namespace kmx

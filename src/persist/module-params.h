@@ -44,15 +44,13 @@ std::vector<std::string> params_to_apply(const std::vector<PersistEntry> &stored
 std::vector<std::string> declared_params(const std::string &module_path);
 
 // The one rule for what a load gets back from the store, shared by kmx modprobe, the daemon and
-// `kmx persist apply`: `load_options` preceded by the module's stored entries the load does not
-// name itself ('param' entries always; 'user' entries only for parameters the module file
-// declares). With `module_path` nullopt (the file is not known) every 'user' entry is included.
-// A load through an install command gets nothing from the store (its options reach a shell).
-Result<std::string> options_with_stored(PersistStore &store, std::string_view module,
-                                        const std::optional<std::string> &module_path, std::string_view load_options);
-
-// `load_options` followed by the stored parameters (stored ones first, so that on a duplicate
-// the load's own value, parsed last by the kernel, would win anyway).
-std::string merge_load_options(std::string_view load_options, const std::vector<std::string> &to_apply);
+// `kmx persist apply` (each joins the words to the load's options with the loading engine,
+// lookup/load-engine.h): the module's stored entries the load does not name itself ('param'
+// entries always; 'user' entries only for parameters the module file declares), as option
+// words. With `module_path` nullopt (the file is not known) every 'user' entry is included.
+// The words go to the kernel as they are; an install command's shell gets only those with no
+// character a shell would read (lookup/load-engine.h command_options).
+Result<std::vector<std::string>> stored_to_apply(PersistStore &store, std::string_view module,
+                                                 const std::optional<std::string> &module_path, std::string_view load_options);
 
 }  // namespace kmx

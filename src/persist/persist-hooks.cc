@@ -98,16 +98,17 @@ PersistStore *PersistHooks::store(bool create) {
   return &*store_;
 }
 
-std::string PersistHooks::load_options(const std::string &module_in, const std::string &path, const std::string &options) {
-  if (!persist_enabled()) return options;
+std::vector<std::string> PersistHooks::stored_words(const std::string &module_in, const std::optional<std::string> &path,
+                                                    const std::string &options) {
+  if (!persist_enabled()) return {};
   PersistStore *s = store(false);
-  if (!s) return options;
-  Result<std::string> with = options_with_stored(*s, normalise(module_in), path, options);
-  if (!with) {
-    report(s->path(), with.error().msg);
-    return options;
+  if (!s) return {};
+  Result<std::vector<std::string>> words = stored_to_apply(*s, normalise(module_in), path, options);
+  if (!words) {
+    report(s->path(), words.error().msg);
+    return {};
   }
-  return *with;
+  return std::move(*words);
 }
 
 void PersistHooks::after_load(const std::string &module) {

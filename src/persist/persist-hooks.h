@@ -10,7 +10,7 @@
 // - Right after kmx loads a module: a baseline of its writable parameters (persist/param-
 //   baseline.h, under /run/kmx/baseline). Right before kmx unloads one: the parameters that
 //   differ from the baseline (all writable ones without a baseline) go to the store.
-// - On load, stored parameters the load does not name itself are appended as options (the
+// - On load, stored parameters the load does not name itself are added to its options (the
 //   load's own options -- modprobe.d, kernel command line, argv -- win).
 // - Nothing here changes a tool's output or exit code. Problems (read-only /var, corrupt
 //   store, bad kmx.conf) go to the `report` callback as "FILE: WHAT" (the tools print them as
@@ -42,8 +42,10 @@ public:
   // writing, so SQLite creates no -wal/-shm files and nothing is recorded.
   void set_read_only(bool v) { read_only_ = v; }
 
-  // Options for loading `module` from `path`, given the load's own options.
-  std::string load_options(const std::string &module, const std::string &path, const std::string &options);
+  // The stored parameter words a load of `module` from `path` (nullopt: not known) gets,
+  // given the load's own options (persist/module-params.h stored_to_apply).
+  std::vector<std::string> stored_words(const std::string &module, const std::optional<std::string> &path,
+                                        const std::string &options);
   // After kmx loaded `module`.
   void after_load(const std::string &module);
   // Before kmx unloads `module` (still loaded).

@@ -50,6 +50,7 @@
 #include "index/trie-index.h"
 #include "kernel/module-load.h"
 #include "kernel/sysfs-module.h"
+#include "lookup/load-engine.h"
 #include "lookup/module-command.h"
 #include "lookup/probe.h"
 #include "persist/ondemand.h"
@@ -267,12 +268,6 @@ constexpr int P_EMERG = 0, P_CRIT = 2, P_ERR = 3, P_WARNING = 4;
 struct Fatal {};
 constexpr int DEFAULT_VERBOSE = P_WARNING;
 
-// KMOD_PROBE_* flags of libkmod.h.
-constexpr unsigned PROBE_FORCE_VERMAGIC = 0x1, PROBE_FORCE_MODVERSION = 0x2,
-                   PROBE_IGNORE_COMMAND = 0x4, PROBE_IGNORE_LOADED = 0x8, PROBE_DRY_RUN = 0x10,
-                   PROBE_FAIL_ON_LOADED = 0x20, PROBE_APPLY_BLACKLIST_ALL = 0x10000,
-                   PROBE_APPLY_BLACKLIST = 0x20000, PROBE_APPLY_BLACKLIST_ALIAS_ONLY = 0x40000;
-
 struct Modprobe {
   const char *prog = "modprobe";
   int log_priority = P_CRIT;  // priority of LOG(): CRIT, or WARNING with -a
@@ -335,117 +330,47 @@ struct Modprobe {
     return static_cast<int>(*r);
   }
 
-  // system(3)'s answer (a wait status, -1 when the shell could not start), as libkmod runs
-  // commands, through the one runner (lookup/module-command.h): $MODPROBE_MODULE set, the
-  // name never inside the command text. stdout is not flushed first: like kmod, a line
-  // printed by print_action() stays in the buffer while the command runs, so redirected
-  // output has the command's own lines first.
-  static int run_shell(const std::string &modname, const std::string &cmd) {
-    auto r = run_module_command(modname, cmd);
-    if (!r) {
-      errno = r.error().sys_errno ? r.error().sys_errno : EINVAL;
-      return -1;
-    }
-    return *r;
+  void print_action(const PlanStep &s, const std::string &options) {
+    std::string line;
+    if (s.command) line = fmt::format("install {} {}\n", *s.command, options);
+    else if (s.path) line = fmt::format("insmod {} {}\n", *s.path, options);
+    else if (s.builtin) line = fmt::format("builtin {}\n", s.name);
+    std::fwrite(line.data(), 1, line.size(), stdout);
   }
 
-  int forbidden(ProbeModule *m, const ProbeModule *top) {
-    ERR("could not insert '{}': {}\n", m->name, ProbeContext::forbidden_reason(m, top));
-    return -EPERM;
-  }
-
-  void print_action(ProbeModule *m, bool install, const std::string &options) {
-    std::string s;
-    if (install) {
-      const std::string *cmd = ctx->install_command(m);
-      s = fmt::format("install {} {}\n", cmd ? *cmd : std::string("(null)"), options);
-    } else if (const std::string *path = ctx->path(m)) {
-      s = fmt::format("insmod {} {}\n", *path, options);
-    } else if (initstate(m) == BUILTIN) {
-      s = fmt::format("builtin {}\n", m->name);
-    }
-    std::fwrite(s.data(), 1, s.size(), stdout);
-  }
-
-  int insert_module(ProbeModule *m, unsigned flags, const std::string &options) {
-    const std::string *path = ctx->path(m);
-    if (!path) {
-      ERR("could not find module by name='{}'\n", m->name);
-      return -ENOENT;
-    }
-    LoadOptions lo;
-    lo.ignore_vermagic = flags & PROBE_FORCE_VERMAGIC;
-    lo.ignore_modversions = flags & PROBE_FORCE_MODVERSION;
-    auto r = load_module_file(roots, *path, options, lo);
-    if (!r) {
-      int e = r.error().sys_errno ? r.error().sys_errno : r.error().to_errno();
-      if (verbose >= 6) vlog(6, fmt::format("Failed to insert module '{}': {}\n", *path, std::strerror(e)));
-      return -e;
-    }
-    loaded_now.push_back(m->name);
-    if (hooks) hooks->after_load(m->name);
-    return 0;
-  }
-
-  int install_command(ProbeModule *m, const std::string &options) {
-    const std::string *command = ctx->install_command(m);
-    std::string cmd = expand_cmdline_opts(*command, options);
-    int ret = run_shell(m->name, cmd);
-    if (ret == -1) {
-      ERR("Could not run install command '{}' for module {}: {}\n", cmd, m->name, std::strerror(errno));
-      return -EINVAL;
-    }
-    if (WEXITSTATUS(ret)) {
-      ERR("Error running install command '{}' for module {}: retcode {}\n", cmd, m->name, WEXITSTATUS(ret));
-      return -EINVAL;
-    }
-    return 0;
-  }
-
-  // kmod_module_probe_insert_module()
+  // kmod_module_probe_insert_module(), on the library's engine (lookup/load-engine.h).
   int probe_insert(ProbeModule *mod, unsigned flags, const std::optional<std::string> &extra, bool show) {
-    if (!(flags & PROBE_IGNORE_LOADED) && inkernel(mod))
-      return (flags & PROBE_FAIL_ON_LOADED) ? -EEXIST : 0;
-    unsigned bl = 0;
-    if ((mod->alias && (bl = flags & PROBE_APPLY_BLACKLIST_ALIAS_ONLY)) || (bl = flags & PROBE_APPLY_BLACKLIST_ALL) ||
-        (bl = flags & PROBE_APPLY_BLACKLIST)) {
-      if (ctx->is_blacklisted(mod)) return static_cast<int>(bl);
-    }
-    std::vector<ProbeModule *> list = ctx->probe_list(mod, flags & PROBE_IGNORE_COMMAND);
-    int err = 0;
-    for (ProbeModule *m : list) {
-      const std::string *cmd = ctx->install_command(m);
-      if (!(flags & PROBE_IGNORE_LOADED) && inkernel(m)) {
-        err = -EEXIST;
-      } else {
-        std::string moptions = ctx->options(m);
-        std::string options;
-        const std::optional<std::string> *x = m == mod ? &extra : nullptr;
-        if (!moptions.empty()) options = moptions + " " + (x && *x ? **x : std::string());
-        else if (x && *x) options = **x;
-        bool real = !(flags & PROBE_DRY_RUN);
-        bool refuse = ctx->is_forbidden(m) && !do_show;
-        if (cmd && !m->ignorecmd) {
-          if (show) print_action(m, true, options);
-          if (refuse) err = forbidden(m, mod);
-          else if (real) err = install_command(m, options);
-        } else {
-          // Stored parameters join the options of a real load (printed with -v as passed), and
-          // of a dry run's (-n -v shows what the load would get: a kmx difference, read-only).
-          PersistHooks *with_stored = real ? hooks : preview_hooks;
-          if (with_stored && !refuse)
-            if (const std::string *path = ctx->path(m)) options = with_stored->load_options(m->name, *path, options);
-          if (show) print_action(m, false, options);
-          if (refuse) err = forbidden(m, mod);
-          else if (real) err = insert_module(m, flags, options);
-        }
-        if (refuse) return err;  // a forbidden module stops the whole load
-      }
-      if (err == -EEXIST && m == mod && (flags & PROBE_FAIL_ON_LOADED)) break;
-      if (err == -EEXIST || !m->required) err = 0;
-      else if (err < 0) break;
-    }
-    return err;
+    PlanRequest req{flags, extra, do_show};
+    ProbePlan plan = plan_probe(*ctx, mod, req, [&](ProbeModule *m) { return inkernel(m); });
+    LoadEffects fx;
+    fx.in_kernel = [&](const PlanStep &s) {
+      auto st = module_initstate(roots, s.name);
+      return st && *st == InitState::live;
+    };
+    // Stored parameters join the options of a real load (printed with -v as passed), and of a
+    // dry run's (-n -v shows what the load would get: a kmx difference, read-only).
+    if (PersistHooks *with_stored = (flags & PROBE_DRY_RUN) ? preview_hooks : hooks)
+      fx.stored = [with_stored](const PlanStep &s, const std::string &options) {
+        return with_stored->stored_words(s.name, s.path, options);
+      };
+    if (show) fx.show = [&](const PlanStep &s, const std::string &options) { print_action(s, options); };
+    // As libkmod runs commands, through the one runner (lookup/module-command.h): stdout is not
+    // flushed first, so a line printed by print_action() stays in the buffer while the command
+    // runs and redirected output has the command's own lines first.
+    fx.run_command = [](const std::string &name, const std::string &cmd) { return run_module_command(name, cmd); };
+    fx.insert = [&](const PlanStep &s, const std::string &options) -> Status {
+      LoadOptions lo;
+      lo.ignore_vermagic = flags & PROBE_FORCE_VERMAGIC;
+      lo.ignore_modversions = flags & PROBE_FORCE_MODVERSION;
+      auto r = load_module_file(roots, *s.path, options, lo);
+      if (!r) return fail(r.error());
+      return {};
+    };
+    fx.loaded = [&](const PlanStep &s) {
+      loaded_now.push_back(s.name);
+      if (hooks) hooks->after_load(s.name);
+    };
+    return execute_probe(plan, flags, fx, [&](int prio, const std::string &msg) { vlog(prio, msg + "\n"); });
   }
 
   int insmod_insert(ProbeModule *mod, unsigned flags, const std::optional<std::string> &extra) {
@@ -588,10 +513,11 @@ struct Modprobe {
       SHOW("remove {}\n", c);
       err = 0;
       if (!dry_run) {
-        int ret = run_shell(mod->name, c);
-        if (ret == -1 || WEXITSTATUS(ret)) {
+        // system(3)'s answer as libkmod reads it: -1 when the shell could not start.
+        auto r = run_module_command(mod->name, c);
+        if (!r || WEXITSTATUS(*r)) {
           LOG("Error running remove command for {}\n", mod->name);
-          if (ret != -1) err = -WEXITSTATUS(ret);
+          if (r) err = -WEXITSTATUS(*r);
           else err = -1;
         }
       }

@@ -27,9 +27,10 @@
 #include <vector>
 
 #include "config/kmx-config.h"
-#include "persist/ondemand.h"
-#include "persist/module-params.h"
+#include "lookup/load-engine.h"
 #include "lookup/probe.h"
+#include "persist/module-params.h"
+#include "persist/ondemand.h"
 #include "persist/persist-store.h"
 #include "tools/common.h"
 #include "tools/tools.h"
@@ -333,9 +334,9 @@ int persist_main(int argc, char **argv) {
     if (!path && any_user)
       std::fprintf(stderr, "kmx persist: WARNING: %s not found in %s: its 'user' entries are shown without checking that it declares them\n",
                    mk->module.c_str(), dir.c_str());
-    auto with = options_with_stored(*store, mk->module, path, opts);
-    if (!with) return report(with.error());
-    std::printf("%s\n", with->c_str());
+    auto words = stored_to_apply(*store, mk->module, path, opts);
+    if (!words) return report(words.error());
+    std::printf("%s\n", insert_options(*words, opts).c_str());
     return 0;
   }
 

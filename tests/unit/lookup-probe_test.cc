@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "index/trie-index.h"
+#include "test-support.h"
 
 using namespace kmx;
 namespace fs = std::filesystem;
@@ -34,14 +34,8 @@ protected:
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  void write_index(const std::string &name, std::vector<std::pair<std::string, std::string>> kv) {
-    IndexBuilder b;
-    u32 prio = 0;
-    for (auto &[k, v] : kv) ASSERT_TRUE(b.insert(k, v, prio++));
-    auto bytes = b.serialize();
-    ASSERT_TRUE(bytes);
-    std::ofstream f(dir_ / name, std::ios::binary);
-    f.write(reinterpret_cast<const char *>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
+  void write_index(const std::string &name, const std::vector<std::pair<std::string, std::string>> &kv) {
+    ASSERT_TRUE(test::write_index((dir_ / name).string(), kv)) << name;
   }
   ModprobeConfig config(const std::string &text) {
     ModprobeConfig cfg;

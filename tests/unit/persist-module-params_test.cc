@@ -107,13 +107,11 @@ TEST(ParamsToApply, LoadOptionsWinAndUserKeysNeedADeclaredParameter) {
   words = params_to_apply(stored, "", {});
   want = {"debug=3", "power-save=1", "label=\"two words\""};
   EXPECT_EQ(words, want);
-  EXPECT_EQ(merge_load_options("power_save=0", {"debug=3"}), "debug=3 power_save=0");
-  EXPECT_EQ(merge_load_options("", {}), "");
 }
 
 // The rule every loader shares (kmx modprobe, the daemon, kmx persist apply): 'user' entries
 // reach a load when the module file declares them, all of them when the file is unknown.
-TEST_F(FakeSys, OptionsWithStoredReadsTheModulesDeclaredParameters) {
+TEST_F(FakeSys, StoredToApplyReadsTheModulesDeclaredParameters) {
   test::ElfBuilder b;
   b.add(".modinfo", test::nul_strings({"parmtype=numdummies:int", "parm=numdummies:Number of dummy devices", "license=GPL", "name=dummy"}));
   test::Image img = b.build();
@@ -123,16 +121,17 @@ TEST_F(FakeSys, OptionsWithStoredReadsTheModulesDeclaredParameters) {
   auto store = PersistStore::open((root_ / "persist.db").string(), OpenMode::read_write);
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->set("dummy", {{"numdummies", "16"}, {"note", "not a parameter"}}));
-  auto with = options_with_stored(*store, "dummy", ko.path(), "");
-  ASSERT_TRUE(with) << with.error().msg;
-  EXPECT_EQ(*with, "numdummies=16");
-  with = options_with_stored(*store, "dummy", ko.path(), "numdummies=2");
-  ASSERT_TRUE(with);
-  EXPECT_EQ(*with, "numdummies=2");
-  with = options_with_stored(*store, "dummy", std::nullopt, "x=1");
-  ASSERT_TRUE(with);
-  EXPECT_EQ(*with, "note=\"not a parameter\" numdummies=16 x=1");
-  with = options_with_stored(*store, "other", ko.path(), "y=2");
-  ASSERT_TRUE(with);
-  EXPECT_EQ(*with, "y=2");
+  using Words = std::vector<std::string>;
+  auto words = stored_to_apply(*store, "dummy", ko.path(), "");
+  ASSERT_TRUE(words) << words.error().msg;
+  EXPECT_EQ(*words, Words{"numdummies=16"});
+  words = stored_to_apply(*store, "dummy", ko.path(), "numdummies=2");
+  ASSERT_TRUE(words);
+  EXPECT_EQ(*words, Words{});
+  words = stored_to_apply(*store, "dummy", std::nullopt, "x=1");
+  ASSERT_TRUE(words);
+  EXPECT_EQ(*words, (Words{"note=\"not a parameter\"", "numdummies=16"}));
+  words = stored_to_apply(*store, "other", ko.path(), "y=2");
+  ASSERT_TRUE(words);
+  EXPECT_EQ(*words, Words{});
 }

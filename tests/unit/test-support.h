@@ -11,8 +11,11 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/mapped-file.h"
+#include "index/trie-index.h"
 
 namespace kmx::test {
 
@@ -39,6 +42,20 @@ inline void write_file(const std::string &path, std::string_view content) {
 }
 
 // The whole file, or "" when it cannot be read.
+// An index file (kmod's trie format) at `path` holding `kv` in order, for fixture module
+// directories; false when it could not be built or written.
+inline bool write_index(const std::string &path, const std::vector<std::pair<std::string, std::string>> &kv) {
+  IndexBuilder b;
+  u32 prio = 0;
+  for (const auto &[k, v] : kv)
+    if (!b.insert(k, v, prio++)) return false;
+  auto bytes = b.serialize();
+  if (!bytes) return false;
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char *>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
+  return static_cast<bool>(f);
+}
+
 inline std::string slurp(const std::string &path) {
   Result<std::string> r = read_file(path);
   return r ? *r : std::string();
