@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <climits>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -71,6 +73,19 @@ std::vector<AliasLoader::Stamp> AliasLoader::config_stamps() const {
   for (const std::string &p : paths) out.push_back(stamp_of(opt_.config.root + p));
   Diag quiet([](const DiagMessage &) {});
   for (const ModprobeConfigFile &f : list_modprobe_config_files(opt_.config, quiet)) out.push_back(stamp_of(f.path));
+  return out;
+}
+
+std::vector<std::string> AliasLoader::watch_paths() const {
+  std::vector<std::string> out{opt_.moddir};
+  const std::vector<std::string> &paths =
+      opt_.config.config_paths.empty() ? default_modprobe_config_paths() : opt_.config.config_paths;
+  for (const std::string &p : paths) out.push_back(opt_.config.root + p);
+  Diag quiet([](const DiagMessage &) {});
+  for (const ModprobeConfigFile &f : list_modprobe_config_files(opt_.config, quiet)) {
+    char real[PATH_MAX];
+    if (::realpath(f.path.c_str(), real) && f.path != real) out.push_back(real);
+  }
   return out;
 }
 

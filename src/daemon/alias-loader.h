@@ -70,6 +70,9 @@ public:
   // open(); returns what changed, nullopt when nothing did.
   std::optional<std::string> reload_if_changed();
   i64 generation() const { return generation_; }
+  // What to watch for changes (daemon/file-watch.h): the module directory, each modprobe.d
+  // path, and the directories of the targets of symlinked configuration files.
+  std::vector<std::string> watch_paths() const;
 
   LoadOutcome load(const std::string &alias);
   // One outcome per alias, in order; jobs as run_load_chains (0: online CPUs + 1). A module

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "daemon/coldplug.h"
+#include "daemon/file-watch.h"
 #include "persist/ondemand.h"
 #include "daemon/pending-releases.h"
 #include "daemon/request-queue.h"
@@ -125,6 +126,10 @@ struct Daemon::Impl {
   std::thread worker;
   int batch_done_fd = -1;
   bool reload_pending = false;
+  // inotify on the loader's files (daemon/file-watch.h); without it (inotify refused) every tick
+  // compares the files' stamps instead.
+  std::optional<FileWatch> watch;
+  bool recheck_pending = false;  // files changed while a batch was in flight
 
   void start_batch() {
     if (inflight || queue.waiting() == 0) return;
@@ -154,6 +159,9 @@ struct Daemon::Impl {
     if (reload_pending) {
       reload_pending = false;
       reload_now();
+    } else if (recheck_pending) {
+      recheck_pending = false;
+      reopen_if_changed();
     }
   }
 
@@ -167,11 +175,31 @@ struct Daemon::Impl {
   }
 
   void reopen_if_changed() {
-    if (inflight) return;
+    if (inflight) {
+      recheck_pending = true;
+      return;
+    }
     if (auto what = loader.reload_if_changed()) {
       state.counters.index_reloads++;
       say(*what + ": reopened " + opt.loader.moddir + " and reread modprobe.d");
+      rewatch();
     }
+  }
+
+  // The loader's files may be others after a reopen (a symlink retargeted, a directory made).
+  void rewatch() {
+    if (!watch) return;
+    if (Status st = watch->watch(loader.watch_paths()); !st) say("watching for changes: " + st.error().msg);
+  }
+
+  void start_watch() {
+    Result<FileWatch> w = FileWatch::open(loader.watch_paths());
+    if (!w) {
+      say("cannot watch the indexes and modprobe.d (" + w.error().msg + "): checking them every " +
+          std::to_string(opt.tick_ms) + " ms instead");
+      return;
+    }
+    watch.emplace(std::move(*w));
   }
 
   void report_batch(std::vector<LoadRequest> &batch, std::vector<LoadOutcome> &outs) {
@@ -412,7 +440,7 @@ struct Daemon::Impl {
 
   void tick() {
     if (!store && monotonic_ms() >= store_retry_at) open_store();
-    reopen_if_changed();
+    if (!watch) reopen_if_changed();
     if (!opt.autoclean_enabled || opt.loader.dry_run) return;
     std::vector<std::string> released = autoclean_round(state);
     for (const std::string &m : released) say("autoclean: released " + m + " after " + std::to_string(state.autoclean.idle_period(m)) + " s idle");
@@ -458,6 +486,7 @@ struct Daemon::Impl {
     notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec()));
     reread_settings();
     loader.open();
+    rewatch();
     state.counters.index_reloads++;
     say("reload asked: reread modprobe.d and reopened " + opt.loader.moddir);
     if (!store) open_store();
@@ -480,6 +509,7 @@ struct Daemon::Impl {
     open_store();
     loader.open();
     if (!opt.coldplug_only) {
+      start_watch();
       // Listen before the coldplug scan so that no device added meanwhile is missed.
       if (!opt.uevent_socket.empty()) {
         TRY_ASSIGN(UeventSource u, UeventSource::open_unix(opt.uevent_socket, opt.uevent_rcvbuf));
@@ -506,6 +536,8 @@ struct Daemon::Impl {
       fds.push_back({listen_fd, POLLIN, 0});
       fds.push_back({reload_fd, POLLIN, 0});  // a negative fd is ignored by poll
       fds.push_back({batch_done_fd, POLLIN, 0});
+      fds.push_back({watch ? watch->fd() : -1, POLLIN, 0});
+      constexpr size_t first_client = 6;
       for (const Client &c : clients) fds.push_back({c.fd, POLLIN, 0});
       i64 wait = std::max<i64>(0, next_tick - monotonic_ms());
       int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
@@ -523,11 +555,12 @@ struct Daemon::Impl {
         if (fds[1].revents) TRY(drain_uevents());
         if (fds[2].revents) accept_clients();
         if (fds[3].revents) reload(reload_fd);
-        // fds[5 + i] matches clients[i] as they were before accept_clients() appended.
+        if (fds[5].revents && watch->drain()) reopen_if_changed();
+        // fds[first_client + i] matches clients[i] as they were before accept_clients() appended.
         std::vector<Client> keep;
         for (size_t i = 0; i < clients.size(); i++) {
           bool alive = true;
-          if (5 + i < fds.size() && fds[5 + i].revents) alive = serve_client(clients[i]);
+          if (first_client + i < fds.size() && fds[first_client + i].revents) alive = serve_client(clients[i]);
           if (alive) keep.push_back(std::move(clients[i]));
           else ::close(clients[i].fd);
         }

@@ -6,6 +6,7 @@
 #   * depmod replacing the indexes is noticed: an alias that only the new index knows loads;
 #   * a modprobe.d file added or removed is noticed at the next uevent; SIGHUP rereads it and
 #     kmx.conf (a bad kmx.conf keeps the settings in force);
+#   * changes to modprobe.d and the indexes are noticed by inotify, a directory made later too;
 #   * a non-root client cannot use the socket;
 #   * bad options and a bad kmx.conf are refused with the file named.
 source "$(dirname "$0")/common.sh"
@@ -164,5 +165,25 @@ rm "$TMP/conf/blacklist-e1000.conf"
 send "$e1000_alias"
 for _ in $(seq 50); do grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && break; sleep 0.1; done
 grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" || { cat "$TMP/log"; fail "e1000 not loaded once the blacklist was removed"; }
+stop
+
+# --- a modprobe.d directory missing at start is watched through its parent: once it is made, a
+# blacklist written in it reaches the next uevent, with no uevent or timer needed to notice ---
+: > "$TMP/log"
+start --no-coldplug --dry-run -C "$TMP/conf-later"
+# Idle, the daemon looks at none of its files (no stat per tick): only inotify wakes it.
+if command -v strace > /dev/null; then
+  timeout 2.5 strace -f -qq -p "$pid" -e trace=newfstatat,statx,stat,lstat -o "$TMP/strace.out" 2> /dev/null || true
+  if grep -q "$TMP/conf\|$mods" "$TMP/strace.out"; then fail "the idle daemon stats its files: $(head -3 "$TMP/strace.out")"; fi
+else
+  echo "skip idle stat check: strace not installed"
+fi
+mkdir "$TMP/conf-later"
+echo "blacklist e1000" > "$TMP/conf-later/blacklist-e1000.conf"
+for _ in $(seq 50); do grep -q "modprobe.d changed on disk" "$TMP/log" && break; sleep 0.1; done
+grep -q "modprobe.d changed on disk: reopened" "$TMP/log" || { cat "$TMP/log"; fail "a modprobe.d directory made later was not noticed"; }
+send "$e1000_alias"
+sleep 0.5
+grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && fail "e1000 loaded despite the blacklist in the new directory: $(cat "$TMP/log")"
 stop
 echo ok
