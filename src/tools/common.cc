@@ -60,4 +60,9 @@ int print_kmx_version() {
   return 0;
 }
 
+int print_kmod_version() {
+  std::printf("kmod version 30\n+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL (kmx %s)\n", KMX_VERSION);
+  return 0;
+}
+
 }  // namespace kmx

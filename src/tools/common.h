@@ -50,6 +50,9 @@ PersistHooks make_persist_hooks(const KernelRoots &roots, bool verbose);
 
 // --version of every kmx tool (the kmod tools' features line, as kmod prints it), then 0.
 int print_kmx_version();
+// --version of the kmod tools (kmod, depmod, modprobe, insmod, rmmod, lsmod, modinfo): kmod's
+// first line, which scripts test, and kmx named on the second.
+int print_kmod_version();
 
 // The running kernel's release (uname -r).
 std::string running_release();

@@ -258,7 +258,7 @@ int depmod_main(int argc, char **argv) {
         break;
       case 'h': help(prog); return EXIT_SUCCESS;
       case 'V':
-        print_kmx_version();
+        print_kmod_version();
         return EXIT_SUCCESS;
       case '?': return EXIT_FAILURE;
       default:

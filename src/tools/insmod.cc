@@ -61,7 +61,7 @@ int insmod_main(int argc, char **argv) {
       std::printf("Usage:\n\t%s [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help\n", prog);
       return 0;
     case 'V':
-      print_kmx_version();
+      print_kmod_version();
       return 0;
     case '?':
       return 1;

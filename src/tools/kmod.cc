@@ -216,7 +216,7 @@ int kmod_main(int argc, char **argv) {
       kmod_help(argv[0]);
       return 0;
     }
-    if (c == 'V') return print_kmx_version();
+    if (c == 'V') return print_kmod_version();
     return 1;  // getopt has said what is wrong
   }
   if (optind >= argc) {

@@ -29,7 +29,7 @@ int lsmod_main(int argc, char **argv) {
     switch (c) {
     case 's':
     case 'v': break;  // lsmod reports only its own errors, always on stderr
-    case 'V': return print_kmx_version();
+    case 'V': return print_kmod_version();
     case 'h':
       std::printf("Usage:\n\t%s [options]\nOptions:\n"
                   "\t-s, --syslog      print to syslog, not stderr\n"

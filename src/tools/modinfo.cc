@@ -305,7 +305,7 @@ int modinfo_main(int argc, char **argv) {
     case 'b': root = optarg; have_root = true; break;
     case 'h': help(); return 0;
     case 'V':
-      print_kmx_version();
+      print_kmod_version();
       return 0;
     default: return 1;
     }

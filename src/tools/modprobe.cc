@@ -676,8 +676,7 @@ int modprobe_run(int argc, char **argv) {
     case 'q': env_modprobe_options_append("-q"); mp.verbose = P_EMERG; break;
     case 'v': env_modprobe_options_append("-v"); mp.verbose++; break;
     case 'V':
-      std::puts("kmod version 30");
-      std::puts("+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL (kmx " KMX_VERSION ")");
+      print_kmod_version();
       return EXIT_SUCCESS;
     case 'h': help(p); return EXIT_SUCCESS;
     case 7: autoclean = true; mp.log_priority = P_WARNING; use_all = true; break;  // NAME...: implies -a

@@ -115,7 +115,7 @@ int rmmod_main(int argc, char **argv) {
                   "\t-h, --help        show this help\n",
                   log.prog);
       return 0;
-    case 'V': return print_kmx_version();
+    case 'V': return print_kmod_version();
     case '?': return 1;
     default:
       // kmod lists 'w' in its option string without handling it.

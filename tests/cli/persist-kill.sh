@@ -1,7 +1,7 @@
 #!/bin/bash
 # The persist store survives kill -9 at any moment: a writer (a loop of `kmx persist set` and
 # `kmx persist save`, each one transaction; the set writes 2000 rows so that the writer spends
-# most of its time inside kmx, whatever the machine's speed) is SIGKILLed at random points, at least
+# most of its time inside kmx, whatever the machine's speed) is SIGKILLed at random points (0-40 ms after a kmx in it started), at least
 # 100 times while a kmx process is inside it; after every kill the store must pass
 # `kmx persist check` (PRAGMA integrity_check + the snapshot invariant), SQLite's own
 # integrity_check when its shell is installed, and hold only whole transactions: all keys of
@@ -26,7 +26,17 @@ while :; do
 done
 W
 
-"$KMX" persist set m k0=0 >/dev/null
+# kmx_child PID: a child of PID is kmx now.
+kmx_exe=$(readlink -f "$KMX")
+kmx_child() {
+  local c
+  for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null || true); do
+    [ "$(readlink "/proc/$c/exe" 2>/dev/null)" = "$kmx_exe" ] && return 0
+  done
+  return 1
+}
+
+"$KMX" persist set m k0=0 >/dev/null 2>&1
 hits=0 rounds=0 gen=0
 while [ "$hits" -lt "$want" ]; do
   rounds=$((rounds + 1))
@@ -34,13 +44,13 @@ while [ "$hits" -lt "$want" ]; do
   gen=$((gen + 1000))
   setsid bash "$TMP/writer.sh" "$gen" </dev/null >/dev/null 2>"$TMP/writer.err" &
   pid=$!
-  sleep "0.$(printf '%03d' $((RANDOM % 140 + 10)))"
+  # Wait (up to 2 s: a loaded machine starts the writer late) until a kmx runs inside the
+  # writer, then kill at a random point 0-40 ms later: inside that kmx, or in a later step.
+  for _ in $(seq 200); do kmx_child "$pid" && break; sleep 0.01; done
+  sleep "0.0$(printf '%02d' $((RANDOM % 40)))"
   # Was a kmx inside the writer at the moment of the kill?
-  child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null || true)
   live=no
-  for c in $child; do
-    [ "$(readlink "/proc/$c/exe" 2>/dev/null)" = "$(readlink -f "$KMX")" ] && live=yes
-  done
+  kmx_child "$pid" && live=yes
   # The group, and the pid itself: under load the kill can come before setsid(1) made the
   # writer a group leader, and then only the pid names it (else `wait` would block forever).
   kill -9 -- "-$pid" 2>/dev/null || true
