@@ -8,6 +8,7 @@ pkgs=(
   kmod xz-utils zstd gzip cpio e2fsprogs busybox-static qemu-system-x86 util-linux libelf1
   hyperfine clang-14 llvm-14 strace time binutils
   chromium scdoc mandoc
+  debhelper lintian mmdebstrap
 )
 missing=()
 for p in "${pkgs[@]}"; do
