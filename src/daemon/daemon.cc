@@ -27,6 +27,7 @@
 #include "kernel/module-load.h"
 #include "persist/module-params.h"
 #include "persist/param-baseline.h"
+#include "persist/persist-hooks.h"
 #include "persist/persist-store.h"
 
 namespace kmx {
@@ -375,12 +376,10 @@ struct Daemon::Impl {
   // The writable parameters that differ from the baseline taken after the load (all of them
   // without one), as kmx rmmod/modprobe -r save them.
   void save_changed_params(const std::string &module) {
-    auto changed = params_changed_since_load(opt.loader.baseline_dir, opt.loader.roots.sys, module);
-    if (!changed || changed->empty()) return;
-    if (Status st = store->update_params(module, *changed); !st)
-      say("cannot save the parameters of " + module + " before unloading: " + st.error().msg);
-    else
-      say("saved " + std::to_string(changed->size()) + " parameter(s) of " + module);
+    auto saved = save_params_before_unload(opt.loader.baseline_dir, opt.loader.roots.sys, module,
+                                           [this] { return &*store; });
+    if (!saved) say("cannot save the parameters of " + module + " before unloading: " + saved.error().msg);
+    else if (*saved) say("saved " + std::to_string(*saved) + " parameter(s) of " + module);
   }
 
   Status unload(const std::string &module) {

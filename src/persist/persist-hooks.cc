@@ -117,21 +117,28 @@ void PersistHooks::after_load(const std::string &module) {
   if (!st) report(baseline_dir_, st.error().msg);
 }
 
+Result<size_t> save_params_before_unload(const std::string &baseline_dir, const std::string &sys_root,
+                                         const std::string &module, const std::function<PersistStore *()> &store,
+                                         const std::function<void(const std::string &, const Error &)> &note) {
+  std::optional<Error> baseline_error;
+  auto changed = params_changed_since_load(baseline_dir, sys_root, module, &baseline_error);
+  if (!changed && changed.error().code == Errc::not_found) return size_t{0};
+  if (!changed) return fail(changed.error());
+  if (baseline_error && note) note(baseline_dir, *baseline_error);  // saved as if there were none
+  if (changed->empty()) return size_t{0};
+  PersistStore *s = store();
+  if (!s) return size_t{0};
+  TRY(s->update_params(module, *changed));
+  return changed->size();
+}
+
 void PersistHooks::before_unload(const std::string &module_in) {
   if (!persist_enabled()) return;
   std::string module = normalise(module_in);
-  std::optional<Error> baseline_error;
-  auto changed = params_changed_since_load(baseline_dir_, roots_.sys, module, &baseline_error);
-  if (!changed) {
-    if (changed.error().code != Errc::not_found) report(roots_.sys + "/module/" + module, changed.error().msg);
-    return;
-  }
-  if (baseline_error) report(baseline_dir_, baseline_error->msg);  // saved as if there were none
-  if (changed->empty()) return;
-  PersistStore *s = store(true);
-  if (!s) return;
-  Status st = s->update_params(module, *changed);
-  if (!st) report(s->path(), st.error().msg);
+  auto saved = save_params_before_unload(
+      baseline_dir_, roots_.sys, module, [this] { return store(true); },
+      [this](const std::string &where, const Error &e) { report(where, e.msg); });
+  if (!saved) report(store_ ? store_->path() : roots_.sys + "/module/" + module, saved.error().msg);
 }
 
 void PersistHooks::after_unload(const std::string &module) {

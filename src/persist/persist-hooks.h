@@ -31,6 +31,15 @@
 
 namespace kmx {
 
+// Before an unload, the one rule kmx rmmod, modprobe -r and the daemon share: the module's
+// writable parameters that differ from the baseline taken after its load (all of them without
+// one) go to the store, which `store` is asked for only when there is something to save (nullptr:
+// it cannot be had, nothing is saved). Returns how many were saved; a module that is not loaded
+// saves none. Problems that did not stop the save (an unreadable baseline) go to `note`.
+Result<size_t> save_params_before_unload(const std::string &baseline_dir, const std::string &sys_root,
+                                         const std::string &module, const std::function<PersistStore *()> &store,
+                                         const std::function<void(const std::string &where, const Error &)> &note = {});
+
 class PersistHooks {
 public:
   using ConfigSource = std::function<Result<KmxConfig>()>;
