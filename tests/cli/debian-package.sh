@@ -5,9 +5,11 @@
 #     kmx takes over nothing: kmod's programs are still kmod's;
 #   * installing kmx-as-kmod makes every name of kmod's programs run kmx (/bin and /sbin, and
 #     their /usr names: the root is merged-/usr, so both reach one file);
-#   * reinstalling kmod's package while diverted (what an upgrade does) puts nothing back over kmx;
-#   * purging kmx-as-kmod gives kmod its programs back exactly: `dpkg --verify kmod` is clean,
-#     every link points where kmod's package points it, no diversion is left.
+#   * reinstalling kmod's package while diverted puts nothing back over kmx, and neither does an
+#     upgrade to unstable's kmod, which moved its programs from /bin to /usr (on merged-/usr,
+#     diverting both names of a file to one place would lose kmod's new programs);
+#   * purging kmx-as-kmod gives kmod its programs back exactly, after each: `dpkg --verify kmod`
+#     is clean, every file and link is what kmod's package has, no diversion is left.
 # The package build skips its own unit-test step (DEB_BUILD_OPTIONS=nocheck): the suite runs
 # the same tests.
 source "$(dirname "$0")/common.sh"
@@ -16,18 +18,17 @@ for t in dpkg-buildpackage dh lintian mmdebstrap; do
   command -v "$t" > /dev/null || skip "$t not installed (scripts/setup.sh)"
 done
 
-cache=${KMX_TEST_CACHE:-/var/cache/kmx-test}/chroot
+cache=${KMX_CACHE:-/var/cache/kmx-test}/chroot
 mkdir -p "$cache"
 image=$cache/bookworm-minbase-kmod.tar
 if [ ! -s "$image" ]; then
   mmdebstrap --quiet --variant=minbase --include=kmod bookworm "$image.tmp" || skip "mmdebstrap could not build a Debian 12 root (network?)"
   mv "$image.tmp" "$image"
 fi
-kmod_deb=$(ls "$cache"/kmod_*_amd64.deb 2> /dev/null | head -n1 || true)
-if [ -z "$kmod_deb" ]; then
-  (cd "$cache" && apt-get download -q kmod > /dev/null 2>&1) || skip "cannot download kmod's package"
-  kmod_deb=$(ls "$cache"/kmod_*_amd64.deb | head -n1)
-fi
+# kmod's packages: Debian 12's (what the root has), and unstable's, which moved kmod's programs
+# to /usr (the upgrade that must not lose them while diverted).
+kmod_deb=$("$KMX_SRC/tests/data/fetch-trees.sh" deb kmod) || skip "cannot download kmod's package"
+kmod_new_deb=$("$KMX_SRC/tests/data/fetch-trees.sh" deb kmod@sid) || kmod_new_deb=
 
 # --- build (KMX_DEBS=DIR: take the packages already built there instead) ---
 if [ -n "${KMX_DEBS:-}" ]; then
@@ -62,50 +63,79 @@ in_root() { chroot "$root" "$@"; }
 is_kmx() { in_root "$1" -V 2>&1 | grep "(kmx " > /dev/null; }
 kmod_names="/bin/kmod /usr/bin/kmod /bin/lsmod /usr/bin/lsmod /sbin/depmod /sbin/insmod /sbin/lsmod /sbin/modinfo
 /sbin/modprobe /sbin/rmmod /usr/sbin/depmod /usr/sbin/insmod /usr/sbin/lsmod /usr/sbin/modinfo /usr/sbin/modprobe /usr/sbin/rmmod"
-# The names kmod's package itself has, with where each link points.
-dpkg-deb -c "$kmod_deb" | awk '$1 ~ /^l/ {print $6, $8} $1 ~ /^-/ && $6 ~ /bin\// {print $6, "-"}' | sed 's|^\./|/|' > "$TMP/kmod-files"
-[ -s "$TMP/kmod-files" ] || fail "no programs listed in $kmod_deb"
+# links_as_packaged DEB WHEN: kmod's programs in the root are what DEB installs, files and links.
 links_as_packaged() {
   local name target
+  dpkg-deb -c "$1" | awk '$1 ~ /^l/ {print $6, $8} $1 ~ /^-/ && $6 ~ /bin\// {print $6, "-"}' | sed 's|^\./|/|' > "$TMP/kmod-files"
+  [ -s "$TMP/kmod-files" ] || fail "no programs listed in $1"
   while read -r name target; do
     if [ "$target" = - ]; then
-      [ -f "$root$name" ] && [ ! -L "$root$name" ] || fail "$name is not kmod's file ($1)"
+      [ -f "$root$name" ] && [ ! -L "$root$name" ] || fail "$name is not kmod's file ($2)"
+      cmp -s "$root$name" <(dpkg-deb --fsys-tarfile "$1" | tar -xO ".$name") || fail "$name differs from kmod's ($2)"
     else
-      [ "$(readlink "$root$name")" = "$target" ] || fail "$name points to $(readlink "$root$name"), kmod's package says $target ($1)"
+      [ "$(readlink "$root$name")" = "$target" ] || fail "$name points to $(readlink "$root$name"), kmod's package says $target ($2)"
     fi
   done < "$TMP/kmod-files"
 }
-links_as_packaged "before"
-cp -a "$root/bin/kmod" "$TMP/kmod.orig"
+all_kmx() {  # WHEN
+  local n
+  for n in $kmod_names; do is_kmx "$n" || fail "$n does not run kmx ($1)"; done
+}
+none_kmx() {  # WHEN
+  local n
+  for n in $kmod_names; do ! is_kmx "$n" || fail "$n runs kmx ($1)"; done
+}
+verify_kmod() {  # WHEN
+  in_root dpkg --verify kmod > "$TMP/verify" 2>&1 || true
+  [ ! -s "$TMP/verify" ] || { cat "$TMP/verify"; fail "dpkg --verify kmod is not clean ($1)"; }
+}
+dpkg_in_root() {  # WHAT ARGS...
+  local what=$1
+  shift
+  in_root dpkg "$@" > "$TMP/dpkg.out" 2>&1 || { cat "$TMP/dpkg.out"; fail "$what failed"; }
+}
+# Purging kmx-as-kmod leaves kmod exactly as DEB installed it.
+purge_check() {  # DEB WHEN
+  dpkg_in_root "purging kmx-as-kmod ($2)" --purge kmx-as-kmod
+  none_kmx "after purging kmx-as-kmod, $2"
+  links_as_packaged "$1" "after purging kmx-as-kmod, $2"
+  [ -z "$(in_root dpkg-divert --list | grep 'kmx-as-kmod')" ] || fail "diversions left after purge ($2)"
+  local left
+  left=$(ls -d "$root"/usr/bin/*.kmod* "$root"/usr/sbin/*.kmod* 2> /dev/null || true)
+  [ -z "$left" ] || fail "files left after purge ($2): $left"
+  verify_kmod "after purging kmx-as-kmod, $2"
+}
 
-in_root dpkg -i /tmp/"$(basename "$kmx_deb")" > "$TMP/dpkg.out" 2>&1 || { cat "$TMP/dpkg.out"; fail "installing kmx failed"; }
+links_as_packaged "$kmod_deb" "before"
+
+dpkg_in_root "installing kmx" -i /tmp/"$(basename "$kmx_deb")"
 in_root /usr/sbin/kmx --version > /dev/null || fail "kmx does not run in a Debian 12 root"
-for n in $kmod_names; do ! is_kmx "$n" || fail "$n runs kmx with only the kmx package installed"; done
-links_as_packaged "kmx installed"
+none_kmx "only the kmx package installed"
+links_as_packaged "$kmod_deb" "kmx installed"
 [ -z "$(in_root dpkg-divert --list 'kmx*')" ] || fail "kmx diverts something"
 
-# --- opt in ---
-in_root dpkg -i /tmp/"$(basename "$as_kmod_deb")" > "$TMP/dpkg.out" 2>&1 || { cat "$TMP/dpkg.out"; fail "installing kmx-as-kmod failed"; }
-for n in $kmod_names; do is_kmx "$n" || fail "$n does not run kmx after kmx-as-kmod"; done
+# --- opt in; kmod reinstalled while diverted; back ---
+dpkg_in_root "installing kmx-as-kmod" -i /tmp/"$(basename "$as_kmod_deb")"
+all_kmx "after kmx-as-kmod"
 [ "$(in_root dpkg-divert --list | grep -c 'by kmx-as-kmod')" = 16 ] || { in_root dpkg-divert --list; fail "not 16 diversions"; }
-cmp -s "$root/bin/kmod.kmod" "$TMP/kmod.orig" || fail "kmod's binary was not kept as /bin/kmod.kmod"
-in_root dpkg --verify kmod > "$TMP/verify" 2>&1 || true
-[ ! -s "$TMP/verify" ] || { cat "$TMP/verify"; fail "dpkg --verify kmod not clean while diverted"; }
+verify_kmod "while diverted"
+dpkg_in_root "reinstalling kmod" -i /tmp/"$(basename "$kmod_deb")"
+all_kmx "kmod's package reinstalled"
+verify_kmod "kmod reinstalled while diverted"
+purge_check "$kmod_deb" "Debian 12's kmod"
 
-# --- kmod upgraded while diverted: its files go to the diverted names, kmx stays ---
-in_root dpkg -i /tmp/"$(basename "$kmod_deb")" > "$TMP/dpkg.out" 2>&1 || { cat "$TMP/dpkg.out"; fail "reinstalling kmod failed"; }
-for n in $kmod_names; do is_kmx "$n" || fail "$n is no longer kmx after kmod's package was reinstalled"; done
-cmp -s "$root/bin/kmod.kmod" "$TMP/kmod.orig" || fail "kmod's reinstall did not land at /bin/kmod.kmod"
-
-# --- back to kmod ---
-in_root dpkg --purge kmx-as-kmod > "$TMP/dpkg.out" 2>&1 || { cat "$TMP/dpkg.out"; fail "purging kmx-as-kmod failed"; }
-for n in $kmod_names; do ! is_kmx "$n" || fail "$n still runs kmx after purging kmx-as-kmod"; done
-links_as_packaged "after purge"
-cmp -s "$root/bin/kmod" "$TMP/kmod.orig" || fail "/bin/kmod is not kmod's binary after purge"
-[ -z "$(in_root dpkg-divert --list | grep 'kmx-as-kmod')" ] || fail "diversions left after purge"
-ls "$root"/bin/*.kmod "$root"/sbin/*.kmod > /dev/null 2>&1 && fail "*.kmod files left after purge: $(ls "$root"/bin/*.kmod "$root"/sbin/*.kmod)"
-in_root dpkg --verify kmod > "$TMP/verify" 2>&1 || true
-[ ! -s "$TMP/verify" ] || { cat "$TMP/verify"; fail "dpkg --verify kmod not clean after purge"; }
-in_root dpkg --purge kmx > "$TMP/dpkg.out" 2>&1 || { cat "$TMP/dpkg.out"; fail "purging kmx failed"; }
+# --- opt in again; kmod upgraded to unstable's, whose programs live under /usr (its libc is too
+# new for this root, so it is unpacked with --force-depends: only the files matter here) ---
+if [ -n "$kmod_new_deb" ]; then
+  dpkg_in_root "installing kmx-as-kmod again" -i /tmp/"$(basename "$as_kmod_deb")"
+  cp "$kmod_new_deb" "$root/tmp/"
+  dpkg_in_root "upgrading kmod" --force-depends -i /tmp/"$(basename "$kmod_new_deb")"
+  all_kmx "kmod upgraded to $(basename "$kmod_new_deb") while diverted"
+  verify_kmod "kmod upgraded while diverted"
+  purge_check "$kmod_new_deb" "after the kmod upgrade"
+else
+  echo "skip the kmod upgrade: unstable's kmod could not be downloaded"
+fi
+dpkg_in_root "purging kmx" --purge kmx
 [ ! -e "$root/usr/sbin/kmx" ] || fail "/usr/sbin/kmx left after purge"
-echo "ok: built, lintian clean, install/opt-in/kmod upgrade/purge in a Debian 12 root"
+echo "ok: built, lintian clean; install, opt in, kmod reinstalled and upgraded while diverted, purge, in a Debian 12 root"

@@ -4,6 +4,8 @@
 #   tests/data/fetch-trees.sh all | KEY...     fetch (cached) and print nothing on success
 #   tests/data/fetch-trees.sh path KEY         print the unpacked root of KEY
 #   tests/data/fetch-trees.sh list             print "KEY PACKAGE" lines
+#   tests/data/fetch-trees.sh deb PACKAGE[@sid]  fetch one package's .deb (cached, not unpacked)
+#                                              and print its path
 #
 # Everything lives under $KMX_CACHE (default /var/cache/kmx-test), outside the repository:
 # debs/ holds the .deb files, trees/<package>/ their unpacked contents. Packages come from
@@ -125,8 +127,30 @@ fetch_one() {
   unpack "$deb" "$dir"
 }
 
+# The cached .deb of any package of this architecture; unstable's in debs/sid/, apart from
+# the stable ones of the same name.
+fetch_deb() {
+  local pkg=$1 name=${1%@sid} dir=$cache/debs deb
+  [[ $pkg == *@sid ]] && dir=$cache/debs/sid
+  mkdir -p "$dir"
+  deb=$(ls "$dir/${name}_"*"_$(dpkg --print-architecture).deb" 2>/dev/null | head -n1 || true)
+  if [ -z "$deb" ]; then
+    if [[ $pkg == *@sid ]]; then
+      sid_apt_get update -qq >&2 || echo "fetch-trees: apt-get update (sid) reported errors; continuing" >&2
+      (cd "$dir" && sid_apt_get download -qq "$name" >&2)
+    elif ! (cd "$dir" && apt-get download -qq "$name" >&2 2>/dev/null); then
+      apt_update_once
+      (cd "$dir" && apt-get download -qq "$name" >&2)
+    fi
+    deb=$(ls "$dir/${name}_"*"_$(dpkg --print-architecture).deb" 2>/dev/null | head -n1 || true)
+    [ -n "$deb" ] || { echo "fetch-trees: download of $pkg left no .deb" >&2; return 1; }
+  fi
+  echo "$deb"
+}
+
 case "${1:-all}" in
 list) awk 'NF == 2 { print }' <<<"$table" ;;
+deb) fetch_deb "${2:?package}" ;;
 path)
   pkg=$(package_of "${2:?key}")
   [ -n "$pkg" ] || { echo "fetch-trees: unknown key '$2'" >&2; exit 2; }
