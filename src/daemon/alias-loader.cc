@@ -126,9 +126,12 @@ bool AliasLoader::in_kernel(const std::string &name) {
   return st && (*st == InitState::live || *st == InitState::coming);
 }
 
-// One step of a plan: the engine's step (lookup/load-engine.h), copied out of the ProbeContext.
+// One step of a plan: the engine's step (lookup/load-engine.h), copied out of the ProbeContext,
+// and its stored parameter words, read while planning on the loader's thread (the store is one
+// SQLite connection; the steps run on the worker pool).
 struct AliasLoader::Work {
   PlanStep step;
+  std::vector<std::string> stored;
 };
 
 struct AliasLoader::Plan {
@@ -166,7 +169,13 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
       struct stat st;
       if (!s.command && s.path && ::stat(s.path->c_str(), &st) == 0) cost = static_cast<u64>(st.st_size);
       p.chain.steps.push_back({s.name, segment, s.required, s.early && !s.command, cost});
-      p.work.push_back({std::move(s)});
+      std::vector<std::string> stored;
+      if (opt_.store && !opt_.dry_run) {
+        Result<std::vector<std::string>> words = stored_to_apply(*opt_.store, s.name, s.path, s.options);
+        if (words) stored = std::move(*words);
+        else if (log_) log_("cannot read stored parameters of " + s.name + ": " + words.error().msg);
+      }
+      p.work.push_back({std::move(s), std::move(stored)});
     }
   }
   return p;
@@ -178,14 +187,7 @@ void AliasLoader::cancel() { commands_.cancel(); }
 Status AliasLoader::run_step(const Work &w) {
   if (commands_.cancelled()) return fail(Errc::busy, "not loaded: the daemon is stopping");
   LoadEffects fx;
-  if (opt_.store)
-    fx.stored = [this](const PlanStep &s, const std::string &options) -> std::vector<std::string> {
-      Result<std::vector<std::string>> words = stored_to_apply(*opt_.store, s.name, s.path, options);
-      if (words) return std::move(*words);
-      std::lock_guard lock(log_mu_);
-      if (log_) log_("cannot read stored parameters of " + s.name + ": " + words.error().msg);
-      return {};
-    };
+  fx.stored = [&w](const PlanStep &, const std::string &) { return w.stored; };
   // Its own process group (cancel() stops the shell and whatever it started), killed after
   // kmx.conf's command-timeout.
   fx.run_command = [this](const std::string &name, const std::string &cmd) -> Result<int> {
@@ -212,7 +214,8 @@ Status AliasLoader::run_step(const Work &w) {
     }
   };
   StepResult r = execute_step(w.step, opt_.dry_run, fx);
-  if (!r.ok()) return fail_errno(-r.err, r.cause.empty() ? r.message : r.message + " (" + r.cause + ")");
+  // The daemon's log names the module and the kernel's own account ("dummy: finit_module: ...").
+  if (!r.ok()) return fail_errno(-r.err, r.cause.empty() ? r.message : w.step.name + ": " + r.cause);
   if (opt_.dry_run) {
     std::lock_guard lock(simulated_mu_);
     simulated_.insert(w.step.name);
