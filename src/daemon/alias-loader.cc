@@ -64,27 +64,38 @@ std::vector<AliasLoader::Stamp> AliasLoader::index_stamps() const {
   return out;
 }
 
+// The modprobe.d paths (under the configured root) and the files read from them now.
+std::vector<std::string> AliasLoader::config_dirs() const {
+  const std::vector<std::string> &paths =
+      opt_.config.config_paths.empty() ? default_modprobe_config_paths() : opt_.config.config_paths;
+  std::vector<std::string> out;
+  for (const std::string &p : paths) out.push_back(opt_.config.root + p);
+  return out;
+}
+
+std::vector<std::string> AliasLoader::config_files() const {
+  Diag quiet([](const DiagMessage &) {});
+  std::vector<std::string> out;
+  for (const ModprobeConfigFile &f : list_modprobe_config_files(opt_.config, quiet)) out.push_back(f.path);
+  return out;
+}
+
 // Each modprobe.d path (a directory's mtime changes when a file is added, removed or renamed
 // into it) and each file read from them (an edit in place changes its size or mtime).
 std::vector<AliasLoader::Stamp> AliasLoader::config_stamps() const {
   std::vector<Stamp> out;
-  const std::vector<std::string> &paths =
-      opt_.config.config_paths.empty() ? default_modprobe_config_paths() : opt_.config.config_paths;
-  for (const std::string &p : paths) out.push_back(stamp_of(opt_.config.root + p));
-  Diag quiet([](const DiagMessage &) {});
-  for (const ModprobeConfigFile &f : list_modprobe_config_files(opt_.config, quiet)) out.push_back(stamp_of(f.path));
+  for (const std::string &p : config_dirs()) out.push_back(stamp_of(p));
+  for (const std::string &f : config_files()) out.push_back(stamp_of(f));
   return out;
 }
 
+// The module directory, the modprobe.d paths, and the targets of symlinked configuration files.
 std::vector<std::string> AliasLoader::watch_paths() const {
   std::vector<std::string> out{opt_.moddir};
-  const std::vector<std::string> &paths =
-      opt_.config.config_paths.empty() ? default_modprobe_config_paths() : opt_.config.config_paths;
-  for (const std::string &p : paths) out.push_back(opt_.config.root + p);
-  Diag quiet([](const DiagMessage &) {});
-  for (const ModprobeConfigFile &f : list_modprobe_config_files(opt_.config, quiet)) {
+  for (std::string &p : config_dirs()) out.push_back(std::move(p));
+  for (const std::string &f : config_files()) {
     char real[PATH_MAX];
-    if (::realpath(f.path.c_str(), real) && f.path != real) out.push_back(real);
+    if (::realpath(f.c_str(), real) && f != real) out.push_back(real);
   }
   return out;
 }
@@ -160,7 +171,7 @@ AliasLoader::Plan AliasLoader::plan(const std::string &alias) {
     for (PlanStep &s : plan.steps) {
       if (s.builtin || in_kernel(s.name)) continue;
       if (s.forbidden) {
-        p.errors.push_back(execute_step(s, true, {}).message);
+        p.errors.push_back(forbidden_message(s));
         break;
       }
       // Everything the list puts before the module itself (dependencies, pre-softdeps) may

@@ -106,6 +106,8 @@ private:
   Status run_step(const Work &w);
   std::vector<Stamp> index_stamps() const;
   std::vector<Stamp> config_stamps() const;
+  std::vector<std::string> config_dirs() const;
+  std::vector<std::string> config_files() const;
   bool in_kernel(ProbeModule *m);
   bool in_kernel(const std::string &name);  // live or coming (or, in a dry run, "loaded")
 

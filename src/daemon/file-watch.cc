@@ -49,7 +49,7 @@ Result<FileWatch> FileWatch::open(std::vector<std::string> paths) {
 }
 
 FileWatch::FileWatch(FileWatch &&o) noexcept
-    : fd_(o.fd_), paths_(std::move(o.paths_)), watched_(std::move(o.watched_)), watches_(std::move(o.watches_)) {
+    : fd_(o.fd_), paths_(std::move(o.paths_)), watches_(std::move(o.watches_)) {
   o.fd_ = -1;
 }
 
@@ -58,7 +58,6 @@ FileWatch &FileWatch::operator=(FileWatch &&o) noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = o.fd_;
     paths_ = std::move(o.paths_);
-    watched_ = std::move(o.watched_);
     watches_ = std::move(o.watches_);
     o.fd_ = -1;
   }
@@ -94,10 +93,14 @@ Status FileWatch::arm() {
     if (std::none_of(watches.begin(), watches.end(), [&](const Watch &w) { return w.wd == old.wd; }))
       ::inotify_rm_watch(fd_, old.wd);
   watches_ = std::move(watches);
-  watched_.clear();
-  for (const Watch &w : watches_)
-    if (std::find(watched_.begin(), watched_.end(), w.target.dir) == watched_.end()) watched_.push_back(w.target.dir);
   return st;
+}
+
+std::vector<std::string> FileWatch::watched() const {
+  std::vector<std::string> dirs;
+  for (const Watch &w : watches_)
+    if (std::find(dirs.begin(), dirs.end(), w.target.dir) == dirs.end()) dirs.push_back(w.target.dir);
+  return dirs;
 }
 
 bool FileWatch::counts(const struct inotify_event &ev) const {

@@ -39,7 +39,7 @@ public:
   // re-armed on the same paths).
   bool drain();
   // The directories watched now (for tests and the daemon's log).
-  const std::vector<std::string> &watched() const { return watched_; }
+  std::vector<std::string> watched() const;
 
 private:
   struct Target {
@@ -57,7 +57,6 @@ private:
 
   int fd_ = -1;
   std::vector<std::string> paths_;
-  std::vector<std::string> watched_;
   std::vector<Watch> watches_;
 };
 

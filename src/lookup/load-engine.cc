@@ -91,13 +91,17 @@ std::string command_options(const std::vector<std::string> &stored_words, const 
   return join_words(inert, options);
 }
 
+std::string forbidden_message(const PlanStep &step) {
+  return "could not insert '" + step.name + "': " + step.forbidden.value_or("");
+}
+
 StepResult execute_step(const PlanStep &step, bool dry_run, const LoadEffects &fx) {
   std::vector<std::string> stored;
   if (fx.stored && !step.forbidden && (step.command || step.path)) stored = fx.stored(step, step.options);
   if (step.command) {
     std::string options = command_options(stored, step.options);
     if (fx.show) fx.show(step, options);
-    if (step.forbidden) return failure(-EPERM, "could not insert '" + step.name + "': " + *step.forbidden, LOG_PRIO_ERR);
+    if (step.forbidden) return failure(-EPERM, forbidden_message(step));
     if (dry_run) return {};
     std::string cmd = expand_cmdline_opts(*step.command, options);
     Result<int> r = fx.run_command(step.name, cmd);
@@ -118,7 +122,7 @@ StepResult execute_step(const PlanStep &step, bool dry_run, const LoadEffects &f
   }
   std::string options = insert_options(stored, step.options);
   if (fx.show) fx.show(step, options);
-  if (step.forbidden) return failure(-EPERM, "could not insert '" + step.name + "': " + *step.forbidden, LOG_PRIO_ERR);
+  if (step.forbidden) return failure(-EPERM, forbidden_message(step));
   if (dry_run) return {};
   if (!step.path) return failure(-ENOENT, "could not find module by name='" + step.name + "'", LOG_PRIO_ERR);
   Status st = fx.insert(step, options);

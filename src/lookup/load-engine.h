@@ -111,6 +111,9 @@ std::string command_options(const std::vector<std::string> &stored_words, const 
 // parameter, parsed last by the kernel, wins.
 std::string insert_options(const std::vector<std::string> &stored_words, const std::string &options);
 
+// libkmod's line for a step that a forbid line refuses (step.forbidden set).
+std::string forbidden_message(const PlanStep &step);
+
 // One step: stored values, show, then the command or the insert (neither when dry_run).
 StepResult execute_step(const PlanStep &step, bool dry_run, const LoadEffects &fx);
 
