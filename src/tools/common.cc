@@ -3,12 +3,29 @@
 #include <cstdio>
 
 #include <sys/utsname.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 
 namespace kmx {
+
+void KmodLog::write(int prio, const std::string &msg) const {
+  const char *level = prio == LOG_CRIT      ? "FATAL"
+                      : prio == LOG_ERR     ? "ERROR"
+                      : prio == LOG_WARNING ? "WARNING"
+                      : prio == LOG_NOTICE  ? "NOTICE"
+                      : prio == LOG_INFO    ? "INFO"
+                      : prio == LOG_DEBUG   ? "DEBUG"
+                                            : nullptr;
+  std::string other;
+  if (!level) level = (other = fmt::format("LOG-{:03d}", prio)).c_str();
+  if (use_syslog)
+    syslog(prio, "%s: %s", level, msg.c_str());
+  else
+    std::fprintf(stderr, "%s: %s: %s", prog, level, msg.c_str());
+}
 
 std::string error_string(const Error &e) { return std::strerror(e.to_errno()); }
 

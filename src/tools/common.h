@@ -26,6 +26,23 @@ void log_warning(const char *prog, fmt::format_string<Args...> f, Args &&...args
   std::fprintf(stderr, "%s: WARNING: %s", prog, msg.c_str());
 }
 
+// kmod's log (tools/log.c), for the tools with -s and -v: a message of syslog priority `prio`
+// shows when prio <= `priority` (each -v raises it); "PROG: LEVEL: MSG" on stderr, or
+// "LEVEL: MSG" to syslog with -s (the caller opens and closes syslog). MSG carries its own
+// newline, as kmod's format strings do.
+struct KmodLog {
+  const char *prog = "";
+  bool use_syslog = false;
+  int priority = 3;  // LOG_ERR
+
+  bool shows(int prio) const { return prio <= priority; }
+  void write(int prio, const std::string &msg) const;
+  template <typename... Args>
+  void say(int prio, fmt::format_string<Args...> f, Args &&...args) const {
+    if (shows(prio)) write(prio, fmt::format(f, std::forward<Args>(args)...));
+  }
+};
+
 // strerror() of the errno an Error maps to, as kmod prints it.
 std::string error_string(const Error &e);
 

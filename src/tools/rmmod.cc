@@ -9,7 +9,6 @@
 #include <syslog.h>
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -23,60 +22,39 @@
 namespace kmx {
 namespace {
 
-struct Log {
-  const char *prog;
-  bool use_syslog = false;
-  int priority = LOG_ERR;  // raised by each -v
-
-  // One message of priority `prio` ("ERROR", ...), printed only if -v allows it.
-  __attribute__((format(printf, 3, 4))) void say(int prio, const char *fmt, ...) const {
-    if (prio > priority) return;
-    char buf[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    std::vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    const char *pn = prio == LOG_ERR ? "ERROR" : prio == LOG_WARNING ? "WARNING" : prio == LOG_NOTICE ? "NOTICE" : prio == LOG_INFO ? "INFO" : "DEBUG";
-    if (use_syslog)
-      syslog(prio, "%s: %s", pn, buf);
-    else
-      std::fprintf(stderr, "%s: %s: %s", prog, pn, buf);
-  }
-};
-
 const char *base_name(const char *p) {
   const char *s = std::strrchr(p, '/');
   return s ? s + 1 : p;
 }
 
 // kmod's check_module_inuse(): negative when the module must not be removed.
-int check_in_use(const Log &log, const KernelRoots &roots, const std::string &name) {
+int check_in_use(const KmodLog &log, const KernelRoots &roots, const std::string &name) {
   if (module_is_builtin(roots, name)) {
-    log.say(LOG_ERR, "Module %s is builtin.\n", name.c_str());
+    log.say(LOG_ERR, "Module {} is builtin.\n", name);
     return -ENOENT;
   }
   auto state = module_initstate(roots, name);
   if (!state) {
-    log.say(LOG_ERR, "Module %s is not currently loaded\n", name.c_str());
+    log.say(LOG_ERR, "Module {} is not currently loaded\n", name);
     return -ENOENT;
   }
   auto holders = module_holders(roots, name);
   if (!holders) {
-    log.say(LOG_ERR, "../libkmod/libkmod-module.c:1998 kmod_module_get_holders() %s\n", holders.error().msg.c_str());
+    log.say(LOG_ERR, "../libkmod/libkmod-module.c:1998 kmod_module_get_holders() {}\n", holders.error().msg);
   } else if (!holders->empty()) {
     std::string list;
     for (const std::string &h : *holders) list += " " + h;
     if (log.use_syslog) {
-      log.say(LOG_ERR, "Module %s is in use by:%s\n", name.c_str(), list.c_str());
+      log.say(LOG_ERR, "Module {} is in use by:{}\n", name, list);
     } else {
-      log.say(LOG_ERR, "Module %s is in use by:", name.c_str());
+      log.say(LOG_ERR, "Module {} is in use by:", name);
       std::fprintf(stderr, "%s\n", list.c_str());
     }
     return -EBUSY;
   }
   auto refcnt = module_refcnt(roots, name);
   if (refcnt && *refcnt > 0) {
-    log.say(LOG_ERR, "Module %s is in use\n", name.c_str());
+    log.say(LOG_ERR, "Module {} is in use\n", name);
     return -EBUSY;
   }
   if (!refcnt && refcnt.error().to_errno() == ENOENT) {
@@ -89,7 +67,7 @@ int check_in_use(const Log &log, const KernelRoots &roots, const std::string &na
 }  // namespace
 
 int rmmod_main(int argc, char **argv) {
-  Log log{base_name(argv[0])};
+  KmodLog log{base_name(argv[0])};
   static const option longopts[] = {
       {"force", no_argument, nullptr, 'f'},   {"syslog", no_argument, nullptr, 's'},
       {"verbose", no_argument, nullptr, 'v'}, {"version", no_argument, nullptr, 'V'},
@@ -119,7 +97,7 @@ int rmmod_main(int argc, char **argv) {
     case '?': return 1;
     default:
       // kmod lists 'w' in its option string without handling it.
-      log.say(LOG_ERR, "unexpected getopt_long() value '%c'.\n", c);
+      log.say(LOG_ERR, "unexpected getopt_long() value '{}'.\n", static_cast<char>(c));
       return 1;
     }
   }
@@ -149,8 +127,8 @@ int rmmod_main(int argc, char **argv) {
       const char *why = std::strerror(st2.error().to_errno());
       // libkmod's own message, forwarded by kmod's rmmod with the source location that
       // Debian's build of kmod 30 prints.
-      log.say(LOG_ERR, "../libkmod/libkmod-module.c:856 kmod_module_remove_module() could not remove '%s': %s\n", name.c_str(), why);
-      log.say(LOG_ERR, "could not remove module %s: %s\n", arg, why);
+      log.say(LOG_ERR, "../libkmod/libkmod-module.c:856 kmod_module_remove_module() could not remove '{}': {}\n", name, why);
+      log.say(LOG_ERR, "could not remove module {}: {}\n", arg, why);
       ++failures;
     }
   }
