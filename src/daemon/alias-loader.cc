@@ -204,6 +204,7 @@ Status AliasLoader::run_step(const Work &w) {
   fx.run_command = [this](const std::string &name, const std::string &cmd) -> Result<int> {
     CommandOptions o;
     o.timeout_ms = opt_.command_timeout_ms;
+    o.environment = opt_.environment;
     o.control = &commands_;
     Result<int> r = run_module_command(name, cmd, o);
     if (!r && r.error().code == Errc::busy && commands_.cancelled()) return fail(Errc::busy, "not run: the daemon is stopping");

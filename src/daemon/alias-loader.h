@@ -48,6 +48,7 @@ struct LoaderOptions {
   PersistStore *store = nullptr;       // stored parameters applied on load when set
   std::string baseline_dir;            // parameter baselines written after a load; "" for none
   i64 command_timeout_ms = 180000;     // an install command running longer is killed (SIGKILL to its group)
+  const char *const *environment = nullptr;  // install commands' environment (CommandOptions)
 };
 
 struct LoadOutcome {

@@ -11,8 +11,6 @@
 #include <thread>
 #include <vector>
 
-extern char **environ;
-
 namespace kmx {
 
 std::string expand_cmdline_opts(const std::string &command, const std::string &opts) {
@@ -31,7 +29,7 @@ void CommandControl::cancel() {
 Result<int> run_module_command(const std::string &name, const std::string &command, const CommandOptions &o) {
   // The caller's environment plus MODPROBE_MODULE.
   std::vector<std::string> env_store;
-  for (char **e = environ; e && *e; ++e)
+  for (const char *const *e = o.environment; e && *e; ++e)
     if (std::strncmp(*e, "MODPROBE_MODULE=", 16) != 0) env_store.emplace_back(*e);
   env_store.push_back("MODPROBE_MODULE=" + name);
   std::vector<char *> envp;

@@ -40,6 +40,9 @@ struct CommandOptions {
   // implied by a timeout or a control.
   bool own_group = false;
   CommandControl *control = nullptr;
+  // The command's environment (MODPROBE_MODULE is set over it): the tool's own, which only
+  // src/tools reads (`environ`) and passes down; nullptr: MODPROBE_MODULE alone.
+  const char *const *environment = nullptr;
 };
 
 // Runs an already expanded command for module `name`. Returns its wait status (as system(3)

@@ -186,6 +186,7 @@ int daemon_main(int argc, char **argv) {
     o.autoclean.keep = c.keep;
     o.autoclean.module_idle = c.module_idle;
     o.loader.command_timeout_ms = c.command_timeout * 1000;
+    o.loader.environment = environ;
     o.db_path = db.empty() ? c.persist_db : db;
     o.persist = c.persist;
     o.control_socket = socket_path.empty() ? c.control_socket : socket_path;

@@ -62,26 +62,36 @@ namespace kmx {
 namespace {
 
 const char short_options[] = "arw:RibfDcnC:d:S:sqvVh";
+// The long options without a short letter (kmod's values).
+enum LongOnly {
+  OPT_FORCE_VERMAGIC = 1,
+  OPT_FORCE_MODVERSION = 2,
+  OPT_FIRST_TIME = 3,
+  OPT_SHOW_MODVERSIONS = 4,
+  OPT_REMOVE_HOLDERS = 5,
+  OPT_SHOW_EXPORTS = 6,
+  OPT_AUTOCLEAN = 7,
+};
 const struct option long_options[] = {
     {"all", no_argument, nullptr, 'a'},
     {"remove", no_argument, nullptr, 'r'},
-    {"remove-dependencies", no_argument, nullptr, 5},
-    {"remove-holders", no_argument, nullptr, 5},
+    {"remove-dependencies", no_argument, nullptr, OPT_REMOVE_HOLDERS},
+    {"remove-holders", no_argument, nullptr, OPT_REMOVE_HOLDERS},
     {"wait", required_argument, nullptr, 'w'},
     {"resolve-alias", no_argument, nullptr, 'R'},
-    {"first-time", no_argument, nullptr, 3},
+    {"first-time", no_argument, nullptr, OPT_FIRST_TIME},
     {"ignore-install", no_argument, nullptr, 'i'},
     {"ignore-remove", no_argument, nullptr, 'i'},
     {"use-blacklist", no_argument, nullptr, 'b'},
     {"force", no_argument, nullptr, 'f'},
-    {"force-modversion", no_argument, nullptr, 2},
-    {"force-vermagic", no_argument, nullptr, 1},
+    {"force-modversion", no_argument, nullptr, OPT_FORCE_MODVERSION},
+    {"force-vermagic", no_argument, nullptr, OPT_FORCE_VERMAGIC},
     {"show-depends", no_argument, nullptr, 'D'},
     {"showconfig", no_argument, nullptr, 'c'},
     {"show-config", no_argument, nullptr, 'c'},
-    {"show-modversions", no_argument, nullptr, 4},
-    {"dump-modversions", no_argument, nullptr, 4},
-    {"show-exports", no_argument, nullptr, 6},
+    {"show-modversions", no_argument, nullptr, OPT_SHOW_MODVERSIONS},
+    {"dump-modversions", no_argument, nullptr, OPT_SHOW_MODVERSIONS},
+    {"show-exports", no_argument, nullptr, OPT_SHOW_EXPORTS},
     {"dry-run", no_argument, nullptr, 'n'},
     {"show", no_argument, nullptr, 'n'},
     {"config", required_argument, nullptr, 'C'},
@@ -92,7 +102,7 @@ const struct option long_options[] = {
     {"verbose", no_argument, nullptr, 'v'},
     {"version", no_argument, nullptr, 'V'},
     {"help", no_argument, nullptr, 'h'},
-    {"autoclean", no_argument, nullptr, 7},
+    {"autoclean", no_argument, nullptr, OPT_AUTOCLEAN},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -269,10 +279,8 @@ struct Fatal {};
 constexpr int DEFAULT_VERBOSE = P_WARNING;
 
 struct Modprobe {
-  const char *prog = "modprobe";
   int log_priority = P_CRIT;  // priority of LOG(): CRIT, or WARNING with -a
-  int verbose = DEFAULT_VERBOSE;
-  bool use_syslog = false;
+  KmodLog log{"modprobe", false, DEFAULT_VERBOSE};  // its priority: -q, -v
   bool do_show = false, dry_run = false, ignore_loaded = false, lookup_only = false;
   bool first_time = false, ignore_commands = false, use_blacklist = false, force = false;
   bool strip_modversion = false, strip_vermagic = false, remove_holders = false;
@@ -285,13 +293,8 @@ struct Modprobe {
   bool explicit_load = true;            // not --autoclean, not the kernel: forget on-demand records
 
   void vlog(int prio, const std::string &msg) const {
-    if (prio > verbose) return;
-    const char *name = prio == P_CRIT ? "FATAL" : prio == P_ERR ? "ERROR" : prio == P_WARNING ? "WARNING"
-                       : prio == 5 ? "NOTICE" : prio == 6 ? "INFO" : "DEBUG";
-    if (use_syslog)
-      syslog(prio, "%s: %s", name, msg.c_str());
-    else
-      std::fprintf(stderr, "%s: %s: %s", prog, name, msg.c_str());
+    if (!log.shows(prio)) return;
+    log.write(prio, msg);
     // kmod's log_printf() exits on a FATAL line; here the tool unwinds to modprobe_main().
     if (prio <= P_CRIT) throw Fatal{};
   }
@@ -303,7 +306,7 @@ struct Modprobe {
   void ERR(fmt::format_string<Args...> f, Args &&...args) const {
     vlog(P_ERR, fmt::format(f, std::forward<Args>(args)...));
   }
-  bool show_enabled() const { return do_show || verbose > DEFAULT_VERBOSE; }
+  bool show_enabled() const { return do_show || log.priority > DEFAULT_VERBOSE; }
   template <typename... Args>
   void SHOW(fmt::format_string<Args...> f, Args &&...args) const {
     if (!show_enabled()) return;
@@ -357,7 +360,7 @@ struct Modprobe {
     // As libkmod runs commands, through the one runner (lookup/module-command.h): stdout is not
     // flushed first, so a line printed by print_action() stays in the buffer while the command
     // runs and redirected output has the command's own lines first.
-    fx.run_command = [](const std::string &name, const std::string &cmd) { return run_module_command(name, cmd); };
+    fx.run_command = [](const std::string &name, const std::string &cmd) { return run_module_command(name, cmd, {.environment = environ}); };
     fx.insert = [&](const PlanStep &s, const std::string &options) -> Status {
       LoadOptions lo;
       lo.ignore_vermagic = flags & PROBE_FORCE_VERMAGIC;
@@ -514,7 +517,7 @@ struct Modprobe {
       err = 0;
       if (!dry_run) {
         // system(3)'s answer as libkmod reads it: -1 when the shell could not start.
-        auto r = run_module_command(mod->name, c);
+        auto r = run_module_command(mod->name, c, {.environment = environ});
         if (!r || WEXITSTATUS(*r)) {
           LOG("Error running remove command for {}\n", mod->name);
           if (r) err = -WEXITSTATUS(*r);
@@ -619,7 +622,7 @@ namespace {
 int modprobe_run(int argc, char **argv) {
   const char *p = std::strrchr(argv[0], '/') ? std::strrchr(argv[0], '/') + 1 : argv[0];
   Modprobe mp;
-  mp.prog = p;
+  mp.log.prog = p;
 
   std::vector<std::string> env_args = modprobe_options_from_env();
   std::vector<char *> args;
@@ -643,7 +646,7 @@ int modprobe_run(int argc, char **argv) {
     switch (c) {
     case 'a': mp.log_priority = P_WARNING; use_all = true; break;
     case 'r': do_remove = true; break;
-    case 5: mp.remove_holders = true; break;
+    case OPT_REMOVE_HOLDERS: mp.remove_holders = true; break;
     case 'w': {
       char *endptr = nullptr;
       mp.wait_msec = std::strtoul(optarg, &endptr, 0);
@@ -653,17 +656,17 @@ int modprobe_run(int argc, char **argv) {
       }
       break;
     }
-    case 3: mp.first_time = true; break;
+    case OPT_FIRST_TIME: mp.first_time = true; break;
     case 'i': mp.ignore_commands = true; break;
     case 'b': mp.use_blacklist = true; break;
     case 'f': mp.force = true; break;
-    case 2: mp.strip_modversion = true; break;
-    case 1: mp.strip_vermagic = true; break;
+    case OPT_FORCE_MODVERSION: mp.strip_modversion = true; break;
+    case OPT_FORCE_VERMAGIC: mp.strip_vermagic = true; break;
     case 'D': mp.ignore_loaded = mp.dry_run = mp.do_show = true; break;
     case 'R': mp.lookup_only = true; break;
     case 'c': show_cfg = true; break;
-    case 4: show_modversions = true; break;
-    case 6: show_exports = true; break;
+    case OPT_SHOW_MODVERSIONS: show_modversions = true; break;
+    case OPT_SHOW_EXPORTS: show_exports = true; break;
     case 'n': mp.dry_run = true; break;
     case 'C':
       config_paths.emplace_back(optarg);
@@ -672,14 +675,14 @@ int modprobe_run(int argc, char **argv) {
       break;
     case 'd': root = optarg; break;
     case 'S': kversion = optarg; break;
-    case 's': env_modprobe_options_append("-s"); mp.use_syslog = true; break;
-    case 'q': env_modprobe_options_append("-q"); mp.verbose = P_EMERG; break;
-    case 'v': env_modprobe_options_append("-v"); mp.verbose++; break;
+    case 's': env_modprobe_options_append("-s"); mp.log.use_syslog = true; break;
+    case 'q': env_modprobe_options_append("-q"); mp.log.priority = P_EMERG; break;
+    case 'v': env_modprobe_options_append("-v"); mp.log.priority++; break;
     case 'V':
       print_kmod_version();
       return EXIT_SUCCESS;
     case 'h': help(p); return EXIT_SUCCESS;
-    case 7: autoclean = true; mp.log_priority = P_WARNING; use_all = true; break;  // NAME...: implies -a
+    case OPT_AUTOCLEAN: autoclean = true; mp.log_priority = P_WARNING; use_all = true; break;  // NAME...: implies -a
     case '?': return EXIT_FAILURE;
     default:
       log_error(p, "unexpected getopt_long() value '{}'.\n", static_cast<char>(c));
@@ -689,7 +692,7 @@ int modprobe_run(int argc, char **argv) {
   char **rest = args.data() + optind;
   int nargs = nargc - optind;
 
-  if (mp.use_syslog) openlog(p, LOG_CONS, LOG_DAEMON);
+  if (mp.log.use_syslog) openlog(p, LOG_CONS, LOG_DAEMON);
 
   if (!show_cfg && nargs == 0) {
     mp.vlog(P_ERR, "missing parameters. See -h.\n");
@@ -714,11 +717,11 @@ int modprobe_run(int argc, char **argv) {
   // The kernel's request_module(): exactly "-q -- NAME" from a kernel thread.
   bool from_kernel = !autoclean && argc == 4 && std::strcmp(argv[1], "-q") == 0 && std::strcmp(argv[2], "--") == 0 &&
                      is_kernel_thread(mp.roots, static_cast<i64>(::getppid()));
-  PersistHooks hooks = make_persist_hooks(mp.roots, mp.verbose > DEFAULT_VERBOSE);
+  PersistHooks hooks = make_persist_hooks(mp.roots, mp.log.priority > DEFAULT_VERBOSE);
   if (!mp.dry_run && !mp.lookup_only && !show_modversions && !show_exports) mp.hooks = &hooks;
   // -n (not -D, whose output initramfs-tools parses, nor -R): the stored values a load would
   // get, from the store opened read-only.
-  PersistHooks preview = make_persist_hooks(mp.roots, mp.verbose > DEFAULT_VERBOSE);
+  PersistHooks preview = make_persist_hooks(mp.roots, mp.log.priority > DEFAULT_VERBOSE);
   preview.set_read_only(true);
   if (mp.dry_run && !mp.ignore_loaded && !mp.lookup_only) mp.preview_hooks = &preview;
   mp.explicit_load = !autoclean && !from_kernel;
@@ -756,7 +759,7 @@ int modprobe_run(int argc, char **argv) {
     record(rest[0]);
   }
   std::fflush(stdout);
-  if (mp.use_syslog) closelog();
+  if (mp.log.use_syslog) closelog();
   return err >= 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
