@@ -38,7 +38,8 @@ sys_base_tar() {
 
 # sys_debs: a directory holding kmx_*.deb and kmx-as-kmod_*.deb. $KMX_DEBS when set; else built
 # from the repository's files as tests/cli/debian-package.sh builds them (dpkg-buildpackage -b,
-# nocheck), cached by a hash of those files. Prints the directory.
+# nocheck), cached by a hash of the files that go into them (tests/ and bench/ do not, so that
+# work on the lab itself does not rebuild them). Prints the directory.
 sys_debs() {
   if [ -n "${KMX_DEBS:-}" ]; then
     ls "$KMX_DEBS"/kmx_*.deb "$KMX_DEBS"/kmx-as-kmod_*.deb >/dev/null || return 1
@@ -46,7 +47,7 @@ sys_debs() {
     return
   fi
   local src key dir
-  src=$(cd "$KMX_SRC" && git ls-files -co --exclude-standard | LC_ALL=C sort | tar -cf - -T - --mtime=@0 --owner=0 --group=0 | sha256sum | cut -c1-16)
+  src=$(cd "$KMX_SRC" && git ls-files -co --exclude-standard | grep -v -e '^tests/' -e '^bench/' | LC_ALL=C sort | tar -cf - -T - --mtime=@0 --owner=0 --group=0 | sha256sum | cut -c1-16)
   dir=$sys_cache/debs-$src
   mkdir -p "$sys_cache"
   # One build per source at a time (a second caller waits for the first one's packages).

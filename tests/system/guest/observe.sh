@@ -16,11 +16,13 @@ t=/sys/kernel/tracing
 [ -e $t/trace ] || mount -t tracefs tracefs $t 2>/dev/null
 cat $t/trace >trace 2>&1
 # Which program each kmod name runs: its -V output, and where its link leads.
-for n in /bin/kmod /sbin/modprobe /sbin/depmod /sbin/insmod /sbin/rmmod /sbin/lsmod /sbin/modinfo /usr/bin/kmod /usr/sbin/modprobe /usr/sbin/depmod; do
+for n in /bin/kmod /sbin/modprobe /sbin/depmod /sbin/insmod /sbin/rmmod /sbin/modinfo /usr/sbin/modprobe /usr/sbin/depmod; do
   echo "$n -> $(readlink -f $n): $($n -V 2>&1 | tr '\n' ' ')"
 done >tools
 cat /proc/sys/kernel/modprobe >kernel-modprobe
-dpkg-divert --list >diversions 2>&1
+# dpkg's diversion list (3 lines each: name, diverted to, package), read without perl (slow
+# under TCG).
+cat /var/lib/dpkg/diversions >diversions 2>&1
 dpkg-query -W -f '${Package} ${Version} ${Status}\n' kmod kmx kmx-as-kmod >packages 2>&1
 journalctl -b --no-pager -o short-monotonic >journal 2>&1
 journalctl -b --no-pager -p warning -o cat >journal-warnings 2>&1
