@@ -17,7 +17,7 @@ k=${KMX_SYS_KERNEL:-6.1}
 for t in qemu-system-x86_64 mmdebstrap mkfs.ext4 dpkg-buildpackage zstd cpio; do
   command -v "$t" >/dev/null || skip "$t not installed (scripts/setup.sh)"
 done
-mkfs.ext4 2>&1 | grep -q -- '-d ' || skip "mkfs.ext4 cannot populate an image (-d)"
+{ mkfs.ext4 2>&1 || true; } | grep -q -- '-d ' || skip "mkfs.ext4 cannot populate an image (-d)"
 [ -n "${KMX_DEBS:-}" ] || command -v dh >/dev/null || skip "debhelper not installed (the packages cannot be built)"
 mkdir -p "$sys_cache"
 t_start=$(date +%s)
