@@ -152,8 +152,8 @@ std::optional<ModuleImage> module_image(const std::string &path) {
 
 // The lockdown level the target runs at and why: lockdown= on the command line, the
 // CONFIG_LOCK_DOWN_KERNEL_FORCE_* default, or Secure Boot on a kernel built with
-// CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT (Debian: "Kernel is locked down from EFI Secure Boot
-// mode; see man kernel_lockdown.7" at boot).
+// CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT (Debian prints at boot:
+// "Kernel is locked down from EFI Secure Boot mode; see man kernel_lockdown.7").
 std::pair<std::string, std::string> lockdown_state(const Run &r) {
   if (!r.s.lockdown.empty()) return {r.s.lockdown, "lockdown=" + r.s.lockdown};
   if (r.k.config_on("CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY").value_or(false))
