@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -75,12 +74,24 @@ TEST(ModuleCommand, CancelStopsRunningAndRefusesNew) {
   CommandControl control;
   CommandOptions o;
   o.control = &control;
+  // The command says it runs through a pipe (fd 9); cancel() follows that, not a delay. Once
+  // the command is gone and fd 9 closed here, the reader sees the end of the pipe either way.
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  ASSERT_EQ(::fcntl(9, F_GETFD), -1) << "fd 9 is in use";
+  ASSERT_EQ(::dup2(p[1], 9), 9);
+  ::close(p[1]);
   std::thread t([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    control.cancel();
+    char c;
+    ssize_t n;
+    while ((n = ::read(p[0], &c, 1)) < 0 && errno == EINTR) {
+    }
+    if (n == 1) control.cancel();
   });
-  auto r = run_module_command("x", "sleep 5", o);
+  auto r = run_module_command("x", "echo started >&9; sleep 5", o);
+  ::close(9);
   t.join();
+  ::close(p[0]);
   ASSERT_TRUE(r) << r.error().msg;  // it ran, and was stopped by SIGTERM
   EXPECT_TRUE(WIFSIGNALED(*r));
   EXPECT_EQ(WTERMSIG(*r), SIGTERM);
