@@ -63,9 +63,6 @@ public:
   using Log = std::function<void(const std::string &)>;
   AliasLoader(LoaderOptions opt, Log log);
   ~AliasLoader();
-  // Owns the install commands it runs (cancel() signals them): one owner, never a copy.
-  AliasLoader(const AliasLoader &) = delete;
-  AliasLoader &operator=(const AliasLoader &) = delete;
 
   // Read modprobe.d and open the indexes (again).
   void open();
