@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/mapped-file.h"
+#include "base/strings.h"
 #include "compat/kernel-keys.h"
 #include "elf/module-elf.h"
 #include "elf/module-signature.h"
@@ -878,13 +879,9 @@ bool license_is_gpl_compatible(std::string_view l) {
 
 Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const std::string &what) {
   std::vector<ApiChange> out;
-  size_t lineno = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    lineno++;
-    if (line.empty() || line[0] == '#') continue;
+  Status st;
+  for_each_line(text, [&](std::string_view line, size_t lineno) {
+    if (line.empty() || line[0] == '#') return true;
     std::vector<std::string> f;
     size_t start = 0;
     for (size_t i = 0; i <= line.size(); i++)
@@ -892,11 +889,14 @@ Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const st
         f.emplace_back(line.substr(start, i - start));
         start = i + 1;
       }
-    if (f.size() != 4 || f[0].empty() || f[1].empty() || f[2].empty() || f[3].empty())
-      return fail(Errc::invalid_format,
-                  fmt::format("{}:{}: want SYMBOL<tab>VERSION<tab>COMMIT<tab>RECIPE", what, lineno));
+    if (f.size() != 4 || f[0].empty() || f[1].empty() || f[2].empty() || f[3].empty()) {
+      st = fail(Errc::invalid_format, fmt::format("{}:{}: want SYMBOL<tab>VERSION<tab>COMMIT<tab>RECIPE", what, lineno));
+      return false;
+    }
     out.push_back(ApiChange{f[0], f[1], f[2], f[3]});
-  }
+    return true;
+  });
+  if (!st) return fail(st.error());
   return out;
 }
 
