@@ -9,6 +9,7 @@
 
 #include "base/mapped-file.h"
 #include "base/parallel.h"
+#include "base/strings.h"
 #include "compat/load-check.h"
 #include "compat/tree-facts.h"
 #include "elf/module-elf.h"
@@ -28,19 +29,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
       start = i + 1;
     }
   return out;
-}
-
-template <typename Fn>
-void for_each_line(std::string_view text, Fn &&fn) {
-  size_t lineno = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    lineno++;
-    fn(line, lineno);
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
 }
 
 bool parse_hex(std::string_view s, u64 &v) {
