@@ -191,7 +191,7 @@ sys_boot() {
     waited=$((waited + 5))
   done
   t0=$(date +%s.%N)
-  timeout --kill-after=10 "${KMX_SYS_TIMEOUT:-300}" qemu-system-x86_64 \
+  timeout --kill-after=10 "${KMX_SYS_TIMEOUT:-600}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp "${KMX_SYS_SMP:-1}" -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet no_timer_check trace_event=module:module_load" \
