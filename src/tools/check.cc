@@ -369,7 +369,7 @@ int check_main(int argc, char **argv) {
     }
     parallel_for_each(n, [&](size_t j) {
       Slot &slot = slots[j];
-      // The decompressed image stays for the signature check (no second decompression).
+      // One read of the file: its image is parsed and kept for the signature check.
       auto m = read_module_for_check(files[first + j]);
       if (!m) {
         slot.error = m.error().msg;
@@ -377,8 +377,8 @@ int check_main(int argc, char **argv) {
       }
       for (const auto &p : profiles) {
         LoadVerdict v = m->problem.empty()
-                            ? check_module(m->info, p, state, opts, ByteView(m->image))
-                            : check_unparsed_module(files[first + j], ByteView(m->image), m->problem, p, state, opts);
+                            ? check_module(m->info, p, state, opts, m->image())
+                            : check_unparsed_module(files[first + j], m->image(), m->problem, p, state, opts);
         slot.rc = std::max(slot.rc, v.exit_code());
         if (json) {
           slot.out += ",\n";
