@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/mapped-file.h"
+#include "base/strings.h"
 
 namespace kmx {
 
@@ -26,13 +27,9 @@ std::optional<unsigned> cpu_max_cpus(std::string_view text) {
 
 std::optional<unsigned> cgroup_cpu_limit(std::string_view proc_self_cgroup, const std::string &mount) {
   std::string_view path;
-  size_t pos = 0;
-  while (pos < proc_self_cgroup.size()) {
-    size_t nl = proc_self_cgroup.find('\n', pos);
-    std::string_view line = proc_self_cgroup.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? proc_self_cgroup.size() : nl + 1;
+  for_each_line(proc_self_cgroup, [&](std::string_view line, size_t) {
     if (line.starts_with("0::")) path = line.substr(3);
-  }
+  });
   if (path.empty() || path[0] != '/' || path.find("/..") != std::string_view::npos) return std::nullopt;
   std::optional<unsigned> limit;
   // The cgroup itself, then each ancestor up to the root (which has no cpu.max).

@@ -17,20 +17,20 @@
 //   module tree   the signer key ids of the tree's own signed modules: a fallback that can say
 //                 "signed with this kernel's key" but cannot verify a signature.
 //
-// Extracting certificates from an xz image takes about a second, so the result is cached in the
+// Extracting certificates decompresses the whole kernel image, so the result is cached in the
 // directory the caller names (tools/common.h kmx_cache_dir decides where), keyed on the image's
 // path, device, inode, size and mtime; a cache that cannot be read or written is ignored.
 //
 // Verification, in the kernel's order (6.1 and 6.12 alike):
 //   trailer   ~Module signature appended~\n after struct module_signature (12 bytes, sig_len
 //             BE32). len <= 12 or sig_len >= len - 12: EBADMSG. id_type != 2: ENOPKG with
-//             "module: not signed with expected PKCS#7 message". algo/hash/signer_len/
-//             key_id_len != 0: EBADMSG with "module: PKCS#7 signature info has unexpected
-//             non-zero params".
-//   PKCS#7    unparseable: EBADMSG. Content type not data: "Invalid module sig (not
-//             pkcs7-data)", EKEYREJECTED; signed attributes: "Invalid module sig (has
-//             authattrs)", EKEYREJECTED. Digest or key algorithm the kernel has no crypto for:
-//             ENOPKG.
+//             "module: not signed with expected PKCS#7 message".
+//             algo/hash/signer_len/key_id_len != 0: EBADMSG with
+//             "module: PKCS#7 signature info has unexpected non-zero params".
+//   PKCS#7    unparseable: EBADMSG. Content type not data, EKEYREJECTED with
+//             "PKCS7: Invalid module sig (not pkcs7-data)"; signed attributes, EKEYREJECTED with
+//             "PKCS7: Invalid module sig (has authattrs)". Digest or key algorithm the kernel
+//             has no crypto for: ENOPKG.
 //   trust     the signer (issuer + serial, or subject key id) must name a certificate in the
 //             keyring: else ENOKEY. The signature over the module bytes before the trailer must
 //             verify with that key: else EKEYREJECTED.

@@ -9,8 +9,10 @@
 
 #include "base/mapped-file.h"
 #include "base/parallel.h"
+#include "base/strings.h"
 #include "compat/load-check.h"
 #include "compat/tree-facts.h"
+#include "elf/kernel-symbols.h"
 #include "elf/module-elf.h"
 
 namespace kmx {
@@ -29,27 +31,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     }
   return out;
 }
-
-template <typename Fn>
-void for_each_line(std::string_view text, Fn &&fn) {
-  size_t lineno = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    lineno++;
-    fn(line, lineno);
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-}
-
-bool parse_hex(std::string_view s, u64 &v) {
-  if (s.starts_with("0x") || s.starts_with("0X")) s.remove_prefix(2);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
 
 }  // namespace
 
@@ -97,63 +78,51 @@ void parse_release(const std::string &release, int &major, int &minor) {
   }
 }
 
+// The profile trusts Module.symvers for every export's CRC, owner and licence, so any line
+// that breaks the format refuses the whole file.
 Status parse_module_symvers(std::string_view text, const std::string &what, KernelProfile &p) {
-  Status st{};
-  bool bad = false;
-  std::string err;
-  for_each_line(text, [&](std::string_view line, size_t lineno) {
-    if (bad || line.empty()) return;
-    auto f = split(line, '\t');
-    u64 crc = 0;
-    if (f.size() < 4 || !parse_hex(f[0], crc)) {
-      bad = true;
-      err = what + ":" + std::to_string(lineno) +
-            ": not a Module.symvers line (want CRC<tab>SYMBOL<tab>MODULE<tab>EXPORT_TYPE[<tab>NAMESPACE])";
-      return;
-    }
+  std::vector<SymversLine> lines = parse_symvers_lines(text);
+  for (const SymversLine &l : lines)
+    if (l.problem != SymversProblem::none)
+      return fail(Errc::invalid_format, what + ":" + std::to_string(l.lineno) +
+                                            ": not a Module.symvers line (want CRC<tab>SYMBOL<tab>MODULE<tab>EXPORT_TYPE[<tab>NAMESPACE])");
+  for (const SymversLine &l : lines) {
     KernelExport e;
-    std::string_view owner = f[2];
-    if (owner == "vmlinux") e.owner = "vmlinux";
-    else e.owner = module_name_from_path(std::string(owner));
-    if (f[3] == "EXPORT_SYMBOL_GPL") e.license = ExportLicense::gpl;
-    else if (f[3] == "EXPORT_SYMBOL_GPL_FUTURE") e.license = ExportLicense::gpl_future;
-    if (f.size() >= 5) e.ns = std::string(f[4]);
-    e.crc = crc;
-    p.exports.insert_or_assign(std::string(f[1]), std::move(e));
-  });
-  if (bad) return fail(Errc::invalid_format, err);
+    if (l.module() == "vmlinux") e.owner = "vmlinux";
+    else e.owner = module_name_from_path(std::string(l.module()));
+    if (l.export_type() == "EXPORT_SYMBOL_GPL") e.license = ExportLicense::gpl;
+    else if (l.export_type() == "EXPORT_SYMBOL_GPL_FUTURE") e.license = ExportLicense::gpl_future;
+    if (l.fields.size() >= 5) e.ns = std::string(l.ns());
+    e.crc = *l.crc;
+    p.exports.insert_or_assign(std::string(l.symbol()), std::move(e));
+  }
   p.exports_have_licence = true;
   p.vmlinux_exports_known = true;
   p.sources.push_back("Module.symvers " + what);
-  return st;
+  return {};
 }
 
+// System.map only adds names of vmlinux exports; a line that is not ADDRESS TYPE NAME (NAME
+// without spaces) refuses the file, except Debian's placeholder line.
 Status parse_system_map(std::string_view text, const std::string &what, KernelProfile &p) {
   size_t n = 0;
-  bool bad = false;
-  std::string err;
-  for_each_line(text, [&](std::string_view line, size_t lineno) {
-    if (bad || line.empty()) return;
-    auto f = split(line, ' ');
-    if (f.size() > 3 && line.find("System.map is in") != std::string_view::npos) return;  // Debian's stub
-    if (f.size() != 3) {
-      bad = true;
-      err = what + ":" + std::to_string(lineno) + ": not a System.map line (want ADDRESS TYPE NAME)";
-      return;
+  for (const SystemMapLine &l : parse_system_map_lines(text)) {
+    if (l.text.empty()) continue;
+    bool spaces_in_name = l.name.find(' ') != std::string_view::npos;
+    if (spaces_in_name && l.text.find("System.map is in") != std::string_view::npos) continue;  // Debian's stub
+    if (l.problem != SystemMapProblem::none || spaces_in_name)
+      return fail(Errc::invalid_format,
+                  what + ":" + std::to_string(l.lineno) + ": not a System.map line (want ADDRESS TYPE NAME)");
+    std::optional<std::string_view> sym = ksymtab_export(l.name);
+    // __ksymtab_gpl and __ksymtab_strings are section boundary symbols, not exports.
+    if (!sym || sym->starts_with("gpl") || sym->starts_with("strings")) continue;
+    if (!p.exports.contains(std::string(*sym))) {
+      KernelExport e;
+      e.owner = "vmlinux";
+      p.exports.emplace(std::string(*sym), std::move(e));
     }
-    std::string_view name = f[2];
-    if (name.starts_with("__ksymtab_") && !name.starts_with("__ksymtab_gpl") &&
-        !name.starts_with("__ksymtab_strings")) {
-      std::string sym(name.substr(10));
-      if (!p.exports.contains(sym)) {
-        KernelExport e;
-        e.owner = "vmlinux";
-        p.exports.emplace(std::move(sym), std::move(e));
-      }
-      n++;
-    }
-  });
-  if (bad) return fail(Errc::invalid_format, err);
+    n++;
+  }
   if (n == 0 && text.find("System.map is in") != std::string_view::npos) {
     // Debian ships a one-line placeholder ("The real System.map is in the linux-image-*-dbg package").
     p.sources.push_back("System.map " + what + " (placeholder, ignored)");

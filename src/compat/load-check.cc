@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/mapped-file.h"
+#include "base/strings.h"
 #include "compat/kernel-keys.h"
 #include "elf/module-elf.h"
 #include "elf/module-signature.h"
@@ -125,35 +126,10 @@ std::string config_delta(const Run &r) {
   return out;
 }
 
-// The module image as the kernel sees it: decompressed, signature trailer included. An
-// uncompressed module stays mapped (no copy).
-struct ModuleImage {
-  std::optional<MappedFile> file;
-  Buffer owned;
-  ByteView view;
-};
-std::optional<ModuleImage> module_image(const std::string &path) {
-  if (path.empty()) return std::nullopt;
-  auto f = MappedFile::open(path);
-  if (!f) return std::nullopt;
-  ModuleImage img;
-  Compression c = detect_compression(f->view());
-  if (c == Compression::none) {
-    img.file.emplace(std::move(*f));
-    img.view = img.file->view();
-    return img;
-  }
-  auto d = decompress(c, f->view());
-  if (!d) return std::nullopt;
-  img.owned = std::move(*d);
-  img.view = ByteView(img.owned);
-  return img;
-}
-
 // The lockdown level the target runs at and why: lockdown= on the command line, the
 // CONFIG_LOCK_DOWN_KERNEL_FORCE_* default, or Secure Boot on a kernel built with
-// CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT (Debian: "Kernel is locked down from EFI Secure Boot
-// mode; see man kernel_lockdown.7" at boot).
+// CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT (Debian prints at boot:
+// "Kernel is locked down from EFI Secure Boot mode; see man kernel_lockdown.7").
 std::pair<std::string, std::string> lockdown_state(const Run &r) {
   if (!r.s.lockdown.empty()) return {r.s.lockdown, "lockdown=" + r.s.lockdown};
   if (r.k.config_on("CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY").value_or(false))
@@ -197,10 +173,10 @@ void check_signature(Run &r) {
   // ENOKEY without reading the module again (as sign-file writes it; signed attributes or a
   // non-data content type would make the kernel say EKEYREJECTED instead).
   bool fast_nokey = false;
-  // Only when the module's image is not at hand (a compressed file without its decompressed
-  // image): the header's padding and signer/key-id lengths and the signed attributes are not
-  // in ModuleInfo, and each changes the kernel's answer (EBADMSG, EKEYREJECTED).
-  if (trailer && r.m.signature && !r.k.trusted_certs.empty() && r.image.empty() && r.m.compression != Compression::none) {
+  // Only when the module's image is not at hand: the header's padding and signer/key-id lengths
+  // and the signed attributes are not in ModuleInfo, and each changes the kernel's answer
+  // (EBADMSG, EKEYREJECTED).
+  if (trailer && r.m.signature && !r.k.trusted_certs.empty() && r.image.empty()) {
     static const std::set<std::string> digests = {"sha1", "sha224", "sha256", "sha384", "sha512"};
     // The raw header fields the kernel insists on (mod_check_sig(); signer_len and key_id_len
     // are not kept by the reader and are zero in everything sign-file writes).
@@ -213,22 +189,20 @@ void check_signature(Run &r) {
     detail = fmt::format("signed by '{}' (serial {}); no trusted certificate has that serial", r.m.signature->signer,
                          hex_string(r.m.signature->key_id));
   } else if (trailer && !r.k.trusted_certs.empty()) {
-    std::optional<ModuleImage> image;
-    if (!r.image.empty()) image = ModuleImage{std::nullopt, {}, r.image};
-    else image = module_image(r.m.path);
-    if (image) {
-      SigCheck c = verify_module_signature(image->view, r.k.trusted_certs);
-      for (auto &l : c.lines) r.msg(l);
-      err = c.err;
-      detail = c.detail;
-      if (edited && err == 0) {
-        err = EKEYREJECTED;
-        detail = "a forced load of a compressed module: kmod edits the decompressed image (vermagic, __versions) and "
-                 "loads it with init_module(), so the signature of '" + std::string(c.signer ? c.signer->subject : "?") +
-                 "' no longer matches";
-      }
-    } else {
-      trailer = false;  // unreadable now: judge from what was parsed
+    if (r.image.empty()) {
+      r.step("B", "signature", StepResult::unknown,
+             "signature trailer present, but the module's bytes were not given: it cannot be verified");
+      return;
+    }
+    SigCheck c = verify_module_signature(r.image, r.k.trusted_certs);
+    for (auto &l : c.lines) r.msg(l);
+    err = c.err;
+    detail = c.detail;
+    if (edited && err == 0) {
+      err = EKEYREJECTED;
+      detail = "a forced load of a compressed module: kmod edits the decompressed image (vermagic, __versions) and "
+               "loads it with init_module(), so the signature of '" + std::string(c.signer ? c.signer->subject : "?") +
+               "' no longer matches";
     }
   }
   if (!fast_nokey && trailer && r.k.trusted_certs.empty()) {
@@ -905,13 +879,9 @@ bool license_is_gpl_compatible(std::string_view l) {
 
 Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const std::string &what) {
   std::vector<ApiChange> out;
-  size_t lineno = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    lineno++;
-    if (line.empty() || line[0] == '#') continue;
+  Status st;
+  for_each_line(text, [&](std::string_view line, size_t lineno) {
+    if (line.empty() || line[0] == '#') return true;
     std::vector<std::string> f;
     size_t start = 0;
     for (size_t i = 0; i <= line.size(); i++)
@@ -919,59 +889,47 @@ Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const st
         f.emplace_back(line.substr(start, i - start));
         start = i + 1;
       }
-    if (f.size() != 4 || f[0].empty() || f[1].empty() || f[2].empty() || f[3].empty())
-      return fail(Errc::invalid_format,
-                  fmt::format("{}:{}: want SYMBOL<tab>VERSION<tab>COMMIT<tab>RECIPE", what, lineno));
+    if (f.size() != 4 || f[0].empty() || f[1].empty() || f[2].empty() || f[3].empty()) {
+      st = fail(Errc::invalid_format, fmt::format("{}:{}: want SYMBOL<tab>VERSION<tab>COMMIT<tab>RECIPE", what, lineno));
+      return false;
+    }
     out.push_back(ApiChange{f[0], f[1], f[2], f[3]});
-  }
+    return true;
+  });
+  if (!st) return fail(st.error());
   return out;
-}
-
-LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
-                         const CheckOptions &opts) {
-  return check_module(m, k, s, opts, ByteView());
 }
 
 Result<CheckInput> read_module_for_check(const std::string &path) {
   CheckInput in;
   auto f = MappedFile::open(path);
-  Compression c = f ? detect_compression(f->view()) : Compression::none;
-  if (f && c != Compression::none) {
+  if (!f) return fail(with_context(std::move(f).error(), path));
+  const u64 file_size = f->view().size();
+  Compression c = detect_compression(f->view());
+  if (c == Compression::none) {
+    in.mapped.emplace(std::move(*f));
+  } else {
     auto d = decompress(c, f->view());
-    if (d) {
-      auto m = parse_module(ByteView(*d));
-      if (m) {
-        in.info = std::move(*m);
-        in.info.path = path;
-        in.info.compression = c;
-        in.info.file_size = f->view().size();
-        in.image = std::move(*d);
-        return in;
-      }
-      // Decompressed but not a module: the loader gets these bytes.
-      in.problem = m.error().msg;
-      in.info.path = path;
-      in.info.compression = c;
-      in.image = std::move(*d);
-      return in;
-    }
+    if (!d) return fail(with_context(std::move(d).error(), path));
+    in.decompressed = std::move(*d);
   }
-  // Uncompressed, or a failure: read_module() gives the file and its errors as everywhere else.
-  auto m = read_module(path);
-  if (m) {
-    in.info = std::move(*m);
-    return in;
-  }
-  // Readable but not a module (empty, truncated, not ELF, malformed): the loader judges it.
-  if (f && c == Compression::none && (m.error().code == Errc::invalid_format || m.error().code == Errc::unsupported)) {
-    in.problem = m.error().msg;
+  auto m = parse_module(in.image());
+  if (!m) {
+    // Readable but not a module (empty, truncated, not ELF, malformed): the loader judges it.
+    // A decompressed image that does not parse is the loader's too, whatever the reason.
+    Error e = std::move(m).error();
+    if (c == Compression::none && e.code != Errc::invalid_format && e.code != Errc::unsupported)
+      return fail(with_context(std::move(e), path));
+    in.problem = c == Compression::none ? with_context(std::move(e), path).msg : e.msg;
     in.info.path = path;
-    auto copy = Buffer::copy_of(f->view());
-    if (!copy) return fail(copy.error());
-    in.image = std::move(*copy);
+    in.info.compression = c;
     return in;
   }
-  return fail(m.error());
+  in.info = std::move(*m);
+  in.info.path = path;
+  in.info.compression = c;
+  in.info.file_size = file_size;
+  return in;
 }
 
 LoadVerdict check_unparsed_module(const std::string &path, ByteView image, const std::string &problem,

@@ -22,10 +22,12 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/buffer.h"
+#include "base/mapped-file.h"
 #include "compat/kernel-profile.h"
 #include "elf/module-info.h"
 
@@ -97,21 +99,22 @@ struct CheckOptions {
   const std::vector<const KernelProfile *> *history = nullptr;
 };
 
+// check_module() does no I/O: the signature is verified from `image`, the module as the kernel
+// gets it (decompressed, trailer included). Without it (empty view) a signature that needs
+// verifying is "unknown" unless the trailer's key already says ENOKEY.
 LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
-                         const CheckOptions &opts = {});
-// The same, given the decompressed image of a compressed module: its signature is verified
-// from `image` instead of reading and decompressing the file again (an empty view: re-read).
-LoadVerdict check_module(const ModuleInfo &m, const KernelProfile &k, const TargetState &s,
-                         const CheckOptions &opts, ByteView image);
+                         const CheckOptions &opts = {}, ByteView image = {});
 
-// A module read once for check_module(): its ModuleInfo and, for a compressed file, the
-// decompressed image (empty for an uncompressed one, which check_module() maps cheaply).
-// A file that reads but does not parse as a module (empty, truncated, not ELF, malformed) has
-// `problem` set and its bytes (decompressed) in `image`: check_unparsed_module() judges it.
+// A module read once for check_module(): one open of the file, whose bytes (mapped, or
+// decompressed for a compressed file) are both parsed into `info` and kept as `image()` for
+// the signature check. A file that reads but does not parse as a module (empty, truncated, not
+// ELF, malformed) has `problem` set: check_unparsed_module() judges its image.
 struct CheckInput {
   ModuleInfo info;
-  Buffer image;
   std::string problem;
+  std::optional<MappedFile> mapped;  // an uncompressed file
+  Buffer decompressed;               // a compressed file's contents
+  ByteView image() const { return mapped ? mapped->view() : ByteView(decompressed); }
 };
 Result<CheckInput> read_module_for_check(const std::string &path);
 

@@ -1,6 +1,6 @@
 // What `kmx check` learns from a module tree by reading every module (when no Module.symvers
 // gives the exports): the reference facts of its in-tree modules and every module's exports.
-// Reading a 6.12 tree of 4230 .ko.xz files takes ~7 s of CPU, so the result is cached.
+// Reading a tree decompresses and parses every module in it, so the result is cached.
 //
 // Cache file: DIR/tree-facts-<fnv1a64 of the tree's real path, hex>.json (DIR chosen by the
 // tool, tools/common.h kmx_cache_dir; "" disables), JSON:

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/mapped-file.h"
+#include "base/strings.h"
 
 namespace kmx {
 namespace {
@@ -115,22 +116,23 @@ Result<i64> parse_kmx_seconds(std::string_view w, i64 min) {
 }
 
 Status parse_kmx_config_text(KmxConfig &cfg, std::string_view text, const std::string &filename) {
-  size_t pos = 0;
-  unsigned lineno = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    lineno++;
+  Status st;
+  for_each_line(text, [&](std::string_view line, size_t lineno) {
     auto where = [&] { return filename + ":" + std::to_string(lineno) + ": "; };
-    if (line.find('\0') != std::string_view::npos) return fail(Errc::invalid_argument, where() + "NUL byte in line");
+    if (line.find('\0') != std::string_view::npos) {
+      st = fail(Errc::invalid_argument, where() + "NUL byte in line");
+      return false;
+    }
     if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     std::vector<std::string_view> w = words(line);
-    if (w.empty()) continue;
-    Status st = parse_line(cfg, w);
-    if (!st) return fail(Errc::invalid_argument, where() + st.error().msg);
-  }
-  return {};
+    if (w.empty()) return true;
+    if (Status r = parse_line(cfg, w); !r) {
+      st = fail(Errc::invalid_argument, where() + r.error().msg);
+      return false;
+    }
+    return true;
+  });
+  return st;
 }
 
 Result<KmxConfig> load_kmx_config(const std::string &path, const std::string &persist_db_override) {

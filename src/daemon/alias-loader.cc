@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 
 #include "base/diag.h"
 #include "kernel/module-load.h"
@@ -41,6 +42,10 @@ AliasLoader::AliasLoader(LoaderOptions opt, Log log) : opt_(std::move(opt)), log
 }
 
 AliasLoader::~AliasLoader() = default;
+
+// The loader owns the install commands it runs (cancel() signals them) and its logging lock:
+// one owner, never a copy.
+static_assert(!std::is_copy_constructible_v<AliasLoader> && !std::is_copy_assignable_v<AliasLoader>);
 
 namespace {
 

@@ -76,6 +76,9 @@ struct Daemon::Impl {
   Impl(DaemonOptions o, Log l)
       : opt(std::move(o)), log(std::move(l)), loader(opt.loader, [this](const std::string &m) { say(m); }),
         state(opt.autoclean) {}
+  // Owns the listening socket, the clients' sockets, batch_done_fd and the worker thread.
+  Impl(const Impl &) = delete;
+  Impl &operator=(const Impl &) = delete;
 
   ~Impl() {
     if (worker.joinable()) {

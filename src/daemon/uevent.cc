@@ -94,20 +94,22 @@ UeventSource::UeventSource(UeventSource &&o) noexcept
 
 UeventSource &UeventSource::operator=(UeventSource &&o) noexcept {
   if (this != &o) {
-    this->~UeventSource();
+    release();
     fd_ = std::exchange(o.fd_, -1);
     netlink_ = o.netlink_;
     rcvbuf_ = o.rcvbuf_;
-    path_ = std::move(o.path_);
-    o.path_.clear();
+    path_ = std::exchange(o.path_, {});
   }
   return *this;
 }
 
-UeventSource::~UeventSource() {
+UeventSource::~UeventSource() { release(); }
+
+void UeventSource::release() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   if (!path_.empty()) ::unlink(path_.c_str());
+  path_.clear();
 }
 
 Result<UeventSource> UeventSource::open_netlink(int rcvbuf) {

@@ -57,6 +57,8 @@ class UeventSource {
 public:
   UeventSource(UeventSource &&o) noexcept;
   UeventSource &operator=(UeventSource &&o) noexcept;
+  UeventSource(const UeventSource &) = delete;
+  UeventSource &operator=(const UeventSource &) = delete;
   ~UeventSource();
 
   // NETLINK_KOBJECT_UEVENT, group 1, non-blocking, with a receive buffer of `rcvbuf` bytes
@@ -77,6 +79,7 @@ public:
 
 private:
   UeventSource() = default;
+  void release();  // close the socket, unlink a unix source's path
   int fd_ = -1;
   bool netlink_ = false;
   int rcvbuf_ = 0;

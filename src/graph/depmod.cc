@@ -13,6 +13,7 @@
 #include "base/atomic-file.h"
 #include "base/mapped-file.h"
 #include "base/parallel.h"
+#include "elf/kernel-symbols.h"
 #include "elf/module-elf.h"
 #include "graph/kmod-hash.h"
 
@@ -103,65 +104,39 @@ void Depmod::add_fake_symbols() {
   if (!find_symbol("TOC.")) add_symbol("TOC.", true, 0, -1);
 }
 
+// kmod's depmod -E: a line counts when its third field is exactly "vmlinux" (as strtok(" \t")
+// sees it, newline kept); its CRC must then be hex, or the line is reported and skipped. Lines
+// kmod skips silently (too few fields, another owner) are skipped here too.
 Status Depmod::load_symvers(const std::string &path) {
   auto text = read_file(path);
   if (!text) return fail(text.error());
-  std::string_view all = *text;
-  size_t pos = 0;
-  unsigned linenum = 0;
-  while (pos < all.size()) {
-    size_t nl = all.find('\n', pos);
-    size_t end = nl == std::string_view::npos ? all.size() : nl + 1;
-    std::string line(all.substr(pos, end - pos));
-    pos = end;
-    linenum++;
-    // strtok(" \t") over "CRC SYMBOL MODULE ..."; the newline stays in the last token.
-    std::vector<std::string> tok;
-    size_t i = 0;
-    while (i < line.size() && tok.size() < 3) {
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) i++;
-      size_t s = i;
-      while (i < line.size() && line[i] != ' ' && line[i] != '\t') i++;
-      if (i > s) tok.push_back(line.substr(s, i - s));
-    }
-    if (tok.size() < 3 || tok[2] != "vmlinux") continue;
-    char *verend = nullptr;
-    u64 crc = std::strtoull(tok[0].c_str(), &verend, 16);
-    if (*verend != '\0') {
-      diag_.error(path + ":" + std::to_string(linenum) + " Invalid symbol version " + tok[0] + ": " + errstr(errno));
+  for (const SymversLine &l : parse_symvers_lines(*text)) {
+    if (l.fields.size() < 3 || l.module() != "vmlinux" || l.module_ends_line) continue;
+    if (!l.crc) {
+      diag_.error(path + ":" + std::to_string(l.lineno) + " Invalid symbol version " + std::string(l.fields[0]) + ": " +
+                  errstr(l.crc_errno));
       continue;
     }
-    add_symbol(tok[1], false, crc, -1);
+    add_symbol(l.symbol(), false, *l.crc, -1);
   }
   add_fake_symbols();
   return {};
 }
 
+// kmod's depmod -F: every line needs two spaces (else it is reported with its newline); the rest
+// after them, less one leading symbol prefix, names an export when it starts with __ksymtab_.
 Status Depmod::load_system_map(const std::string &path) {
   auto text = read_file(path);
   if (!text) return fail(text.error());
-  std::string_view all = *text;
-  size_t pos = 0;
-  unsigned linenum = 0;
-  const std::string_view ksym = "__ksymtab_";
-  while (pos < all.size()) {
-    size_t nl = all.find('\n', pos);
-    size_t end = nl == std::string_view::npos ? all.size() : nl + 1;
-    std::string_view line = all.substr(pos, end - pos);
-    pos = end;
-    linenum++;
-    size_t p1 = line.find(' ');
-    size_t p2 = p1 == std::string_view::npos ? p1 : line.find(' ', p1 + 1);
-    if (p2 == std::string_view::npos) {
-      diag_.error(path + ":" + std::to_string(linenum) + ": invalid line: " + std::string(line));
+  for (const SystemMapLine &l : parse_system_map_lines(*text)) {
+    if (l.problem != SystemMapProblem::none) {
+      diag_.error(path + ":" + std::to_string(l.lineno) + ": invalid line: " + std::string(l.text) +
+                  (l.terminated ? "\n" : ""));
       continue;
     }
-    std::string_view p = line.substr(p2 + 1);
-    if (!p.empty() && p[0] == opts_.sym_prefix) p.remove_prefix(1);
-    if (p.substr(0, ksym.size()) != ksym) continue;
-    size_t e = p.find('\n');
-    if (e != std::string_view::npos) p = p.substr(0, e);
-    add_symbol(p.substr(ksym.size()), true, 0, -1);
+    std::string_view name = l.name;
+    if (!name.empty() && name[0] == opts_.sym_prefix) name.remove_prefix(1);
+    if (auto sym = ksymtab_export(name)) add_symbol(*sym, true, 0, -1);
   }
   add_fake_symbols();
   return {};

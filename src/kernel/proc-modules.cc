@@ -3,6 +3,8 @@
 #include <charconv>
 #include <string>
 
+#include "base/strings.h"
+
 namespace kmx {
 namespace {
 
@@ -24,26 +26,28 @@ bool parse_i64(std::string_view s, i64 &v) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+// Keeps the first error of a line walk and ends the walk.
+bool stop(Status &st, Failure f) {
+  st = std::move(f);
+  return false;
+}
+
 }  // namespace
 
 Result<std::vector<LoadedModule>> parse_proc_modules(std::string_view text) {
   std::vector<LoadedModule> out;
-  size_t lineno = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++lineno;
+  Status st;
+  for_each_line(text, [&](std::string_view line, size_t lineno) {
     std::vector<std::string_view> f = split_fields(line);
-    if (f.empty()) continue;
+    if (f.empty()) return true;
     if (f.size() < 6)
-      return fail(Errc::invalid_format, "/proc/modules:" + std::to_string(lineno) + ": expected at least 6 fields, found " + std::to_string(f.size()));
+      return stop(st, fail(Errc::invalid_format, "/proc/modules:" + std::to_string(lineno) + ": expected at least 6 fields, found " + std::to_string(f.size())));
     LoadedModule m;
     m.name = f[0];
     if (!parse_i64(f[1], m.size))
-      return fail(Errc::invalid_format, "/proc/modules:" + std::to_string(lineno) + ": size '" + std::string(f[1]) + "' is not a number");
+      return stop(st, fail(Errc::invalid_format, "/proc/modules:" + std::to_string(lineno) + ": size '" + std::string(f[1]) + "' is not a number"));
     if (f[2] != "-" && !parse_i64(f[2], m.refcnt))
-      return fail(Errc::invalid_format, "/proc/modules:" + std::to_string(lineno) + ": refcount '" + std::string(f[2]) + "' is not a number");
+      return stop(st, fail(Errc::invalid_format, "/proc/modules:" + std::to_string(lineno) + ": refcount '" + std::string(f[2]) + "' is not a number"));
     if (f[3] != "-") {
       std::string_view users = f[3];
       while (!users.empty()) {
@@ -61,7 +65,9 @@ Result<std::vector<LoadedModule>> parse_proc_modules(std::string_view text) {
       m.taints = t;
     }
     out.push_back(std::move(m));
-  }
+    return true;
+  });
+  if (!st) return fail(st.error());
   return out;
 }
 

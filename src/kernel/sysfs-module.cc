@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/mapped-file.h"
+#include "base/strings.h"
 #include "elf/module-elf.h"
 
 namespace kmx {
@@ -94,14 +95,12 @@ bool module_is_builtin(const KernelRoots &r, const std::string &name) {
   if (uname(&u) != 0) return false;
   auto text = read_file(r.modules + "/" + u.release + "/modules.builtin");
   if (!text) return false;
-  std::string_view t = *text;
-  while (!t.empty()) {
-    size_t nl = t.find('\n');
-    std::string_view line = t.substr(0, nl);
-    t = nl == std::string_view::npos ? std::string_view() : t.substr(nl + 1);
-    if (!line.empty() && module_name_from_path(line) == name) return true;
-  }
-  return false;
+  bool found = false;
+  for_each_line(*text, [&](std::string_view line, size_t) {
+    found = !line.empty() && module_name_from_path(line) == name;
+    return !found;
+  });
+  return found;
 }
 
 }  // namespace kmx

@@ -2,7 +2,6 @@
 
 #include <fmt/core.h>
 
-#include <array>
 #include <cctype>
 #include <cstdarg>
 #include <cstdio>
@@ -27,63 +26,6 @@ std::string html_escape(const std::string &s) {
     }
   }
   return o;
-}
-
-// Appends `s` as a JSON string, byte for byte what nlohmann::json::dump() writes; invalid UTF-8
-// (a hostile .modinfo) becomes U+FFFD instead of an exception in a worker thread.
-void json_string(std::string &out, std::string_view s) {
-  const size_t at = out.size();
-  out += '"';
-  size_t run = 0;  // start of the bytes not yet appended
-  // Bytes that end a run of plain ASCII: control characters, '"', '\\' and non-ASCII.
-  static constexpr auto special = [] {
-    std::array<bool, 256> t{};
-    for (size_t c = 0; c < 256; c++) t[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-    return t;
-  }();
-  for (size_t i = 0; i < s.size(); i++) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (!special[c]) continue;
-    if (c >= 0x80) {
-      out.resize(at);
-      out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      return;
-    }
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\b': out += "\\b"; break;
-    case '\f': out += "\\f"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
-    default: {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
-}
-
-void json_strings(std::string &out, const std::vector<std::string> &v, std::string_view ind) {
-  if (v.empty()) {
-    out += "[]";
-    return;
-  }
-  out += "[\n";
-  for (size_t i = 0; i < v.size(); i++) {
-    out += ind;
-    out += "  ";
-    json_string(out, v[i]);
-    out += i + 1 < v.size() ? ",\n" : "\n";
-  }
-  out += ind;
-  out += "]";
 }
 
 [[gnu::format(printf, 2, 3)]] void appendf(std::string &out, const char *fmt, ...) {
@@ -177,60 +119,33 @@ std::vector<std::string> collapse_lines(const std::vector<std::string> &lines, c
 
 }  // namespace
 
-// Appends one verdict as the element of a top-level array, in nlohmann's dump(2) layout (keys
-// sorted), so that verdicts can be written as they are made instead of as one document.
+// Appends one verdict as an element of a top-level array: the bytes nlohmann's dump(2) writes
+// for it inside the array (keys sorted), so that verdicts are written as they are made instead
+// of as one document. Invalid UTF-8 (a hostile .modinfo or file name) becomes U+FFFD instead of
+// an exception in a worker thread.
 void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k) {
-  auto key = [&](const char *name) {
-    out += ",\n    \"";
-    out += name;
-    out += "\": ";
+  using json = nlohmann::json;
+  json checks = json::array();
+  for (const CheckStep &c : v.checks)
+    checks.push_back({{"check", c.name}, {"detail", c.detail}, {"id", c.id}, {"result", result_name(c.result)}});
+  json element = {
+      {"check_id", v.loads ? json(nullptr) : json(v.check_id)},
+      {"checks", std::move(checks)},
+      {"complete", v.complete},
+      {"err", v.err},
+      {"errno", v.loads ? json(nullptr) : json(v.errno_name)},
+      {"hints", v.hints},
+      {"kernel", k.release},
+      {"loads", v.loads},
+      {"messages", v.messages},
+      {"module", v.module},
+      {"path", v.path},
+      {"taint", v.taint},
+      {"undecided", v.undecided()},
   };
-  out += "  {\n    \"check_id\": ";
-  if (v.loads) out += "null";
-  else json_string(out, v.check_id);
-  key("checks");
-  if (v.checks.empty()) {
-    out += "[]";
-  } else {
-    out += "[\n";
-    for (size_t i = 0; i < v.checks.size(); i++) {
-      const CheckStep &c = v.checks[i];
-      out += "      {\n        \"check\": ";
-      json_string(out, c.name);
-      out += ",\n        \"detail\": ";
-      json_string(out, c.detail);
-      out += ",\n        \"id\": ";
-      json_string(out, c.id);
-      out += ",\n        \"result\": ";
-      json_string(out, result_name(c.result));
-      out += i + 1 < v.checks.size() ? "\n      },\n" : "\n      }\n";
-    }
-    out += "    ]";
-  }
-  key("complete");
-  out += v.complete ? "true" : "false";
-  key("err");
-  out += std::to_string(v.err);
-  key("errno");
-  if (v.loads) out += "null";
-  else json_string(out, v.errno_name);
-  key("hints");
-  json_strings(out, v.hints, "    ");
-  key("kernel");
-  json_string(out, k.release);
-  key("loads");
-  out += v.loads ? "true" : "false";
-  key("messages");
-  json_strings(out, v.messages, "    ");
-  key("module");
-  json_string(out, v.module);
-  key("path");
-  json_string(out, v.path);
-  key("taint");
-  json_string(out, v.taint);
-  key("undecided");
-  json_strings(out, v.undecided(), "    ");
-  out += "\n  }";
+  // The element's lines as dump(2) indents them inside an array: "[\n" + element + "\n]".
+  std::string doc = json::array({std::move(element)}).dump(2, ' ', false, json::error_handler_t::replace);
+  out.append(doc, 2, doc.size() - 4);
 }
 
 // One verdict as text. Unless `verbose`, findings that repeat per symbol (a module built for

@@ -1,5 +1,5 @@
 // kmx check's renderers: a verdict as text (grouped findings, the "not decided" summary), as
-// one element of the JSON array (nlohmann's dump(2) layout, streamed per module), and the
+// one element of the JSON array (nlohmann::json, dump(2) layout, streamed per module), and the
 // self-contained HTML report of a whole run (summary per kernel, legend, inputs, findings
 // grouped by verdict, details on click; readable from phone to desktop width).
 #pragma once

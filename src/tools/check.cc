@@ -10,22 +10,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <array>
-#include <cstdarg>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <map>
-#include <set>
 #include <fmt/core.h>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "base/atomic-file.h"
 #include "base/mapped-file.h"
 #include "base/parallel.h"
+#include "compat/check-target.h"
 #include "compat/kernel-profile.h"
 #include "compat/load-check.h"
 #include "elf/module-elf.h"
@@ -186,58 +181,23 @@ int check_main(int argc, char **argv) {
   }
 
   // Target profiles.
-  bool running = false;
-  if (kernels.empty()) {
-    std::string spec;
-    if (!targets.empty()) spec = join(targets, ",");
-    else if (!basedir.empty() && release.empty()) {
-      spec = basedir;  // the only release under BASEDIR/lib/modules
-    } else if (!basedir.empty() || !release.empty()) {
-      std::string rel = release.empty() ? running_release() : release;
-      std::string root = basedir.empty() ? "/" : basedir;
-      spec = root;
-      release = rel;
-      if (!fs::is_directory(root + "/lib/modules/" + rel)) spec = module_dir(basedir, rel);
-    } else {
-      running = true;
-      std::string rel = running_release();
-      spec = "/lib/modules/" + rel;
-      for (std::string f : {"/boot/config-" + rel, "/boot/System.map-" + rel})
-        if (fs::exists(f)) spec += "," + f;
-      release = rel;
-    }
-    if (!extra.empty()) spec += "," + join(extra, ",");
-    kernels.push_back(spec);
-  } else if (!extra.empty()) {
-    for (auto &k : kernels) k += "," + join(extra, ",");
-  }
-  std::vector<KernelProfile> profiles;
-  for (const auto &spec : kernels) {
-    auto p = load_profile(spec, kernels.size() == 1 ? release : "", kmx_cache_dir());
-    if (!p) {
-      return error(p.error().msg);
-    }
-    profiles.push_back(std::move(*p));
-  }
+  TargetRequest req;
+  req.kernels = kernels;
+  req.targets = targets;
+  req.extra = extra;
+  req.basedir = basedir;
+  req.release = release;
+  req.running_release = running_release();
+  req.cache_dir = kmx_cache_dir();
+  auto loaded_targets = load_check_targets(req);
+  if (!loaded_targets) return error(loaded_targets.error().msg);
+  kernels = loaded_targets->specs;
+  const bool running = loaded_targets->running;
+  std::vector<KernelProfile> profiles = std::move(loaded_targets->profiles);
   std::vector<KernelProfile> history;
   for (const auto &spec : history_specs) {
-    auto p = load_profile(spec, "", kmx_cache_dir());
-    if (!p) {
-      return error(p.error().msg);
-    }
-    // A bare headers Module.symvers names no release; its directory does
-    // (/usr/src/linux-headers-REL/Module.symvers), and the history needs the version.
-    if (p->release.empty() || p->major == 0) {
-      std::string first = spec.substr(0, spec.find(','));
-      for (fs::path d = fs::path(first).lexically_normal(); !d.empty() && d != d.parent_path(); d = d.parent_path()) {
-        std::string name = d.filename().string();
-        if (name.starts_with("linux-headers-")) {
-          p->release = name.substr(std::strlen("linux-headers-"));
-          parse_release(p->release, p->major, p->minor);
-          break;
-        }
-      }
-    }
+    auto p = load_history_profile(spec, req.cache_dir);
+    if (!p) return error(p.error().msg);
     history.push_back(std::move(*p));
   }
   std::vector<const KernelProfile *> history_ptrs;
@@ -255,16 +215,8 @@ int check_main(int argc, char **argv) {
   for (const auto &f : loaded_files) {
     if (has_module_extension(f)) {
       auto m = read_module(f);
-      if (!m) {
-        return error(m.error().msg);
-      }
-      std::string name = normalize_module_name(m->get("name").value_or(module_name_from_path(f)));
-      state.loaded.insert(name);
-      if (!license_is_gpl_compatible(m->get("license").value_or("unspecified"))) state.proprietary.insert(name);
-      // A loaded module's exports are the kernel's too (an out-of-tree one is in no
-      // Module.symvers); the kernel's own export wins, as a duplicate would not have loaded.
-      for (auto &p : profiles)
-        for (const auto &e : m->exports) p.exports.try_emplace(e.name, KernelExport{name, e.license, e.ns, e.crc});
+      if (!m) return error(m.error().msg);
+      add_loaded_module(*m, f, state, profiles);
       continue;
     }
     auto text = read_file(f);
@@ -369,7 +321,7 @@ int check_main(int argc, char **argv) {
     }
     parallel_for_each(n, [&](size_t j) {
       Slot &slot = slots[j];
-      // The decompressed image stays for the signature check (no second decompression).
+      // One read of the file: its image is parsed and kept for the signature check.
       auto m = read_module_for_check(files[first + j]);
       if (!m) {
         slot.error = m.error().msg;
@@ -377,8 +329,8 @@ int check_main(int argc, char **argv) {
       }
       for (const auto &p : profiles) {
         LoadVerdict v = m->problem.empty()
-                            ? check_module(m->info, p, state, opts, ByteView(m->image))
-                            : check_unparsed_module(files[first + j], ByteView(m->image), m->problem, p, state, opts);
+                            ? check_module(m->info, p, state, opts, m->image())
+                            : check_unparsed_module(files[first + j], m->image(), m->problem, p, state, opts);
         slot.rc = std::max(slot.rc, v.exit_code());
         if (json) {
           slot.out += ",\n";

@@ -32,6 +32,14 @@ for k in ("module", "path", "kernel", "loads", "errno", "check_id", "checks", "m
 assert v["loads"] is False and v["errno"] == "ENOEXEC" and v["check_id"] == "C10", v
 assert all({"id", "check", "result", "detail"} <= set(c) for c in v["checks"])
 PY
+# JSON strings: a file name with control characters, quotes and bytes that are not UTF-8 gives
+# valid JSON (\u escapes, U+FFFD for each bad byte), as nlohmann::json writes it.
+weird=$TMP/$'w\x01"\\\t\xff\xc3\xa9.ko'
+cp "$mod" "$weird"
+"$KMX" check --json -t "$r1,$s1" "$weird" >"$TMP/w" || true
+grep -qF '\u0001\"\\\t' "$TMP/w" || fail "json escapes: $(grep path "$TMP/w")"
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))[0]; assert v["path"] == sys.argv[2] + "/w\x01\"\\\t\ufffd\u00e9.ko", v["path"]' "$TMP/w" "$TMP" ||
+  fail "json path"
 # Matrix over two kernels, HTML report.
 "$KMX" check --html "$TMP/report.html" --kernels "$r1,$s1" "$r2,$s2" -- "$mod" >"$TMP/m" || true
 grep -Eq "^dummy +loads +refused ENOEXEC C10" "$TMP/m" || fail "matrix: $(cat "$TMP/m")"

@@ -2,8 +2,8 @@
 # 1. Differential vs kmod: every module of the 6.1 tree against the 6.12 kernel's exports
 #    (vmlinux lines of 6.12's Module.symvers + the 6.1 tree's module exports, which is what
 #    `depmod -e -E` resolves against), with --all: the (module, symbol) pairs kmx finds unknown
-#    or with a different CRC must equal kmod depmod's "needs unknown symbol" / "disagrees about
-#    version of symbol" warnings exactly.
+#    or with a different CRC must equal kmod depmod's warnings exactly:
+#    "needs unknown symbol" / "disagrees about version of symbol".
 # 2. Verdicts the lab proved on the real kernels (tests/vm/scenarios/check-*.sh), over whole
 #    trees: every 6.1 module in 6.12 is refused by the struct module size check (ENOEXEC, C10),
 #    every 6.12 module in 6.1 by module_layout (ENOEXEC, D2); each tree in its own kernel loads.

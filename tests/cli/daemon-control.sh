@@ -43,6 +43,13 @@ start() {
   cat "$TMP/log" >&2
   fail "daemon did not start"
 }
+# handled PATTERN WHAT: wait for the (verbose) log line that says how a uevent was handled, so
+# that what did not happen for it can be asserted; fail with WHAT if none comes.
+handled() {
+  for _ in $(seq 50); do grep -q "$1" "$TMP/log" && return 0; sleep 0.1; done
+  cat "$TMP/log" >&2
+  fail "$2"
+}
 stop() {
   kill -TERM "$pid"
   local rc=0
@@ -121,9 +128,9 @@ for i, a in enumerate(sys.argv[2:]):
 PY
 }
 stop
-start --no-coldplug --dry-run
+start --no-coldplug --dry-run -v
 send "$rtl_alias"
-sleep 0.5
+handled "no module for $rtl_alias" "the uevent for $rtl_alias was not handled"
 grep -q "would load .* for $rtl_alias" "$TMP/log" && fail "8139too resolved before it was in the tree"
 mkdir -p "$mods/kernel/drivers/net/ethernet/realtek"
 cp "$src/kernel/drivers/net/ethernet/realtek/8139too.ko" "$mods/kernel/drivers/net/ethernet/realtek/"
@@ -138,7 +145,7 @@ echo "blacklist e1000" > "$TMP/conf/blacklist-e1000.conf"
 send "$e1000_alias"
 for _ in $(seq 50); do grep -q "modprobe.d changed on disk" "$TMP/log" && break; sleep 0.1; done
 grep -q "modprobe.d changed on disk: reopened" "$TMP/log" || { cat "$TMP/log"; fail "a new modprobe.d file was not noticed"; }
-sleep 0.3
+handled "blacklisted e1000 for $e1000_alias" "the blacklist of e1000 was not applied"
 grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && fail "blacklisted e1000 loaded: $(cat "$TMP/log")"
 # hup PATTERN WHAT: SIGHUP the daemon, wait for a log line matching PATTERN (a new one: the
 # log is cut first), fail with WHAT if none comes.
@@ -170,7 +177,7 @@ stop
 # --- a modprobe.d directory missing at start is watched through its parent: once it is made, a
 # blacklist written in it reaches the next uevent, with no uevent or timer needed to notice ---
 : > "$TMP/log"
-start --no-coldplug --dry-run -C "$TMP/conf-later"
+start --no-coldplug --dry-run -v -C "$TMP/conf-later"
 # Idle, the daemon looks at none of its files (no stat per tick): only inotify wakes it.
 if command -v strace > /dev/null; then
   timeout 2.5 strace -f -qq -p "$pid" -e trace=newfstatat,statx,stat,lstat -o "$TMP/strace.out" 2> /dev/null || true
@@ -183,7 +190,7 @@ echo "blacklist e1000" > "$TMP/conf-later/blacklist-e1000.conf"
 for _ in $(seq 50); do grep -q "modprobe.d changed on disk" "$TMP/log" && break; sleep 0.1; done
 grep -q "modprobe.d changed on disk: reopened" "$TMP/log" || { cat "$TMP/log"; fail "a modprobe.d directory made later was not noticed"; }
 send "$e1000_alias"
-sleep 0.5
+handled "blacklisted e1000 for $e1000_alias" "the blacklist in the new directory was not applied"
 grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && fail "e1000 loaded despite the blacklist in the new directory: $(cat "$TMP/log")"
 stop
 echo ok

@@ -90,6 +90,21 @@ if symvers=$("$KMX_SRC/tests/data/fetch-trees.sh" path headers-6.1 2>/dev/null) 
   compare symvers-crc-mismatch "$D" -e -E "$TMP/bad.symvers" -b "$R" "$ver"
 fi
 
+# Hostile Module.symvers and System.map lines: kmod's lenient reading decides which lines give
+# symbols (and CRCs) and which are reported; -e then shows what each rule kept.
+printf '%s\n' 'ffffffff81000000 T _stext' 'ffffffff82000000 r __ksymtab_jiffies' '' 'nospace' 'one space' \
+  'ffffffff82000001 r  __ksymtab_kfree' 'ffffffff82000002 r __ksymtab_kmalloc with spaces' \
+  $'ffffffff82000004 r __ksymtab___fentry__\r' 'ffffffff82000005 r ___ksymtab_strlen' > "$TMP/hostile.map"
+printf 'ffffffff82000003 r __ksymtab_memcpy' >> "$TMP/hostile.map"
+compare hostile-system-map "$D" -e -F "$TMP/hostile.map" -b "$R" "$ver"
+compare hostile-system-map-prefix "$D" -e -P _ -F "$TMP/hostile.map" -b "$R" "$ver"
+printf '%s\n' $'0x12345678\tjiffies\tvmlinux\tEXPORT_SYMBOL\t' $'0x1\tkfree\tvmlinux' \
+  '0x2 kmalloc_caches vmlinux ' $'zz\t__fentry__\tvmlinux\tEXPORT_SYMBOL' $'0x3\tfoo\tdrivers/net/mii\tEXPORT_SYMBOL' \
+  '' $'   \t  ' $'0xffffffffffffffffff\tstrlen\tvmlinux\tEXPORT_SYMBOL' $'-1\tmemcpy\tvmlinux\tEXPORT_SYMBOL' \
+  $'0x5\tmemset\tvmlinux\r' $'0x\tmemmove\tvmlinux\tEXPORT_SYMBOL' > "$TMP/hostile.symvers"
+printf '0x4\tprintk\tvmlinux' >> "$TMP/hostile.symvers"
+compare hostile-symvers "$D" -e -E "$TMP/hostile.symvers" -b "$R" "$ver"
+
 # Module-file arguments (absolute paths), and the errors for relative / missing ones.
 compare module-args "$D" -b "$R" "$ver" "$D/kernel/fs/fat/fat.ko" "$D/kernel/fs/fat/vfat.ko"
 compare module-args-relative "$D" -b "$R" "$ver" kernel/fs/fat/fat.ko

@@ -1,5 +1,6 @@
 #include "daemon/uevent.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -7,6 +8,9 @@
 
 #include <filesystem>
 #include <string>
+#include <type_traits>
+
+#include "test-support.h"
 
 using namespace kmx;
 using namespace std::string_literals;
@@ -117,4 +121,26 @@ TEST(UeventSource, UnixTestSocketDeliversInOrder) {
   ::close(out);
   { UeventSource gone = std::move(*src); }
   EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+// A source owns its socket and its path: moving another source onto it closes and unlinks what
+// it held, and the moved-from source no longer owns anything.
+TEST(UeventSource, MoveAssignmentReleasesWhatItHeld) {
+  static_assert(!std::is_copy_constructible_v<UeventSource> && !std::is_copy_assignable_v<UeventSource>);
+  test::TempDir dir;
+  // Paths too long for std::string's inline buffer: a string destroyed and then assigned to
+  // would free its heap buffer twice.
+  const std::string a = dir.path + "/uevent-source-first-of-two", b = dir.path + "/uevent-source-second-of-two";
+  auto first = UeventSource::open_unix(a, 1 << 16);
+  ASSERT_TRUE(first) << first.error().msg;
+  auto second = UeventSource::open_unix(b, 1 << 16);
+  ASSERT_TRUE(second) << second.error().msg;
+  const int old_fd = first->fd(), new_fd = second->fd();
+  *first = std::move(*second);
+  EXPECT_EQ(::fcntl(old_fd, F_GETFD), -1);
+  EXPECT_FALSE(std::filesystem::exists(a));
+  EXPECT_EQ(first->fd(), new_fd);
+  EXPECT_EQ(second->fd(), -1);
+  { UeventSource moved_from = std::move(*second); }
+  EXPECT_TRUE(std::filesystem::exists(b));
 }

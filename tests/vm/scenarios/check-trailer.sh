@@ -1,13 +1,14 @@
 # kmx check against the real kernel on broken signature trailers (B6/B7, signatures not
 # enforced), each made from the throwaway-key-signed clean module (ownkey.ko of check-lab.sh) by
-# ../check-modules/trailer.py: a legacy id_type (not PKCS#7: ENOPKG "module: not signed with
-# expected PKCS#7 message", treated like an unknown key: taint E), a non-zero algo byte and a
-# non-zero __pad byte (EBADMSG "unexpected non-zero params"), a PKCS#7 message cut to half or
-# replaced by junk (EBADMSG), sig_len larger than the file (EBADMSG, no line), and signatures
-# with signed attributes made by openssl cms: its defaults include S/MIME capabilities, which
-# the PKCS#7 parser refuses ("PKCS7: S/MIME Caps only allowed with Authenticode", EKEYREJECTED);
-# with -nosmimecap pkcs7_verify() refuses them ("PKCS7: Invalid module sig (has authattrs)",
-# EKEYREJECTED). check-names.sh, check-force.sh and check-trailer-enforce.sh reuse the runner.
+# ../check-modules/trailer.py: a legacy id_type (not PKCS#7: ENOPKG
+# "module: not signed with expected PKCS#7 message", treated like an unknown key: taint E), a
+# non-zero algo byte and a non-zero __pad byte (EBADMSG "unexpected non-zero params"), a PKCS#7
+# message cut to half or replaced by junk (EBADMSG), sig_len larger than the file (EBADMSG, no
+# line), and signatures with signed attributes made by openssl cms: its defaults include S/MIME
+# capabilities, which the PKCS#7 parser refuses (EKEYREJECTED,
+# "PKCS7: S/MIME Caps only allowed with Authenticode"); with -nosmimecap pkcs7_verify() refuses
+# them (EKEYREJECTED, "PKCS7: Invalid module sig (has authattrs)"). check-names.sh,
+# check-force.sh and check-trailer-enforce.sh reuse the runner.
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/check-lab.sh"
 check_b_cases="legacy algo pad p7trunc p7junk siglen authattrs authattrs2"

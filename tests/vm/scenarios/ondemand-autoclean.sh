@@ -1,4 +1,4 @@
-# The issue's end-to-end case: kmx as the kernel's modprobe and `kmx daemon --idle 3` together.
+# On-demand loading end to end: kmx as the kernel's modprobe and `kmx daemon --idle 3` together.
 #   * `ip link add d0 type dummy` makes the kernel ask for rtnl-link-dummy: dummy loads through
 #     kmx and is recorded; while d0 exists dummy is in use (refcnt 1) and stays past the idle
 #     period; after `ip link del d0` and the idle period the daemon's autoclean unloads it
