@@ -168,6 +168,18 @@ lab_tree_boot_modules() {
   rm -f "$out"/.seen-*
 }
 
+# Guest lines for a scenario whose kernel must refuse the unsigned lab module: kmod's and kmx's
+# insmod of it and kmx's of its xz copy (results kmod-TAG, kmx-TAG, kmx-TAG-xz), then whether it
+# loaded (result `loaded`). run.sh's expect_unsigned_refused TAG checks them.
+lab_unsigned_insmod_guest() {
+  cat <<G
+run kmod-$1 kmod insmod /lab/mods/kmx_lab_a.ko
+run kmx-$1 kmx insmod /lab/mods/kmx_lab_a.ko
+run kmx-$1-xz kmx insmod /lab/mods/kmx_lab_a.ko.xz
+result loaded "\$(grep -c '^kmx_lab_a ' /proc/modules)"
+G
+}
+
 # The lab's static helpers (guest/lab-socket.c), built on the host once per source; prints the
 # directory holding them.
 lab_helpers() {

@@ -248,6 +248,17 @@ expect_same_first_err() {
     show "$2"
   fi
 }
+# expect_unsigned_refused TAG (lib.sh's lab_unsigned_insmod_guest TAG): kmx insmod answers as
+# kmod does (first line, exit 1), then hints that a signature is needed, for the plain and the
+# xz module; the module did not load.
+expect_unsigned_refused() {
+  expect_same_first_err "kmx-$1" "kmod-$1"
+  expect_rc "kmx-$1" 1
+  expect_err "kmx-$1" '^insmod: hint: the kernel requires a valid signature'
+  expect_rc "kmx-$1-xz" 1
+  expect_err "kmx-$1-xz" '^insmod: hint: the kernel requires a valid signature'
+  expect_res loaded 0
+}
 show() {
   echo "  --- $1: exit $(rc "$1")"
   out "$1" | sed 's/^/  out| /'
