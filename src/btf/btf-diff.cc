@@ -149,7 +149,9 @@ std::string btf_type_text(const Btf &btf, u32 id, const std::string &name) { ret
 std::string TypeChange::text() const {
   std::string s = type + ": ";
   if (!member.empty()) {
+    // "member added" -> "member x added", "enum value added" -> "value X added".
     std::string_view c = change;
+    if (c.starts_with("enum ")) c.remove_prefix(5);
     size_t sp = c.find(' ');
     s += std::string(c.substr(0, sp)) + " " + member + std::string(c.substr(sp));
   } else {
