@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "btf/btf-diff.h"
 #include "compat/kernel-profile.h"
 
 namespace kmx {
@@ -35,6 +36,55 @@ struct AbiDiff {
 };
 
 AbiDiff abi_diff(const KernelProfile &old_k, const KernelProfile &new_k);
+
+// Why exports changed, from the two kernels' BTF (btf/btf-diff.h). Every export both kernels
+// have is compared: vmlinux's in the vmlinux BTFs (KernelProfile::btf_file), a module's in its
+// module's split BTF over them.
+struct ExplainedExport {
+  std::string symbol, owner;
+  std::string old_crc, new_crc;          // "0x..." or "" when unknown
+  // "type changed" (causes found), "no type change" (BTF on both sides, the types are equal),
+  // "no BTF" (a side has no BTF for it: assembly, most variables, a module without .BTF).
+  std::string category;
+  std::string no_btf;                    // for "no BTF": which side lacks what
+  std::vector<u32> causes;               // into AbiExplanation::changes: every cause it reaches
+  std::vector<u32> nearest;              // the causes nearest to its declaration (BtfDiff::nearest)
+  size_t depth = 0;                      // how far those are
+  std::vector<std::pair<u32, std::vector<std::string>>> paths;  // nearest causes first (capped)
+};
+
+struct CauseGroup {
+  u32 change = 0;                        // into AbiExplanation::changes
+  size_t nearest = 0;                    // changed exports whose nearest cause it is (one of)
+  size_t crc_exports = 0;                // changed exports (CRC, or type without CRCs) that reach it
+  size_t silent_nearest = 0;             // silent exports whose nearest cause it is
+  size_t silent_exports = 0;             // silent exports that reach it
+  std::vector<std::string> example;      // the path from one of them
+};
+
+struct AbiExplanation {
+  std::string old_btf, new_btf;          // where each side's BTF came from
+  bool crcs = true;                      // both kernels have CRCs
+  std::vector<TypeChange> changes;       // every root cause found
+  std::vector<MovedMember> moved;        // members moved by other changes (detail)
+  // CRC changed (with CRCs) or type changed (without): each with its category.
+  std::vector<ExplainedExport> changed;
+  // CRC unchanged but a type behind it changed: what modversions could not see.
+  std::vector<ExplainedExport> silent;
+  std::vector<CauseGroup> groups;        // by cause: most changed exports it is nearest for first
+  size_t compared = 0;                   // exports with BTF on both sides
+  std::vector<std::string> notes;        // modules whose BTF could not be read, ...
+  size_t count(const std::string &category) const;
+};
+
+struct ExplainOptions {
+  std::string cache_dir;                 // for the vmlinux BTF of kernel images ("" = none)
+  size_t max_paths = 3;                  // paths kept per export
+};
+
+// Errc::no_data when a side has no BTF source (no image, vmlinux or BTF file).
+Result<AbiExplanation> explain_abi_diff(const AbiDiff &d, const KernelProfile &old_k, const KernelProfile &new_k,
+                                        const ExplainOptions &opts = {});
 
 std::string license_name(ExportLicense l);  // "EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL", ...
 
