@@ -191,6 +191,14 @@ struct BtfDiff::Impl {
   // After finish(): the causes each node reaches (shared between nodes with equal sets).
   std::vector<std::shared_ptr<const std::vector<u32>>> reach;
   std::shared_ptr<const std::vector<u32>> none = std::make_shared<const std::vector<u32>>();
+  // Scratch of nearest_level(): a node is visited in the current walk when its stamp is
+  // `generation`.
+  mutable std::vector<u32> stamp;
+  mutable std::vector<std::pair<u32, const std::string *>> parent;
+  mutable u32 generation = 0;
+
+  std::vector<std::pair<u32, std::vector<std::string>>> nearest_level(u32 root, size_t max_paths, std::vector<u32> *ids,
+                                                                      size_t *depth) const;
 
   const NameIndex &names_of(const Btf *b) {
     auto [it, fresh] = names.try_emplace(b);
@@ -600,58 +608,64 @@ std::vector<std::vector<std::string>> BtfDiff::example_paths() const {
   return out;
 }
 
-std::vector<u32> BtfDiff::nearest(int handle, size_t *depth) const {
-  const Impl &m = *impl_;
-  std::vector<u32> out;
-  if (handle < 0 || size_t(handle) >= m.roots.size() || m.reach.empty()) return out;
-  std::vector<u32> level{m.roots[size_t(handle)]};
-  std::unordered_set<u32> seen(level.begin(), level.end());
+// Breadth first from the export through the nodes that reach a cause, level by level, up to
+// and including the first level that holds causes: the nearest ones.
+std::vector<std::pair<u32, std::vector<std::string>>> BtfDiff::Impl::nearest_level(u32 root, size_t max_paths,
+                                                                                    std::vector<u32> *ids,
+                                                                                    size_t *depth) const {
+  std::vector<std::pair<u32, std::vector<std::string>>> out;
+  if (stamp.size() < nodes.size()) stamp.assign(nodes.size(), 0), parent.assign(nodes.size(), {UINT32_MAX, nullptr});
+  if (++generation == 0) std::fill(stamp.begin(), stamp.end(), 0), generation = 1;
+  std::vector<u32> level{root}, next;
+  stamp[root] = generation;
+  parent[root] = {UINT32_MAX, nullptr};
   for (size_t d = 0; !level.empty(); d++) {
-    for (u32 v : level) out.insert(out.end(), m.nodes[v].local.begin(), m.nodes[v].local.end());
-    if (!out.empty()) {
-      std::sort(out.begin(), out.end());
-      out.erase(std::unique(out.begin(), out.end()), out.end());
-      if (depth) *depth = d;
-      return out;
+    bool found = false;
+    for (u32 v : level) {
+      if (nodes[v].local.empty()) continue;
+      found = true;
+      if (ids) ids->insert(ids->end(), nodes[v].local.begin(), nodes[v].local.end());
+      if (out.size() >= max_paths) continue;
+      std::vector<std::string> steps;
+      for (u32 x = v; x != UINT32_MAX; x = parent[x].first)
+        if (parent[x].second && !parent[x].second->empty()) steps.push_back(*parent[x].second);
+      steps.push_back(nodes[root].name);
+      std::reverse(steps.begin(), steps.end());
+      if (v != root) steps.push_back(nodes[v].name);
+      for (u32 c : nodes[v].local)
+        if (out.size() < max_paths) out.emplace_back(c, steps);
     }
-    std::vector<u32> next;
+    if (found) {
+      if (depth) *depth = d;
+      break;
+    }
+    next.clear();
     for (u32 v : level)
-      for (const auto &e : m.nodes[v].edges)
-        if (!m.reach[e.to]->empty() && seen.insert(e.to).second) next.push_back(e.to);
-    level = std::move(next);
+      for (const auto &e : nodes[v].edges)
+        if (stamp[e.to] != generation && !reach[e.to]->empty()) {
+          stamp[e.to] = generation;
+          parent[e.to] = {v, &e.label};
+          next.push_back(e.to);
+        }
+    std::swap(level, next);
+  }
+  if (ids) {
+    std::sort(ids->begin(), ids->end());
+    ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
   }
   return out;
 }
 
-std::vector<std::pair<u32, std::vector<std::string>>> BtfDiff::paths(int handle, size_t max) const {
-  const Impl &m = *impl_;
-  std::vector<std::pair<u32, std::vector<std::string>>> out;
-  if (handle < 0 || size_t(handle) >= m.roots.size() || m.reach.empty()) return out;
-  u32 root = m.roots[size_t(handle)];
-  size_t want = std::min(max, m.reach[root]->size());
-  // Breadth first through the nodes that reach a cause: the nearest causes first.
-  std::unordered_map<u32, std::pair<u32, const std::string *>> parent;  // node -> (from, label)
-  std::deque<u32> queue{root};
-  parent[root] = {UINT32_MAX, nullptr};
-  while (!queue.empty() && out.size() < want) {
-    u32 v = queue.front();
-    queue.pop_front();
-    if (!m.nodes[v].local.empty()) {
-      std::vector<std::string> steps;
-      for (u32 x = v; x != UINT32_MAX; x = parent[x].first)
-        if (parent[x].second && !parent[x].second->empty()) steps.push_back(*parent[x].second);
-      steps.push_back(m.nodes[root].name);
-      std::reverse(steps.begin(), steps.end());
-      if (v != root) steps.push_back(m.nodes[v].name);
-      for (u32 c : m.nodes[v].local) {
-        if (out.size() >= want) break;
-        out.emplace_back(c, steps);
-      }
-    }
-    for (const auto &e : m.nodes[v].edges)
-      if (!m.reach[e.to]->empty() && parent.try_emplace(e.to, v, &e.label).second) queue.push_back(e.to);
-  }
+std::vector<u32> BtfDiff::nearest(int handle, size_t *depth) const {
+  std::vector<u32> out;
+  if (handle < 0 || size_t(handle) >= impl_->roots.size() || impl_->reach.empty()) return out;
+  impl_->nearest_level(impl_->roots[size_t(handle)], 0, &out, depth);
   return out;
+}
+
+std::vector<std::pair<u32, std::vector<std::string>>> BtfDiff::paths(int handle, size_t max) const {
+  if (handle < 0 || size_t(handle) >= impl_->roots.size() || impl_->reach.empty()) return {};
+  return impl_->nearest_level(impl_->roots[size_t(handle)], max, nullptr, nullptr);
 }
 
 }  // namespace kmx

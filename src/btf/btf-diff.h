@@ -69,9 +69,10 @@ public:
 
   // Indices into changes() of every cause `handle` reaches, ascending.
   const std::vector<u32> &causes(int handle) const;
-  // The path from the export's declaration to each of up to `max` of its causes, nearest first:
-  // {cause index, steps}, steps[0] the declaration ("free_task(struct task_struct *)"), then the
-  // member or typedef taken at each type ("task_struct.nsproxy"), the last the changed type.
+  // The path from the export's declaration to each of up to `max` of its nearest causes (see
+  // nearest()): {cause index, steps}, steps[0] the declaration ("free_task(struct task_struct
+  // *)"), then the member or typedef taken at each type ("task_struct.nsproxy"), the last the
+  // changed type. Not thread-safe (shared scratch).
   std::vector<std::pair<u32, std::vector<std::string>>> paths(int handle, size_t max) const;
   // The causes nearest to the export's declaration, and how many types away they are (0: the
   // declaration itself, 1: a struct, union, enum or typedef it names, through pointers, ...; each

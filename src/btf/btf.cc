@@ -126,7 +126,8 @@ Result<BtfPtr> load_vmlinux_btf(const std::string &path, const std::string &cach
 }
 
 Result<BtfPtr> load_module_btf(const std::string &path, BtfPtr base) {
-  auto f = MappedFile::open(path);
+  // Mapped: of an uncompressed module only the headers and .BTF are read.
+  auto f = MappedFile::open(path, Access::sparse);
   if (!f) return fail(with_context(std::move(f).error(), path));
   ByteView v = f->view();
   Buffer owned;

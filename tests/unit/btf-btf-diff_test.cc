@@ -162,8 +162,17 @@ TEST(BtfDiff, AnonymousMembersBitfieldsTypedefs) {
   EXPECT_EQ(d.moved()[1].member, "id");
   EXPECT_EQ(d.moved()[1].old_value, "offset 12, size 4");
   EXPECT_EQ(d.moved()[1].new_value, "offset 12, size 8");
+  // The export's paths go to its nearest causes: struct flags' own change, one type away.
+  auto near = d.paths(h, 10);
+  ASSERT_EQ(near.size(), 1u);
+  EXPECT_EQ(d.changes()[near[0].first].member, "kind");
+  EXPECT_EQ(near[0].second, (std::vector<std::string>{"set_flags(struct flags *)", "struct flags"}));
+  size_t depth = 0;
+  EXPECT_EQ(d.nearest(h, &depth), std::vector<u32>{near[0].first});
+  EXPECT_EQ(depth, 1u);
+  // Every change has an example path, the further ones included.
   std::set<std::vector<std::string>> ps;
-  for (auto &[c, p] : d.paths(h, 10)) ps.insert(p);
+  for (auto &p : d.example_paths()) ps.insert(p);
   EXPECT_TRUE(ps.contains({"set_flags(struct flags *)", "flags.(anonymous #1)", "union (anonymous)"}));
   EXPECT_TRUE(ps.contains({"set_flags(struct flags *)", "flags.id", "typedef id_t"}));
 }
