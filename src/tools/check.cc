@@ -25,7 +25,6 @@
 #include "compat/kernel-profile.h"
 #include "compat/load-check.h"
 #include "elf/module-elf.h"
-#include "kernel/proc-modules.h"
 #include "tools/check-render.h"
 #include "tools/common.h"
 #include "tools/tools.h"
@@ -224,14 +223,7 @@ int check_main(int argc, char **argv) {
     if (!text) {
       return error(text.error().msg);
     }
-    auto mods = parse_proc_modules(*text);
-    if (!mods) {
-      return error(f + ": " + mods.error().msg);
-    }
-    for (const auto &m : *mods) {
-      state.loaded.insert(m.name);
-      if (m.taints.find('P') != std::string::npos) state.proprietary.insert(m.name);
-    }
+    if (Status st = add_loaded_list(*text, f, state); !st) return error(st.error().msg);
   }
 
   std::vector<ApiChange> api;
