@@ -121,7 +121,13 @@ Result<AbiExplanation> explain_abi_diff(const AbiDiff &d, const KernelProfile &a
   AbiExplanation out;
   out.old_btf = (*bases[0])->source();
   out.new_btf = (*bases[1])->source();
-  out.crcs = d.crcs_known;
+  // A kernel without modversions (all-zero CRCs, or its config says so) has no CRC to explain:
+  // its exports whose types changed are the list.
+  auto versioned = [](const KernelProfile &k) {
+    return k.modversions().value_or(true) &&
+           std::any_of(k.exports.begin(), k.exports.end(), [](const auto &e) { return e.second.crc.value_or(0) != 0; });
+  };
+  out.crcs = d.crcs_known && versioned(a) && versioned(b);
 
   std::set<std::string> crc_changed;
   for (const auto &e : d.exports)
@@ -153,7 +159,7 @@ Result<AbiExplanation> explain_abi_diff(const AbiDiff &d, const KernelProfile &a
     p.e.owner = eb.owner;
     if (ea.crc) p.e.old_crc = fmt::format("0x{:08x}", *ea.crc);
     if (eb.crc) p.e.new_crc = fmt::format("0x{:08x}", *eb.crc);
-    p.crc_known = ea.crc && eb.crc;
+    p.crc_known = out.crcs && ea.crc && eb.crc;
     p.crc_same = p.crc_known && !crc_changed.contains(name);
     BtfPtr sides[2];
     const KernelExport *es[2] = {&ea, &eb};
