@@ -20,6 +20,7 @@
 #include "base/atomic-file.h"
 #include "base/mapped-file.h"
 #include "base/parallel.h"
+#include "compat/abi-diff.h"
 #include "compat/check-target.h"
 #include "compat/kernel-profile.h"
 #include "compat/load-check.h"
@@ -296,6 +297,11 @@ int check_main(int argc, char **argv) {
   }
   opts.api_changes = &api;
   opts.history = &history_ptrs;
+  // A CRC mismatch names the type changes behind it when a --history kernel has the module's
+  // CRC and both kernels' BTF is known (their images).
+  CrcExplainer explainer(history_ptrs, req.cache_dir);
+  if (!history_ptrs.empty())
+    opts.explain_crc = [&](const KernelProfile &k, const std::string &sym, u64 crc) { return explainer.explain(k, sym, crc); };
 
   // Modules are read, checked and rendered in batches, each module in its own slot on a
   // worker, then written in order: a tree of 4000 modules never has more than one batch of
