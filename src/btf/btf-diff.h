@@ -64,7 +64,8 @@ public:
   // split BTF over them). Returns a handle for causes()/path(), or -1 when a side has no BTF for
   // it (`found` says which).
   int add_export(const std::string &name, const BtfPtr &old_btf, const BtfPtr &new_btf, Found *found = nullptr);
-  // Resolves what every added export reaches; call once, after the last add_export().
+  // Resolves what every added export reaches; call after the last add_export() (again after
+  // adding more: the whole graph is resolved anew).
   void finish();
 
   // Indices into changes() of every cause `handle` reaches, ascending.

@@ -121,7 +121,13 @@ Result<AbiExplanation> explain_abi_diff(const AbiDiff &d, const KernelProfile &a
   AbiExplanation out;
   out.old_btf = (*bases[0])->source();
   out.new_btf = (*bases[1])->source();
-  out.crcs = d.crcs_known;
+  // A kernel without modversions (all-zero CRCs, or its config says so) has no CRC to explain:
+  // its exports whose types changed are the list.
+  auto versioned = [](const KernelProfile &k) {
+    return k.modversions().value_or(true) &&
+           std::any_of(k.exports.begin(), k.exports.end(), [](const auto &e) { return e.second.crc.value_or(0) != 0; });
+  };
+  out.crcs = d.crcs_known && versioned(a) && versioned(b);
 
   std::set<std::string> crc_changed;
   for (const auto &e : d.exports)
@@ -153,7 +159,7 @@ Result<AbiExplanation> explain_abi_diff(const AbiDiff &d, const KernelProfile &a
     p.e.owner = eb.owner;
     if (ea.crc) p.e.old_crc = fmt::format("0x{:08x}", *ea.crc);
     if (eb.crc) p.e.new_crc = fmt::format("0x{:08x}", *eb.crc);
-    p.crc_known = ea.crc && eb.crc;
+    p.crc_known = out.crcs && ea.crc && eb.crc;
     p.crc_same = p.crc_known && !crc_changed.contains(name);
     BtfPtr sides[2];
     const KernelExport *es[2] = {&ea, &eb};
@@ -203,6 +209,77 @@ Result<AbiExplanation> explain_abi_diff(const AbiDiff &d, const KernelProfile &a
            std::tie(y.nearest, y.crc_exports, y.silent_nearest, y.silent_exports);
   });
   out.groups = std::move(groups);
+  return out;
+}
+
+struct CrcExplainer::Pair {
+  std::string error;  // a side's BTF could not be read: no explanation for this pair
+  std::unique_ptr<BtfDiff> diff;
+  BtfPtr bases[2];
+  std::map<std::string, BtfPtr> modules[2];
+  std::map<std::string, std::vector<std::string>> done;
+};
+
+CrcExplainer::CrcExplainer(std::vector<const KernelProfile *> history, std::string cache_dir, size_t max_lines)
+    : history_(std::move(history)), cache_dir_(std::move(cache_dir)), max_lines_(max_lines) {}
+
+CrcExplainer::~CrcExplainer() = default;
+
+std::vector<std::string> CrcExplainer::explain(const KernelProfile &target, const std::string &sym, u64 module_crc) {
+  if (target.btf_file.empty()) return {};
+  const KernelProfile *built = nullptr;
+  for (const auto *h : history_)
+    if (auto it = h->exports.find(sym); it != h->exports.end() && it->second.crc == module_crc && !h->btf_file.empty()) {
+      built = h;
+      break;
+    }
+  auto te = target.exports.find(sym);
+  if (!built || te == target.exports.end()) return {};
+  std::lock_guard lock(mutex_);
+  auto &slot = pairs_[{built, &target}];
+  if (!slot) {
+    slot = std::make_unique<Pair>();
+    for (int i = 0; i < 2; i++) {
+      auto b = load_vmlinux_btf(i ? target.btf_file : built->btf_file, cache_dir_);
+      if (!b) {
+        slot->error = b.error().msg;
+        break;
+      }
+      slot->bases[i] = *b;
+    }
+    if (slot->error.empty()) slot->diff = std::make_unique<BtfDiff>(slot->bases[0], slot->bases[1]);
+  }
+  Pair &p = *slot;
+  if (!p.diff) return {};
+  if (auto it = p.done.find(sym); it != p.done.end()) return it->second;
+  const KernelProfile *ks[2] = {built, &target};
+  BtfPtr sides[2];
+  for (int i = 0; i < 2; i++) {
+    const std::string &owner = ks[i]->exports.at(sym).owner;
+    if (owner == "vmlinux") {
+      sides[i] = p.bases[i];
+      continue;
+    }
+    auto [it, fresh] = p.modules[i].try_emplace(owner);
+    if (fresh)
+      if (auto m = ks[i]->tree_modules.find(owner); m != ks[i]->tree_modules.end())
+        if (auto b = load_module_btf(m->second, p.bases[i])) it->second = *b;
+    sides[i] = it->second;
+  }
+  std::vector<std::string> out;
+  if (sides[0] && sides[1]) {
+    int h = p.diff->add_export(sym, sides[0], sides[1]);
+    if (h >= 0) {
+      p.diff->finish();
+      for (const auto &[c, steps] : p.diff->paths(h, max_lines_)) {
+        std::string path;
+        for (size_t i = 0; i < steps.size(); i++) path += (i ? " -> " : "") + steps[i];
+        out.push_back(fmt::format("{}: {} -> {}: {}, via {}", sym, built->release, target.release,
+                                  p.diff->changes()[c].text(), path));
+      }
+    }
+  }
+  p.done.emplace(sym, out);
   return out;
 }
 

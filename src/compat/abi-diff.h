@@ -3,6 +3,9 @@
 // module is checked against (struct module size, vermagic, modversions, module_layout CRC).
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,5 +90,25 @@ Result<AbiExplanation> explain_abi_diff(const AbiDiff &d, const KernelProfile &o
                                         const ExplainOptions &opts = {});
 
 std::string license_name(ExportLicense l);  // "EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL", ...
+
+// The type changes behind one CRC mismatch (kmx check's F4 hint): between the kernel a module
+// was built for, the --history kernel whose CRC of the symbol is the module's, and the target,
+// when both kernels' BTF is known (KernelProfile::btf_file). Lines of the form "struct x:
+// member y added (...), via sym(...) -> ... -> struct x", the nearest causes first; none when a
+// side has no BTF or no type changed. Thread-safe; each kernel pair's BTF is read once.
+class CrcExplainer {
+public:
+  CrcExplainer(std::vector<const KernelProfile *> history, std::string cache_dir, size_t max_lines = 3);
+  ~CrcExplainer();
+  std::vector<std::string> explain(const KernelProfile &target, const std::string &sym, u64 module_crc);
+
+private:
+  struct Pair;
+  std::vector<const KernelProfile *> history_;
+  std::string cache_dir_;
+  size_t max_lines_;
+  std::mutex mutex_;
+  std::map<std::pair<const KernelProfile *, const KernelProfile *>, std::unique_ptr<Pair>> pairs_;
+};
 
 }  // namespace kmx

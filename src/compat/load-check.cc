@@ -764,6 +764,8 @@ void resolve_symbols(Run &r) {
                fmt::format("module CRC {} kernel {}", hex(sv->crc), hex(*e->crc)));
         r.v.hints.push_back(fmt::format("{}'s prototype or types changed: rebuild against this kernel's headers",
                                         imp.name));
+        if (r.o.explain_crc)
+          for (auto &h : r.o.explain_crc(r.k, imp.name, sv->crc)) r.v.hints.push_back(std::move(h));
       }
     } else if (modv && !vers) {
       force_load(r, imp.name);  // already tainted by module_layout: silent

@@ -92,7 +92,7 @@ void print_explanation(const AbiExplanation &ex) {
                 typed, n, n ? 100.0 * double(typed) / double(n) : 100.0, ex.count("no type change"), ex.count("no BTF"));
   else
     std::printf("no CRCs: %zu of %zu exports compared in BTF have changed types\n", typed, ex.compared);
-  std::printf("silent type changes (CRC unchanged): %zu exports\n", ex.silent.size());
+  if (ex.crcs) std::printf("silent type changes (CRC unchanged): %zu exports\n", ex.silent.size());
   std::map<size_t, size_t> by_depth;
   for (const auto &e : ex.silent) by_depth[e.depth]++;
   if (!by_depth.empty()) {

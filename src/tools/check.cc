@@ -20,6 +20,7 @@
 #include "base/atomic-file.h"
 #include "base/mapped-file.h"
 #include "base/parallel.h"
+#include "compat/abi-diff.h"
 #include "compat/check-target.h"
 #include "compat/kernel-profile.h"
 #include "compat/load-check.h"
@@ -75,6 +76,9 @@ void usage(FILE *out) {
                "      --history SPEC    other kernels: say between which versions a missing symbol\n"
                "                        was removed or added (repeatable)\n"
                "      --api-changes F   known API changes (default: data/api-changes.tsv)\n"
+               "      --installed       every kernel installed under -b ROOT (default /) x every\n"
+               "                        out-of-tree module the machine uses (-k: that kernel only);\n"
+               "                        modules with no build for a kernel are missing after reboot\n"
                "Options may follow the modules.\n"
                "Exit: 0 loads cleanly, 1 loads with taint, 2 refused, 3 not decided (a check is\n"
                "unknown), 4 error or usage error; the worst over all modules and kernels.\n");
@@ -99,10 +103,10 @@ int check_main(int argc, char **argv) {
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
          OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH, OPT_SECURE_BOOT,
-         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS, OPT_VERBOSE };
+         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS, OPT_VERBOSE, OPT_INSTALLED };
   std::string built_with;
   bool all = false, secure_boot = false, force_vermagic = false, force_modversions = false, quiet = false,
-       verbose = false;
+       verbose = false, installed = false;
   std::string tainted;
   static const option longopts[] = {
       {"basedir", required_argument, nullptr, 'b'},   {"kernel", required_argument, nullptr, 'k'},
@@ -117,6 +121,7 @@ int check_main(int argc, char **argv) {
       {"version", no_argument, nullptr, 'V'}, {"force", no_argument, nullptr, 'f'}, {"force-vermagic", no_argument, nullptr, OPT_FORCE_VERMAGIC},
       {"force-modversions", no_argument, nullptr, OPT_FORCE_MODVERSIONS},
       {"quiet", no_argument, nullptr, 'q'}, {"verbose", no_argument, nullptr, OPT_VERBOSE},
+      {"installed", no_argument, nullptr, OPT_INSTALLED},
       {nullptr, 0, nullptr, 0}};
   // --kernels takes the words after it up to the next option or "--" (dropped); options may
   // follow the modules, so the list is taken out before getopt sees (and permutes) the rest.
@@ -163,6 +168,7 @@ int check_main(int argc, char **argv) {
     case OPT_SECURE_BOOT: secure_boot = true; break;
     case 'f': force_vermagic = force_modversions = true; break;
     case OPT_FORCE_VERMAGIC: force_vermagic = true; break;
+    case OPT_INSTALLED: installed = true; break;
     case OPT_FORCE_MODVERSIONS: force_modversions = true; break;
     case 'h': usage(stdout); return 0;
     case 'V': return print_kmx_version();
@@ -172,6 +178,20 @@ int check_main(int argc, char **argv) {
   std::vector<std::string> args(argv + optind, argv + argc);
   if (want_kernels && kernels.empty()) {
     return error("--kernels needs at least one target");
+  }
+  if (installed) {
+    if (!args.empty() || !kernels.empty() || !targets.empty())
+      return error("--installed finds the kernels and modules itself: no module or target operand");
+    InstalledOptions io;
+    io.root = basedir.empty() ? "/" : basedir;
+    io.release = release;
+    io.json = json;
+    io.html = html;
+    io.verbose = verbose;
+    io.secure_boot = secure_boot;
+    io.cmdline = cmdline;
+    io.cmdline_given = cmdline_given;
+    return check_installed(io);
   }
   if (args.empty()) {
     std::fprintf(stderr, "%s: ERROR: no module given\n", prog);
@@ -277,6 +297,11 @@ int check_main(int argc, char **argv) {
   }
   opts.api_changes = &api;
   opts.history = &history_ptrs;
+  // A CRC mismatch names the type changes behind it when a --history kernel has the module's
+  // CRC and both kernels' BTF is known (their images).
+  CrcExplainer explainer(history_ptrs, req.cache_dir);
+  if (!history_ptrs.empty())
+    opts.explain_crc = [&](const KernelProfile &k, const std::string &sym, u64 crc) { return explainer.explain(k, sym, crc); };
 
   // Modules are read, checked and rendered in batches, each module in its own slot on a
   // worker, then written in order: a tree of 4000 modules never has more than one batch of
