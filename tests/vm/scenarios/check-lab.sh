@@ -18,7 +18,7 @@ check_lab_modules() {
   if [ ! -e "$dir/.done" ]; then
     rm -rf "$dir" "$dir.build"
     mkdir -p "$dir.build" "$dir"
-    cp "$src"/Kbuild "$src"/*.c "$dir.build/"
+    cp "$src"/Kbuild "$src"/*.c "$src"/*.h "$dir.build/"
     if ! make -s -C "$hdr" M="$dir.build" CONFIG_DEBUG_INFO_BTF_MODULES= KBUILD_MODPOST_WARN=1 modules >"$dir.build/make.log" 2>&1; then
       echo "check-lab: building the check modules for $k failed:" >&2
       cat "$dir.build/make.log" >&2
