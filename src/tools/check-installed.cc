@@ -137,20 +137,21 @@ int check_installed(const InstalledOptions &o) {
     for (const auto &v : per[i]) rc = std::max(rc, v.exit_code());
   }
 
-  if (o.json) {
+  // One kernel's verdicts as JSON and as text (summary, then "Details:").
+  auto json_of = [&](size_t from, size_t to) {
     std::string out = "[";
     bool first = true;
-    for (size_t i = 0; i < per.size(); i++)
+    for (size_t i = from; i < to; i++)
       for (const auto &v : per[i]) {
         out += first ? "\n" : ",\n";
         first = false;
         append_json(out, v, profiles[i]);
       }
-    out += first ? "]\n" : "\n]\n";
-    std::fputs(out.c_str(), stdout);
-  } else {
+    return out + (first ? "]\n" : "\n]\n");
+  };
+  auto text_of = [&](size_t from, size_t to) {
     std::string out;
-    for (size_t i = 0; i < per.size(); i++) {
+    for (size_t i = from; i < to; i++) {
       size_t problems = 0;
       for (const auto &v : per[i]) problems += v.exit_code() >= 2;
       out += fmt::format("kernel {}: {} out-of-tree module{} checked, {} missing after reboot, {} problem{}\n",
@@ -170,9 +171,25 @@ int check_installed(const InstalledOptions &o) {
       out += "not reported (blacklisted or forbidden): " +
              join(std::vector<std::string>(plan->blacklisted.begin(), plan->blacklisted.end()), ", ") + "\n";
     out += "\nDetails:\n";
-    for (size_t i = 0; i < per.size(); i++)
+    for (size_t i = from; i < to; i++)
       for (const auto &v : per[i]) append_text(out, v, profiles[i], false, o.verbose);
-    std::fputs(out.c_str(), stdout);
+    return out;
+  };
+  if (!o.report_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(o.report_dir, ec);
+    for (size_t i = 0; i < per.size(); i++) {
+      std::string base = o.report_dir + "/check-" + profiles[i].release;
+      if (auto w = write_file_atomic(base + ".txt", text_of(i, i + 1)); !w) return error(w.error().msg);
+      if (auto w = write_file_atomic(base + ".json", json_of(i, i + 1)); !w) return error(w.error().msg);
+    }
+  }
+  if (o.hook) {
+    std::string t = text_of(0, per.size());
+    std::fputs(t.substr(0, t.find("\nDetails:\n")).c_str(), stdout);
+    if (!o.report_dir.empty()) std::printf("kmx: full report in %s/check-REL.txt and .json\n", o.report_dir.c_str());
+  } else {
+    std::fputs((o.json ? json_of(0, per.size()) : text_of(0, per.size())).c_str(), stdout);
   }
 
   if (!o.html.empty()) {
@@ -191,6 +208,12 @@ int check_installed(const InstalledOptions &o) {
     in.state = cmdline.empty() ? "" : "command line \"" + cmdline + "\"";
     if (o.secure_boot) in.state += in.state.empty() ? "Secure Boot" : "; Secure Boot";
     if (auto w = write_file_atomic(o.html, html_report(matrix, profiles, in)); !w) return error(w.error().msg);
+  }
+  if (o.hook) {
+    // The hook never fails a kernel installation unless kmx.conf asks for it.
+    auto cfg = load_kmx_config_from_env();
+    if (!cfg) return error(cfg.error().msg);
+    return cfg->kernel_check_strict && rc == 2 ? 2 : 0;
   }
   return rc;
 }

@@ -26,7 +26,9 @@ struct InstalledOptions {
   bool json = false, verbose = false, secure_boot = false, cmdline_given = false;
   std::string html;      // report file, "" = none
   std::string cmdline;   // --cmdline: replaces grub's and /proc/cmdline
-  std::vector<std::string> mok_files;  // --mok: the enrolled Machine Owner Keys (certificates)
+  std::vector<std::string> mok_files;
+  std::string report_dir;  // --report-dir: DIR/check-REL.txt and .json per kernel judged
+  bool hook = false;       // --hook: the summary only; exit 0 unless kmx.conf says strict  // --mok: the enrolled Machine Owner Keys (certificates)
 };
 int check_installed(const InstalledOptions &o);
 

@@ -81,6 +81,9 @@ void usage(FILE *out) {
                "                        modules with no build for a kernel are missing after reboot\n"
                "      --mok FILE        with --installed: an enrolled Machine Owner Key (repeatable;\n"
                "                        default on /: read from the firmware or mokutil)\n"
+               "      --report-dir DIR  with --installed: also write DIR/check-REL.txt and .json\n"
+               "      --hook            with --installed: print the summary only; exit 0 unless\n"
+               "                        kmx.conf has kernel-check strict and a module is refused\n"
                "Options may follow the modules.\n"
                "Exit: 0 loads cleanly, 1 loads with taint, 2 refused, 3 not decided (a check is\n"
                "unknown), 4 error or usage error; the worst over all modules and kernels.\n");
@@ -105,8 +108,9 @@ int check_main(int argc, char **argv) {
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
          OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH, OPT_SECURE_BOOT,
-         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS, OPT_VERBOSE, OPT_INSTALLED, OPT_MOK };
-  std::string built_with;
+         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS, OPT_VERBOSE, OPT_INSTALLED, OPT_MOK, OPT_REPORT_DIR, OPT_HOOK };
+  std::string built_with, report_dir;
+  bool hook = false;
   bool all = false, secure_boot = false, force_vermagic = false, force_modversions = false, quiet = false,
        verbose = false, installed = false;
   std::string tainted;
@@ -124,6 +128,7 @@ int check_main(int argc, char **argv) {
       {"force-modversions", no_argument, nullptr, OPT_FORCE_MODVERSIONS},
       {"quiet", no_argument, nullptr, 'q'}, {"verbose", no_argument, nullptr, OPT_VERBOSE},
       {"installed", no_argument, nullptr, OPT_INSTALLED}, {"mok", required_argument, nullptr, OPT_MOK},
+      {"report-dir", required_argument, nullptr, OPT_REPORT_DIR}, {"hook", no_argument, nullptr, OPT_HOOK},
       {nullptr, 0, nullptr, 0}};
   // --kernels takes the words after it up to the next option or "--" (dropped); options may
   // follow the modules, so the list is taken out before getopt sees (and permutes) the rest.
@@ -172,6 +177,8 @@ int check_main(int argc, char **argv) {
     case OPT_FORCE_VERMAGIC: force_vermagic = true; break;
     case OPT_INSTALLED: installed = true; break;
     case OPT_MOK: mok_files.push_back(optarg); break;
+    case OPT_REPORT_DIR: report_dir = optarg; break;
+    case OPT_HOOK: hook = true; break;
     case OPT_FORCE_MODVERSIONS: force_modversions = true; break;
     case 'h': usage(stdout); return 0;
     case 'V': return print_kmx_version();
@@ -195,6 +202,8 @@ int check_main(int argc, char **argv) {
     io.cmdline = cmdline;
     io.cmdline_given = cmdline_given;
     io.mok_files = mok_files;
+    io.report_dir = report_dir;
+    io.hook = hook;
     return check_installed(io);
   }
   if (args.empty()) {

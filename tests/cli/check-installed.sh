@@ -88,4 +88,41 @@ want "[.[] | select(.kernel != \"$rel2\")] | length" 0
 "$KMX" check --installed -b "$R" --html "$TMP/r.html" >/dev/null || true
 grep -q "missing after reboot" "$TMP/r.html" || fail "HTML report has no missing module"
 not "$KMX" check --installed -b "$TMP/nowhere"
+
+# The kernel-install hook (scripts/kernel-hooks/zz-kmx-check) on the same root: nothing before
+# NEW's headers are in place, then one summary and the reports; a second run says nothing; it
+# never fails the installation unless kmx.conf says kernel-check strict; postrm removes the
+# reports and the stamp.
+hook=$KMX_SRC/scripts/kernel-hooks/zz-kmx-check
+mkdir -p "$TMP/hooks/postinst.d" "$TMP/hooks/postrm.d"
+ln -s "$hook" "$TMP/hooks/postinst.d/zz-kmx-check"
+ln -s "$hook" "$TMP/hooks/postrm.d/zz-kmx-check"
+unset KMX_CACHE_DIR
+export KMX_HOOK_ROOT=$R
+rm "$R/usr/src/linux-headers-$rel2"
+"$TMP/hooks/postinst.d/zz-kmx-check" "$rel2" "/boot/vmlinuz-$rel2" >"$TMP/h0"
+[ ! -s "$TMP/h0" ] || fail "hook ran before the headers of $rel2 were installed: $(cat "$TMP/h0")"
+mkdir "$R/usr/src/linux-headers-$rel2"
+ln -s "$s2" "$R/usr/src/linux-headers-$rel2/Module.symvers"
+touch "$R/usr/src/linux-headers-$rel2/Makefile"
+"$TMP/hooks/postinst.d/zz-kmx-check" "$rel2" "/boot/vmlinuz-$rel2" >"$TMP/h1" || fail "hook failed: $(cat "$TMP/h1")"
+grep -q "kmx_lab_a: missing after reboot" "$TMP/h1" || fail "hook output: $(cat "$TMP/h1")"
+grep -q "kmx_lab_b: refused" "$TMP/h1" || fail "hook output: $(cat "$TMP/h1")"
+grep -q "fix: " "$TMP/h1" || fail "hook output has no fix hint"
+not grep -q "^Details:" "$TMP/h1"
+[ -s "$R/var/log/kmx/check-$rel2.txt" ] && grep -q "^Details:" "$R/var/log/kmx/check-$rel2.txt" || fail "no text report"
+jq -e "[.[] | select(.module == \"kmx_lab_a\")][0].check_id == \"M1\"" "$R/var/log/kmx/check-$rel2.json" >/dev/null ||
+  fail "JSON report"
+[ ! -e "$R/var/log/kmx/check-$rel1.txt" ] || fail "hook reported on $rel1 too"
+"$TMP/hooks/postinst.d/zz-kmx-check" "$rel2" "/boot/vmlinuz-$rel2" >"$TMP/h2"
+[ ! -s "$TMP/h2" ] || fail "second hook run reported again: $(cat "$TMP/h2")"
+# strict: the refused module fails the installation.
+mkdir -p "$R/etc/kmx"
+echo "kernel-check = strict" >"$R/etc/kmx/kmx.conf"
+rm "$R/var/cache/kmx/kernel-check-$rel2.stamp"
+not "$TMP/hooks/postinst.d/zz-kmx-check" "$rel2" "/boot/vmlinuz-$rel2" >/dev/null
+[ -e "$R/var/cache/kmx/kernel-check-$rel2.stamp" ] || fail "no stamp"
+"$TMP/hooks/postrm.d/zz-kmx-check" "$rel2" "/boot/vmlinuz-$rel2"
+[ ! -e "$R/var/log/kmx/check-$rel2.txt" ] && [ ! -e "$R/var/log/kmx/check-$rel2.json" ] || fail "postrm left the reports"
+[ ! -e "$R/var/cache/kmx/kernel-check-$rel2.stamp" ] || fail "postrm left the stamp"
 echo ok
