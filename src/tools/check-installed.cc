@@ -2,6 +2,7 @@
 // machine uses (compat/installed-check.h finds them). Text output starts with a summary, one
 // line per problem with its fix hint, then "Details:" with each verdict in full; --json is the
 // array of verdicts (a module missing for a kernel has check_id "M1"); --html the matrix.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 
 #include "base/atomic-file.h"
 #include "base/mapped-file.h"
+#include "compat/kernel-keys.h"
+#include <fcntl.h>
 #include "compat/check-target.h"
 #include "compat/installed-check.h"
 #include "compat/kernel-profile.h"
@@ -20,6 +23,55 @@
 #include "tools/common.h"
 
 namespace kmx {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The running machine's Secure Boot state and enrolled MOKs, into `s`: the SecureBoot EFI
+// variable; MokListRT from /sys/firmware/efi/mok-variables, else `mokutil --export`.
+void read_machine_keys(TargetState &s) {
+  std::error_code ec;
+  if (!fs::exists("/sys/firmware/efi", ec)) return;  // booted without UEFI: no Secure Boot
+  auto sb = read_file("/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-e98c0a0d7ba0");
+  if (!sb || sb->size() < 5) {
+    s.secure_boot_unknown = sb ? "the SecureBoot EFI variable is malformed" : "cannot read the SecureBoot EFI variable: " + sb.error().msg;
+    return;
+  }
+  s.secure_boot = (*sb)[4] == 1;
+  if (!s.secure_boot) return;
+  if (auto l = read_file("/sys/firmware/efi/mok-variables/MokListRT")) {
+    auto c = certs_in_blob(ByteView(reinterpret_cast<const u8 *>(l->data()), l->size()),
+                           "/sys/firmware/efi/mok-variables/MokListRT");
+    s.mok_certs = std::move(c.certs);
+    return;
+  }
+  // mokutil --export writes MOK-0001.der ... into the current directory.
+  char tmpl[] = "/tmp/kmx-mok.XXXXXX";
+  if (!mkdtemp(tmpl)) {
+    s.mok_unknown = "cannot make a temporary directory";
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(tmpl) != 0) _exit(127);
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) dup2(null, STDOUT_FILENO), dup2(null, STDERR_FILENO);
+    execlp("mokutil", "mokutil", "--export", static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    s.mok_unknown = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "no /sys/firmware/efi/mok-variables and no mokutil"
+                                                                       : "mokutil --export failed";
+  } else {
+    for (const auto &e : fs::directory_iterator(tmpl, ec))
+      if (auto c = load_cert_file(e.path().string())) s.mok_certs.insert(s.mok_certs.end(), c->begin(), c->end());
+  }
+  fs::remove_all(tmpl, ec);
+}
+
+}  // namespace
 
 int check_installed(const InstalledOptions &o) {
   auto error = [](const std::string &msg) {
@@ -43,6 +95,20 @@ int check_installed(const InstalledOptions &o) {
   TargetState state;
   apply_cmdline(cmdline, state);
   state.secure_boot = o.secure_boot;
+  if (live && !o.secure_boot && o.mok_files.empty()) read_machine_keys(state);
+  for (const auto &f : o.mok_files) {
+    auto c = load_cert_file(f);
+    if (!c) return error(c.error().msg);
+    state.mok_certs.insert(state.mok_certs.end(), c->begin(), c->end());
+  }
+  if (state.secure_boot && state.mok_certs.empty() && state.mok_unknown.empty() && !live)
+    state.mok_unknown = "the enrolled MOKs of " + o.root + " were not given (--mok FILE)";
+  // DKMS's signing key: a module it signed that is not trusted gets the hint to enrol it.
+  if (auto c = load_cert_file((fs::path(o.root) / "var/lib/dkms/mok.pub").string()))
+    for (auto &cert : *c) {
+      cert.source = "/var/lib/dkms/mok.pub";  // the path on the machine, for the hint
+      state.enrol_candidates.push_back(std::move(cert));
+    }
   const std::string cache = kmx_cache_dir(live ? "" : o.root);
 
   std::vector<KernelProfile> profiles;

@@ -26,6 +26,7 @@ struct InstalledOptions {
   bool json = false, verbose = false, secure_boot = false, cmdline_given = false;
   std::string html;      // report file, "" = none
   std::string cmdline;   // --cmdline: replaces grub's and /proc/cmdline
+  std::vector<std::string> mok_files;  // --mok: the enrolled Machine Owner Keys (certificates)
 };
 int check_installed(const InstalledOptions &o);
 
