@@ -5,7 +5,7 @@ pkgs=(
   build-essential cmake pkg-config git python3
   liblzma-dev libzstd-dev zlib1g-dev libssl-dev libsqlite3-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev
-  kmod xz-utils zstd gzip cpio e2fsprogs busybox-static qemu-system-x86 util-linux libelf1
+  kmod xz-utils zstd gzip cpio e2fsprogs busybox-static qemu-system-x86 qemu-utils util-linux libelf1
   hyperfine clang-14 llvm-14 strace time binutils
   chromium scdoc mandoc
   debhelper lintian mmdebstrap
