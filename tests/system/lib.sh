@@ -200,14 +200,26 @@ sys_images() {
 
 # sys_upgrade_image KERNEL RELEASE: the other kernel's kmx image with KERNEL's image package
 # installed by dpkg (its postinst runs depmod, which is kmx's there, and update-initramfs for
-# RELEASE); vmlinuz and initrd.img are RELEASE's. Prints its directory.
+# RELEASE); vmlinuz and initrd.img are RELEASE's. The disk grows first by the package's
+# installed size and 256 MiB (e2fsck, resize2fs on a copy). Prints its directory.
 sys_upgrade_image() {
-  local k=$1 rel=$2 from deb
+  local k=$1 rel=$2 from deb key grown mb dir
   from=$(sys_images "$(sys_other_kernel "$k")" | awk '$1 == "kmx" { print $2 }')
   [ -n "$from" ] || return 1
   deb=$(sys_kernel_deb "$k") || return 1
-  SYS_RELEASE=$rel sys_image "upgrade-$k" "$(sys_hash "$from" "$(basename "$deb")" "$(declare -f sys_upgrade_image)")" "$from" \
-    "dpkg -i /tmp/$(basename "$deb")" "$deb"
+  key=$(sys_hash "$from" "$(basename "$deb")" "$(declare -f sys_upgrade_image)")
+  dir=$sys_cache/image-upgrade-$k-$key
+  if [ ! -e "$dir/root.img" ]; then
+    grown=$(mktemp -d "$sys_cache/work.XXXXXX")
+    mb=$(($(dpkg-deb -f "$deb" Installed-Size) / 1024 + 256))
+    cp --sparse=always "$from/root.img" "$grown/root.img" && truncate -s "+${mb}M" "$grown/root.img" &&
+      { e2fsck -fp "$grown/root.img" && resize2fs "$grown/root.img"; } >"$grown/log" 2>&1 ||
+      { cat "$grown/log" >&2; rm -rf "$grown"; return 1; }
+  fi
+  SYS_RELEASE=$rel sys_image "upgrade-$k" "$key" "${grown:-$from}" "dpkg -i /tmp/$(basename "$deb")" "$deb"
+  local rc=$?
+  [ -z "$grown" ] || rm -rf "$grown"
+  return $rc
 }
 
 # sys_boot IMAGE_DIR SCRIPT RESULTS_DIR: boot the image, run SCRIPT in it (observe.sh goes along

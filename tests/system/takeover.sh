@@ -35,7 +35,8 @@ t_start=$(date +%s)
 sys_base_tar >/dev/null || skip "mmdebstrap could not build a Debian 12 root (network?)"
 sys_images "$k" >"$TMP/images" || fail "could not build the $k images"
 rel=$(ls "$("$KMX_SRC/tests/data/fetch-trees.sh" path "$(sys_kernel_key "$k")")/lib/modules" | head -n1)
-echo "upgrade $(sys_upgrade_image "$k" "$rel")" >>"$TMP/images" || fail "could not build the $k upgrade image"
+up=$(sys_upgrade_image "$k" "$rel") || fail "could not build the $k upgrade image"
+echo "upgrade $up" >>"$TMP/images"
 t_images=$(date +%s)
 img() { awk -v n="$1" '$1 == n { print $2 }' "$TMP/images"; }
 
