@@ -5,6 +5,18 @@ bench_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmx-bench.XXXXXX")
 trap 'rm -rf "$bench_tmp"' EXIT
 
+# installed_copy BINARY DIR/NAME: BINARY copied in one sequential write, as a package install
+# leaves it. How a binary's pages sit in the page cache depends on its history (written by a
+# linker, partly evicted and read back a page at a time), and each exec faults its text in
+# pieces of whatever size is cached: the same build/kmx took 92 page faults per `modprobe
+# --show-depends` before it was copied and 57 after. A file written whole is cached in large
+# pieces that one fault maps around. Benches that start one process per call run both tools
+# from such copies, so that neither pays for its file's history.
+installed_copy() {
+  mkdir -p "$(dirname "$2")"
+  cp "$(realpath "$1")" "$2"
+}
+
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 # measure OUTFILE CMD...: append "wall_seconds peak_rss_kb user_seconds exit_code" of one run

@@ -4,6 +4,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config git python3
   liblzma-dev libzstd-dev zlib1g-dev libssl-dev libsqlite3-dev libfmt-dev nlohmann-json3-dev
+  libbpf-dev libelf-dev pahole
   libgtest-dev
   kmod xz-utils zstd gzip cpio e2fsprogs busybox-static qemu-system-x86 qemu-utils util-linux libelf1
   hyperfine clang-14 llvm-14 strace time binutils

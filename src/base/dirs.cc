@@ -1,11 +1,17 @@
 #include "base/dirs.h"
 
+#include <fmt/core.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+
+#include "base/bytes.h"
+#include "base/types.h"
 
 namespace kmx {
 
@@ -31,6 +37,16 @@ Status check_private_dir(const std::string &dir) {
     return fail(Errc::permission, "directory '" + dir + "' is writable by " + ((st.st_mode & S_IWOTH) ? "others" : "its group") + " (mode " + mode + "): refusing to keep state in it");
   }
   return {};
+}
+
+std::string source_cache_path(const std::string &dir, std::string_view prefix, const std::string &source) {
+  struct stat st;
+  if (dir.empty() || ::stat(source.c_str(), &st) != 0) return "";
+  char real[4096];
+  std::string p = ::realpath(source.c_str(), real) ? real : source;
+  std::string key = fmt::format("{}\n{}\n{}\n{}\n{}.{}", p, u64(st.st_dev), u64(st.st_ino), u64(st.st_size),
+                                i64(st.st_mtim.tv_sec), i64(st.st_mtim.tv_nsec));
+  return fmt::format("{}/{}-{:016x}", dir, prefix, fnv1a64(ByteView(key)));
 }
 
 }  // namespace kmx

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 
@@ -18,5 +19,10 @@ Status make_private_dirs(const std::string &dir);
 // path are followed; the directory they lead to is what is checked. Errc::not_found when it
 // is missing, Errc::permission naming the owner or the mode when it is not private.
 Status check_private_dir(const std::string &dir);
+
+// The file in cache directory `dir` that holds what was derived from `source` (a kernel image):
+// DIR/PREFIX-<fnv1a64 hex of source's real path, device, inode, size and mtime>, so a replaced
+// or touched source misses the cache. "" when `dir` is "" or `source` cannot be stat'ed.
+std::string source_cache_path(const std::string &dir, std::string_view prefix, const std::string &source);
 
 }  // namespace kmx

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/proc-modules.h"
 #include "base/strings.h"
 #include "compat/load-check.h"
 #include "elf/module-elf.h"
@@ -81,6 +82,16 @@ void add_loaded_module(const ModuleInfo &m, const std::string &path, TargetState
   if (!license_is_gpl_compatible(m.get("license").value_or("unspecified"))) state.proprietary.insert(name);
   for (auto &p : profiles)
     for (const auto &e : m.exports) p.exports.try_emplace(e.name, KernelExport{name, e.license, e.ns, e.crc});
+}
+
+Status add_loaded_list(std::string_view text, const std::string &what, TargetState &state) {
+  auto mods = parse_proc_modules(text);
+  if (!mods) return fail(mods.error().code, what + ": " + mods.error().msg);
+  for (const auto &m : *mods) {
+    state.loaded.insert(m.name);
+    if (m.taints.find('P') != std::string::npos) state.proprietary.insert(m.name);
+  }
+  return {};
 }
 
 }  // namespace kmx

@@ -56,5 +56,9 @@ Result<KernelProfile> load_history_profile(const std::string &spec, const std::s
 // Module.symvers, so this is how a module depending on it resolves.
 void add_loaded_module(const ModuleInfo &m, const std::string &path, TargetState &state,
                        std::vector<KernelProfile> &profiles);
+// A /proc/modules listing (`text`, read from the file `what`) of the modules loaded already:
+// each name joins the loaded set, and the proprietary set when the kernel shows taint P. A
+// malformed line is an error naming `what` and the line.
+Status add_loaded_list(std::string_view text, const std::string &what, TargetState &state);
 
 }  // namespace kmx

@@ -21,13 +21,12 @@
 #include "base/dirs.h"
 #include "elf/module-signature.h"
 #include "base/mapped-file.h"
-#include "decompress/decompress.h"
+#include "decompress/kernel-image.h"
 
 namespace kmx {
 
 namespace {
 
-constexpr u64 image_limit = 1ull << 30;
 constexpr std::string_view cache_magic = "KMXCERTS1\n";
 
 std::string name_text(X509_NAME *n) {
@@ -92,80 +91,6 @@ std::string hex_bytes(ByteView b) {
   return s;
 }
 
-
-// The decompressed kernel (vmlinux, or arm64's Image) inside `file`, plus how it was found.
-Result<Bytes> to_bytes(Result<Buffer> b) {
-  if (!b) return fail(std::move(b).error());
-  return Bytes(b->begin(), b->end());
-}
-
-Result<Bytes> kernel_payload(ByteView file, std::string &how) {
-  if (file.size() >= 0x250 && file.as_string().substr(0x202, 4) == "HdrS") {
-    u16 version = *file.read<u16, true>(0x206);
-    if (version < 0x208)
-      return fail(Errc::unsupported, fmt::format("bzImage boot protocol {:#x} has no payload fields (need 2.08+)", version));
-    u32 setup_sects = file[0x1f1] ? file[0x1f1] : 4;
-    u64 base = (u64(setup_sects) + 1) * 512;
-    u32 po = *file.read<u32, true>(0x248), pl = *file.read<u32, true>(0x24c);
-    auto payload = file.sub(base + po, pl);
-    if (!payload || pl < 8)
-      return fail(Errc::invalid_format,
-                  fmt::format("bzImage payload at {:#x}+{:#x} ({} bytes) does not fit the {} byte file", base, po, pl, file.size()));
-    // The payload ends with the decompressed size (LE u32) that the decompressor stub reads.
-    ByteView body = *payload->sub(0, payload->size() - 4);
-    Compression c = detect_compression(body);
-    if (c != Compression::none) {
-      how = std::string(compression_name(c)) + " payload of the bzImage";
-      return to_bytes(decompress(c, body, image_limit));
-    }
-    if (body[0] == 0x5d && body.size() > 13) {
-      how = "lzma payload of the bzImage";
-      return to_bytes(decompress_lzma_alone(body, image_limit));
-    }
-    return fail(Errc::unsupported,
-                fmt::format("bzImage payload compression not supported (magic {}): kmx reads xz, zstd, gzip and lzma",
-                            hex_bytes(*body.sub(0, 4))));
-  }
-  if (file.size() >= 0x40 && file.as_string().substr(0, 2) == "MZ" && file.as_string().substr(4, 4) == "zimg") {
-    // EFI zboot (arm64/riscv/loongarch): payload offset and size at 8/12, type name at 0x18.
-    u32 po = *file.read<u32, true>(8), pl = *file.read<u32, true>(12);
-    auto payload = file.sub(po, pl);
-    std::string type(file.as_string().substr(0x18, 32));
-    type = type.substr(0, type.find('\0'));
-    if (!payload) return fail(Errc::invalid_format, fmt::format("zboot payload at {:#x} ({} bytes) does not fit the {} byte file", po, pl, file.size()));
-    Compression c = detect_compression(*payload);
-    if (c == Compression::none && !(payload->size() > 13 && (*payload)[0] == 0x5d))
-      return fail(Errc::unsupported, "zboot payload compression '" + type + "' not supported: kmx reads xz, zstd, gzip and lzma");
-    how = (c == Compression::none ? std::string("lzma") : std::string(compression_name(c))) + " payload of the EFI zboot image";
-    return to_bytes(c == Compression::none ? decompress_lzma_alone(*payload, image_limit) : decompress(c, *payload, image_limit));
-  }
-  if (file.size() >= 0x40 && file.as_string().substr(0, 2) == "MZ") {
-    // An uncompressed EFI-stub image (arm64 "ARM\x64" / riscv "RSC\x05" Image header at 0x38).
-    how = "uncompressed image";
-    return Bytes(file.begin(), file.end());
-  }
-  Compression c = detect_compression(file);
-  if (c != Compression::none) {
-    how = std::string(compression_name(c)) + "-compressed image";
-    return to_bytes(decompress(c, file, image_limit));
-  }
-  if (file.size() >= 4 && file.as_string().substr(0, 4) == "\x7f" "ELF") {
-    how = "ELF image";
-    return Bytes(file.begin(), file.end());
-  }
-  return fail(Errc::invalid_format, "not a kernel image (no bzImage header, no gzip/xz/zstd magic, not ELF)");
-}
-
-
-std::string cache_path(const std::string &dir, const std::string &image) {
-  struct stat st;
-  if (dir.empty() || ::stat(image.c_str(), &st) != 0) return "";
-  char real[4096];
-  std::string p = ::realpath(image.c_str(), real) ? real : image;
-  std::string key = fmt::format("{}\n{}\n{}\n{}\n{}.{}", p, u64(st.st_dev), u64(st.st_ino), u64(st.st_size),
-                                i64(st.st_mtim.tv_sec), i64(st.st_mtim.tv_nsec));
-  return fmt::format("{}/kernel-certs-{:016x}", dir, fnv1a64(ByteView(key)));
-}
 
 bool read_cache(const std::string &path, const std::string &image, ImageCerts &out) {
   if (path.empty()) return false;
@@ -271,11 +196,6 @@ ImageCerts certs_in_blob(ByteView blob, const std::string &source) {
   return out;
 }
 
-bool looks_like_kernel_image(ByteView d) {
-  return (d.size() >= 0x250 && d.as_string().substr(0x202, 4) == "HdrS") ||
-         (d.size() >= 2 && d[0] == 'M' && d[1] == 'Z');
-}
-
 bool looks_like_cert_file(ByteView d) {
   if (d.as_string().find("-----BEGIN CERTIFICATE-----") != std::string_view::npos) return true;
   X509 *x = nullptr;
@@ -287,12 +207,12 @@ bool looks_like_cert_file(ByteView d) {
 }
 
 Result<ImageCerts> certs_from_kernel_image(const std::string &path, const std::string &cache_dir) {
-  std::string cpath = cache_path(cache_dir, path);
+  std::string cpath = source_cache_path(cache_dir, "kernel-certs", path);
   ImageCerts cached;
   if (read_cache(cpath, path, cached)) return cached;
   TRY_ASSIGN(MappedFile f, MappedFile::open(path));
   std::string how;
-  auto payload = kernel_payload(f.view(), how);
+  auto payload = kernel_image_payload(f.view(), how);
   if (!payload) return fail(payload.error().code, path + ": " + payload.error().msg);
   ImageCerts out = certs_in_blob(*payload, path);
   out.how += " in the " + how;

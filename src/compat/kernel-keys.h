@@ -2,11 +2,8 @@
 // signature against them (kernel/module/signing.c mod_verify_sig() + verify_pkcs7_signature()).
 //
 // Where the keys come from:
-//   kernel image  x86 bzImage ("HdrS" at 0x202; setup_sects at 0x1f1, payload_offset and
-//                 payload_length at 0x248/0x24c, LE): the payload is the compressed vmlinux
-//                 (Debian amd64: xz for 6.1, zstd for 6.12; also gzip, and lzma via liblzma),
-//                 followed by its decompressed size as a LE u32. A gzip/xz/zstd file (arm64's
-//                 vmlinuz is a gzip'd Image) or a plain vmlinux ELF is taken as is.
+//   kernel image  the decompressed kernel of a bzImage, EFI image, compressed or plain vmlinux
+//                 (decompress/kernel-image.h kernel_image_payload).
 //                 certs/system_certificates.S puts the DER X.509 certificates back to back at
 //                 system_certificate_list, then (8-aligned) two LE quads: module_cert_size and
 //                 system_certificate_list_size. kmx scans the image for runs of DER certificates
@@ -44,6 +41,7 @@
 
 #include "base/bytes.h"
 #include "base/result.h"
+#include "decompress/kernel-image.h"
 
 struct x509_st;
 
@@ -74,8 +72,8 @@ Result<ImageCerts> certs_from_kernel_image(const std::string &path, const std::s
 // PEM or DER certificate file(s).
 Result<std::vector<TrustedCert>> load_cert_file(const std::string &path);
 
-// Whether `data` looks like a kernel image or a certificate file (by content, for target specs).
-bool looks_like_kernel_image(ByteView data);
+// Whether `data` looks like a certificate file (by content, for target specs; a kernel image:
+// decompress/kernel-image.h looks_like_kernel_image).
 bool looks_like_cert_file(ByteView data);
 
 struct SigCheck {

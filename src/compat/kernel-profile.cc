@@ -1,6 +1,7 @@
 #include "compat/kernel-profile.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -310,6 +311,16 @@ static std::optional<ElfArch> arch_from_config(const KernelProfile &p) {
   return std::nullopt;
 }
 
+// A raw BTF file (/sys/kernel/btf/vmlinux): magic 0xeb9f in either byte order.
+static bool raw_btf_file(const std::string &path) {
+  unsigned char magic[2] = {0, 0};
+  FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  size_t n = std::fread(magic, 1, 2, f);
+  std::fclose(f);
+  return n == 2 && ((magic[0] == 0x9f && magic[1] == 0xeb) || (magic[0] == 0xeb && magic[1] == 0x9f));
+}
+
 Result<KernelProfile> load_profile(const std::string &spec, const std::string &release, const std::string &cache_dir) {
   KernelProfile p;
   std::vector<std::string> trees;
@@ -368,7 +379,8 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
     if (!fs::exists(path, ec)) return fail(Errc::not_found, path + ": no such file or directory");
     std::string base = fs::path(path).filename().string();
     auto has_suffix = [&](std::string_view e) { return base.size() >= e.size() && base.compare(base.size() - e.size(), e.size(), e) == 0; };
-    if (base.starts_with("vmlinuz") || base.starts_with("vmlinux") || base.starts_with("bzImage")) files.emplace_back("image", path);
+    if (raw_btf_file(path)) files.emplace_back("btf", path);
+    else if (base.starts_with("vmlinuz") || base.starts_with("vmlinux") || base.starts_with("bzImage")) files.emplace_back("image", path);
     else if (has_suffix(".pem") || has_suffix(".der") || has_suffix(".crt") || has_suffix(".x509") || has_suffix(".cer"))
       files.emplace_back("cert", path);
     else if (base.find("symvers") != std::string::npos) files.emplace_back("symvers", path);
@@ -391,6 +403,8 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
   }
   for (const auto &[kind, f] : files) {
     if (kind == "symvers") have_symvers = true;
+    if (kind == "btf" || kind == "image" || (kind == "image-auto" && p.btf_file.empty())) p.btf_file = f;
+    if (kind == "btf") p.sources.push_back("BTF " + f);
   }
   // Module.symvers first: it carries CRCs and licences; System.map only adds names.
   for (const auto &kind : {"symvers", "map", "config"})

@@ -64,6 +64,9 @@ struct KernelProfile {
   // can only be matched against trusted_key_ids, not verified.
   std::vector<TrustedCert> trusted_certs;
   std::string keys_source;              // where trusted_certs / trusted_key_ids came from
+  // Where the kernel's BTF is read from (btf/btf.h load_vmlinux_btf): its image, a vmlinux
+  // ELF or a raw BTF file; "" when none was given or found.
+  std::string btf_file;
   std::set<std::string> proprietary_modules;  // tree modules whose licence taints P
   std::vector<std::string> sources;     // what the profile was learnt from, for the report
 
@@ -118,7 +121,7 @@ Status learn_module_tree(const std::string &tree, bool read_exports, KernelProfi
 // A target spec as given on the command line: comma-separated parts, each a directory (a root
 // holding lib/modules/REL and boot/, or a module tree lib/modules/REL) or a file recognised by
 // content or name (Module.symvers, System.map*, config*, vmlinuz*, certificates *.pem/*.der/
-// *.crt/*.x509). A root's boot/vmlinuz-REL is read for its certificates when present (a
+// *.crt/*.x509, raw BTF such as /sys/kernel/btf/vmlinux). A root's boot/vmlinuz-REL is read for its certificates when present (a
 // problem with it is noted in `sources`, not fatal; a named image must be readable).
 // `release` picks the directory under lib/modules when a root has several. `cache_dir` holds
 // the tree facts and the certificates read from kernel images ("" = no cache); the tool

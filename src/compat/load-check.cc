@@ -52,6 +52,11 @@ struct Run {
     v.check_id = id;
     done = true;
   }
+  // A refusing step: its line in the checks and, unless a refusal came first, the verdict.
+  void refuse(const char *id, std::string what, int err, std::string detail) {
+    step(id, std::move(what), StepResult::refuse, std::move(detail));
+    refuse(id, err);
+  }
   bool was_tainted(char c) const {
     return s.kernel_taint.find(c) != std::string::npos || v.taint.find(c) != std::string::npos || (c == 'P' && kernel_p);
   }
@@ -237,8 +242,7 @@ void check_signature(Run &r) {
                        : err == ENOKEY ? "module with unavailable key"
                                        : nullptr;
   if (!reason) {
-    r.step("B6", "signature", StepResult::refuse, fmt::format("{} ({}): refused even when signatures are not enforced", detail, errno_name(err)));
-    r.refuse("B6", err);
+    r.refuse("B6", "signature", err, fmt::format("{} ({}): refused even when signatures are not enforced", detail, errno_name(err)));
     if (edited && err == EKEYREJECTED)
       r.v.hints.push_back("decompress the module first: insmod -f on an uncompressed file passes the flags to "
                           "finit_module() and the kernel then ignores the signature (taint E), where that is allowed");
@@ -249,10 +253,9 @@ void check_signature(Run &r) {
   }
   if (enforced) {
     r.msg(fmt::format("Loading of {} is rejected", reason));
-    r.step("B4", "signature", StepResult::refuse,
-           fmt::format("{}: {} and signatures are enforced ({})", reason, detail,
-                       r.s.sig_enforce ? "module.sig_enforce=1" : "CONFIG_MODULE_SIG_FORCE=y"));
-    r.refuse("B4", EKEYREJECTED);
+    r.refuse("B4", "signature", EKEYREJECTED,
+             fmt::format("{}: {} and signatures are enforced ({})", reason, detail,
+                         r.s.sig_enforce ? "module.sig_enforce=1" : "CONFIG_MODULE_SIG_FORCE=y"));
     r.v.hints.push_back("sign the module with a key the kernel trusts (scripts/sign-file, "
                         "a key enrolled with mokutil, or the kernel's own signing key)");
     return;
@@ -300,8 +303,7 @@ bool elf_header_checks(Run &r, ByteView hdr, u64 len, bool shentsize_known = tru
   const u64 ehdr_size = k.is64 ? 64 : 52, shdr_size = k.is64 ? 64 : 40;
   auto refuse = [&](const char *id, const char *what, std::string line, std::string detail) {
     r.msg(std::move(line));
-    r.step(id, what, StepResult::refuse, std::move(detail));
-    r.refuse(id, ENOEXEC);
+    r.refuse(id, what, ENOEXEC, std::move(detail));
     return false;
   };
   if (len < ehdr_size)
@@ -373,8 +375,7 @@ void check_this_module_size(Run &r) {
   if (!r.k.version_at_least(6, 4)) return;
   if (!r.m.this_module_size) {
     r.msg(fmt::format("module {}: Exactly one .gnu.linkonce.this_module section must exist.", r.name));
-    r.step("C8", "struct module", StepResult::refuse, "no .gnu.linkonce.this_module section");
-    r.refuse("C8", ENOEXEC);
+    r.refuse("C8", "struct module", ENOEXEC, "no .gnu.linkonce.this_module section");
     return;
   }
   if (!r.k.this_module_size) {
@@ -385,9 +386,8 @@ void check_this_module_size(Run &r) {
     // clang-format off
     r.msg(fmt::format("module {}: .gnu.linkonce.this_module section size must match the kernel's built struct module size at run time", r.name));
     // clang-format on
-    r.step("C10", "struct module size", StepResult::refuse,
-           fmt::format("module {:#x} bytes, kernel {:#x}", *r.m.this_module_size, *r.k.this_module_size));
-    r.refuse("C10", ENOEXEC);
+    r.refuse("C10", "struct module size", ENOEXEC,
+             fmt::format("module {:#x} bytes, kernel {:#x}", *r.m.this_module_size, *r.k.this_module_size));
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): struct "
                                     "module differs, so the module was built for another kernel{}",
                                     r.k.release, config_delta(r)));
@@ -416,8 +416,7 @@ void check_compression(Run &r) {
 void check_blacklist(Run &r) {
   if (r.s.blacklist.contains(r.name)) {
     r.msg(fmt::format("Module {} is blacklisted", r.name));
-    r.step("D1", "module_blacklist", StepResult::refuse, "listed in module_blacklist=");
-    r.refuse("D1", EPERM);
+    r.refuse("D1", "module_blacklist", EPERM, "listed in module_blacklist=");
     return;
   }
   r.step("D1", "module_blacklist", StepResult::pass);
@@ -434,6 +433,17 @@ bool force_load(Run &r, const std::string &reason) {
   return true;
 }
 
+// A check that a forced load skips: the step taints F where the kernel allows forcing
+// (`forced` says what was skipped), else it refuses with ENOEXEC (`refused` says why).
+void force_or_refuse(Run &r, const char *id, const char *check, const std::string &reason, std::string forced,
+                     std::string refused) {
+  if (force_load(r, reason)) {
+    r.step(id, check, StepResult::taint, std::move(forced));
+    return;
+  }
+  r.refuse(id, check, ENOEXEC, std::move(refused));
+}
+
 void check_module_layout(Run &r) {
   auto modv = r.k.modversions();
   if (!modv) {
@@ -447,14 +457,10 @@ void check_module_layout(Run &r) {
     return;
   }
   if (!versions_seen(r)) {
-    if (force_load(r, "module_layout")) {
-      r.step("D4", "module_layout", StepResult::taint,
-             r.o.force_modversions ? "__versions ignored (forced load, MODULE_INIT_IGNORE_MODVERSIONS): taints F"
-                                   : "no __versions: forced load, taints F");
-    } else {
-      r.step("D4", "module_layout", StepResult::refuse, "no __versions and CONFIG_MODULE_FORCE_LOAD off");
-      r.refuse("D4", ENOEXEC);
-    }
+    force_or_refuse(r, "D4", "module_layout", "module_layout",
+                    r.o.force_modversions ? "__versions ignored (forced load, MODULE_INIT_IGNORE_MODVERSIONS): taints F"
+                                          : "no __versions: forced load, taints F",
+                    "no __versions and CONFIG_MODULE_FORCE_LOAD off");
     return;
   }
   const SymbolVersion *sv = find_version(r.m, "module_layout");
@@ -464,8 +470,7 @@ void check_module_layout(Run &r) {
       r.step("D3", "module_layout", StepResult::pass, "no module_layout CRC (upstream accepts)");
       return;
     }
-    r.step("D3", "module_layout", StepResult::refuse, "no module_layout entry in __versions (Debian refuses)");
-    r.refuse("D3", ENOEXEC);
+    r.refuse("D3", "module_layout", ENOEXEC, "no module_layout entry in __versions (Debian refuses)");
     return;
   }
   if (!r.k.module_layout_crc) {
@@ -474,9 +479,8 @@ void check_module_layout(Run &r) {
   }
   if (sv->crc != *r.k.module_layout_crc) {
     r.msg(fmt::format("{}: disagrees about version of symbol module_layout", r.name));
-    r.step("D2", "module_layout", StepResult::refuse,
-           fmt::format("module {} kernel {}", hex(sv->crc), hex(*r.k.module_layout_crc)));
-    r.refuse("D2", ENOEXEC);
+    r.refuse("D2", "module_layout", ENOEXEC,
+             fmt::format("module {} kernel {}", hex(sv->crc), hex(*r.k.module_layout_crc)));
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): "
                                     "struct module's layout differs{}",
                                     r.k.release, config_delta(r)));
@@ -488,14 +492,10 @@ void check_module_layout(Run &r) {
 void check_vermagic(Run &r) {
   auto mm = r.o.force_vermagic ? std::nullopt : r.m.get("vermagic");
   if (!mm) {
-    if (force_load(r, "bad vermagic")) {
-      r.step("D6", "vermagic", StepResult::taint,
-             r.o.force_vermagic ? "vermagic ignored (forced load, MODULE_INIT_IGNORE_VERMAGIC): taints F"
-                                : "no vermagic: forced load, taints F");
-    } else {
-      r.step("D6", "vermagic", StepResult::refuse, "no vermagic");
-      r.refuse("D6", ENOEXEC);
-    }
+    force_or_refuse(r, "D6", "vermagic", "bad vermagic",
+                    r.o.force_vermagic ? "vermagic ignored (forced load, MODULE_INIT_IGNORE_VERMAGIC): taints F"
+                                       : "no vermagic: forced load, taints F",
+                    "no vermagic");
     return;
   }
   if (!r.k.vermagic) {
@@ -506,10 +506,9 @@ void check_vermagic(Run &r) {
   bool same = crcs ? after_space(*mm) == after_space(*r.k.vermagic) : *mm == *r.k.vermagic;
   if (!same) {
     r.msg(fmt::format("{}: version magic '{}' should be '{}'", r.name, *mm, *r.k.vermagic));
-    r.step("D5", "vermagic", StepResult::refuse,
-           crcs ? "differs after the release word (the release is ignored with modversions)"
-                : "differs (compared in full: no modversions)");
-    r.refuse("D5", ENOEXEC);
+    r.refuse("D5", "vermagic", ENOEXEC,
+             crcs ? "differs after the release word (the release is ignored with modversions)"
+                  : "differs (compared in full: no modversions)");
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}); "
                                     "module vermagic '{}', kernel '{}'{}",
                                     r.k.release, *mm, *r.k.vermagic, config_delta(r)));
@@ -520,8 +519,7 @@ void check_vermagic(Run &r) {
 
 void check_loaded(Run &r) {
   if (r.s.loaded.contains(r.name)) {
-    r.step("D8", "already loaded", StepResult::refuse, "a module of this name is loaded");
-    r.refuse("D8", EEXIST);
+    r.refuse("D8", "already loaded", EEXIST, "a module of this name is loaded");
     return;
   }
   r.step("D8", "already loaded", StepResult::pass);
@@ -540,8 +538,7 @@ bool livepatch_on(const Run &r) { return r.k.config_on("CONFIG_LIVEPATCH").value
 bool livepatch_refused(Run &r) {
   if (!r.m.get("livepatch") || livepatch_on(r)) return false;
   r.msg(fmt::format("{}: module is marked as livepatch module, but livepatch support is disabled", r.name));
-  r.step("D7", "livepatch", StepResult::refuse, "livepatch module, kernel built without CONFIG_LIVEPATCH");
-  r.refuse("D7", ENOEXEC);
+  r.refuse("D7", "livepatch", ENOEXEC, "livepatch module, kernel built without CONFIG_LIVEPATCH");
   return true;
 }
 
@@ -673,8 +670,7 @@ void module_namespace_imports(Run &r) {
   for (const auto &ns : r.m.get_all("import_ns"))
     if (ns.starts_with("module:")) {
       r.msg(fmt::format("{}: module tries to import module namespace: {}", r.name, ns));
-      r.step("D9", "import_ns", StepResult::refuse, "imports " + ns + ": module: namespaces are implicit and may not be imported");
-      r.refuse("D9", EPERM);
+      r.refuse("D9", "import_ns", EPERM, "imports " + ns + ": module: namespaces are implicit and may not be imported");
       r.v.hints.push_back("drop MODULE_IMPORT_NS(" + ns + "): since 6.16 the exporter names the modules it exports to");
       return;
     }
@@ -768,6 +764,8 @@ void resolve_symbols(Run &r) {
                fmt::format("module CRC {} kernel {}", hex(sv->crc), hex(*e->crc)));
         r.v.hints.push_back(fmt::format("{}'s prototype or types changed: rebuild against this kernel's headers",
                                         imp.name));
+        if (r.o.explain_crc)
+          for (auto &h : r.o.explain_crc(r.k, imp.name, sv->crc)) r.v.hints.push_back(std::move(h));
       }
     } else if (modv && !vers) {
       force_load(r, imp.name);  // already tainted by module_layout: silent
@@ -778,12 +776,9 @@ void resolve_symbols(Run &r) {
                         module_namespace_matches(std::string_view(e->ns).substr(7), r.name);
     if (!err && !module_ns_ok && !e->ns.empty() &&
         std::find(imports_ns.begin(), imports_ns.end(), e->ns) == imports_ns.end()) {
-      if (r.k.config_on("CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS").value_or(false)) {
-        r.msg(fmt::format("{}: module uses symbol ({}) from namespace {}, but does not import it.", r.name,
-                          imp.name, e->ns));
-      } else {
-        r.msg(fmt::format("{}: module uses symbol ({}) from namespace {}, but does not import it.", r.name,
-                          imp.name, e->ns));
+      r.msg(fmt::format("{}: module uses symbol ({}) from namespace {}, but does not import it.", r.name,
+                        imp.name, e->ns));
+      if (!r.k.config_on("CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS").value_or(false)) {
         err = EINVAL;
         id = "F9";
         r.step(id, "symbol " + imp.name, StepResult::refuse, "namespace " + e->ns + " not imported");
@@ -836,8 +831,7 @@ void duplicate_exports(Run &r) {
     if (owner != "vmlinux" && !r.s.loaded.contains(owner)) continue;
     r.msg(fmt::format("{}: exports duplicate symbol {} (owned by {})", r.name, e.name,
                       owner == "vmlinux" ? "kernel" : owner));
-    r.step("G1", "duplicate export", StepResult::refuse, e.name + " is already exported by " + owner);
-    r.refuse("G1", ENOEXEC);
+    r.refuse("G1", "duplicate export", ENOEXEC, e.name + " is already exported by " + owner);
     return;
   }
 }
@@ -942,8 +936,7 @@ LoadVerdict check_unparsed_module(const std::string &path, ByteView image, const
   r.v.path = path;
   if (image.empty()) {
     // finit_module(): kernel_read_file() refuses a file of 0 bytes before the loader sees it.
-    r.step("C1", "ELF header", StepResult::refuse, "the file is empty: finit_module() fails in kernel_read_file()");
-    r.refuse("C1", EINVAL);
+    r.refuse("C1", "ELF header", EINVAL, "the file is empty: finit_module() fails in kernel_read_file()");
     return r.finish();
   }
   if (image.ends_with(module_sig_magic)) {

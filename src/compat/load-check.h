@@ -21,6 +21,7 @@
 // as Debian does, since those are the kernels kmx targets (`upstream_missing_crc` flips it).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -97,6 +98,9 @@ struct CheckOptions {
   const std::map<std::string, std::string> *module_config = nullptr;
   // Profiles of other kernels (--history): where a symbol exists elsewhere.
   const std::vector<const KernelProfile *> *history = nullptr;
+  // Hint lines naming the type changes behind a CRC mismatch (F4): target, symbol, the
+  // module's CRC (compat/abi-diff.h CrcExplainer). Called from parallel checks.
+  std::function<std::vector<std::string>(const KernelProfile &, const std::string &, u64)> explain_crc;
 };
 
 // check_module() does no I/O: the signature is verified from `image`, the module as the kernel

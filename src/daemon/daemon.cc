@@ -26,6 +26,7 @@
 #include "daemon/uevent.h"
 #include "kernel/module-load.h"
 #include "persist/module-params.h"
+#include "lookup/remove-engine.h"
 #include "persist/param-baseline.h"
 #include "persist/persist-hooks.h"
 #include "persist/persist-store.h"
@@ -387,10 +388,17 @@ struct Daemon::Impl {
 
   Status unload(const std::string &module) {
     if (opt.loader.dry_run) return fail(Errc::permission, "dry run: not unloading " + module);
-    if (store && opt.persist) save_changed_params(module);
-    TRY(unload_module(module, O_NONBLOCK));
-    if (store && opt.persist && !opt.loader.baseline_dir.empty()) (void)remove_baseline(opt.loader.baseline_dir, module);
-    if (store) (void)forget_on_demand(*store, module);
+    UnloadEffects fx;
+    fx.remove = unload_module;
+    fx.before = [this](const std::string &m) {
+      if (store && opt.persist) save_changed_params(m);
+    };
+    fx.after = [this](const std::string &m) {
+      if (store && opt.persist && !opt.loader.baseline_dir.empty()) (void)remove_baseline(opt.loader.baseline_dir, m);
+      if (store) (void)forget_on_demand(*store, m);
+    };
+    if (int err = unload_with(module, O_NONBLOCK, {}, fx); err < 0)
+      return fail_errno(-err, "delete_module: " + std::string(std::strerror(-err)));
     std::erase_if(memory_records, [&](const OnDemandRecord &r) { return r.module == module; });
     say("released " + module);
     return {};

@@ -6,6 +6,8 @@
 // with memcpy whatever the host's byte order or the buffer's alignment.
 #pragma once
 
+#include <type_traits>
+
 #include "base/endian.h"
 #include "base/types.h"
 
@@ -24,16 +26,34 @@ constexpr u16 SHN_UNDEF = 0, SHN_LORESERVE = 0xff00, SHN_ABS = 0xfff1, SHN_COMMO
 constexpr u8 STB_LOCAL = 0, STB_GLOBAL = 1, STB_WEAK = 2;
 constexpr u32 NT_GNU_BUILD_ID = 3;
 
+// A symbol table entry: the 64-bit layout moves st_value and st_size after st_shndx.
 template <bool Is64, bool IsLE>
-struct Flavor;
-
+struct SymLayout;
 template <bool IsLE>
-struct Flavor<false, IsLE> {
+struct SymLayout<false, IsLE> {
+  Integer<u32, IsLE> st_name;
+  Integer<u32, IsLE> st_value;
+  Integer<u32, IsLE> st_size;
+  u8 st_info, st_other;
+  Integer<u16, IsLE> st_shndx;
+};
+template <bool IsLE>
+struct SymLayout<true, IsLE> {
+  Integer<u32, IsLE> st_name;
+  u8 st_info, st_other;
+  Integer<u16, IsLE> st_shndx;
+  Integer<u64, IsLE> st_value;
+  Integer<u64, IsLE> st_size;
+};
+
+template <bool Is64, bool IsLE>
+struct Flavor {
+  using Long = std::conditional_t<Is64, u64, u32>;  // the target's unsigned long
   using U16 = Integer<u16, IsLE>;
   using U32 = Integer<u32, IsLE>;
-  using Addr = Integer<u32, IsLE>;
-  using Off = Integer<u32, IsLE>;
-  using Word = Integer<u32, IsLE>;  // sh_flags, sh_size, sh_addralign, sh_entsize
+  using Addr = Integer<Long, IsLE>;
+  using Off = Integer<Long, IsLE>;
+  using Word = Integer<Long, IsLE>;  // sh_flags, sh_size, sh_addralign, sh_entsize
 
   struct Ehdr {
     u8 e_ident[EI_NIDENT];
@@ -53,54 +73,11 @@ struct Flavor<false, IsLE> {
     U32 sh_link, sh_info;
     Word sh_addralign, sh_entsize;
   };
-  struct Sym {
-    U32 st_name;
-    Addr st_value;
-    U32 st_size;
-    u8 st_info, st_other;
-    U16 st_shndx;
-  };
+  using Sym = SymLayout<Is64, IsLE>;
   // __versions entry: struct modversion_info { unsigned long crc; char name[MODULE_NAME_LEN]; }
   // with MODULE_NAME_LEN = 64 - sizeof(unsigned long).
   static constexpr size_t modversion_size = 64;
-  static constexpr size_t crc_size = 4;
-};
-
-template <bool IsLE>
-struct Flavor<true, IsLE> {
-  using U16 = Integer<u16, IsLE>;
-  using U32 = Integer<u32, IsLE>;
-  using Addr = Integer<u64, IsLE>;
-  using Off = Integer<u64, IsLE>;
-  using Word = Integer<u64, IsLE>;
-
-  struct Ehdr {
-    u8 e_ident[EI_NIDENT];
-    U16 e_type, e_machine;
-    U32 e_version;
-    Addr e_entry;
-    Off e_phoff, e_shoff;
-    U32 e_flags;
-    U16 e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx;
-  };
-  struct Shdr {
-    U32 sh_name, sh_type;
-    Word sh_flags;
-    Addr sh_addr;
-    Off sh_offset;
-    Word sh_size;
-    U32 sh_link, sh_info;
-    Word sh_addralign, sh_entsize;
-  };
-  struct Sym {
-    U32 st_name;
-    u8 st_info, st_other;
-    U16 st_shndx;
-    Addr st_value;
-    Word st_size;
-  };
-  static constexpr size_t modversion_size = 64;
-  static constexpr size_t crc_size = 8;
+  static constexpr size_t crc_size = sizeof(Long);
 };
 
 static_assert(sizeof(Flavor<false, true>::Ehdr) == 52 && sizeof(Flavor<true, true>::Ehdr) == 64);

@@ -26,6 +26,39 @@ std::string serialize(const IndexBuilder &b, Diag &d) {
   return std::string(ByteView(*bytes).as_string());
 }
 
+// index_insert() into the index written as `file`: a failure is an error. True when the key
+// was there already (depmod -w warns).
+bool insert(IndexBuilder &idx, const char *file, std::string_view key, std::string_view value, u32 priority,
+            Diag &d) {
+  auto dup = idx.insert(key, value, priority);
+  if (!dup) {
+    d.error(std::string(file) + ": " + dup.error().msg);
+    return false;
+  }
+  return *dup;
+}
+
+// An input file of the module directory; when it cannot be read, depmod warns and writes
+// nothing from it.
+std::optional<std::string> read_input(const std::string &dir, const char *name, Diag &d) {
+  auto text = read_file(dir + "/" + name);
+  if (!text) {
+    int e = text.error().sys_errno ? text.error().sys_errno : ENOENT;
+    d.warn(std::string("could not open ") + name + " at " + dir + ": " + std::strerror(e));
+    return std::nullopt;
+  }
+  return std::move(*text);
+}
+
+// modules.softdep and modules.weakdep: `header`, then "KEY MODNAME VALUE" for each `key` entry
+// of every module's .modinfo.
+std::string dependency_lines(const std::vector<DepmodModule> &mods, std::string header, std::string_view key) {
+  for (const DepmodModule &m : mods)
+    for (const auto &[k, v] : m.facts.info)
+      if (k == key) header += std::string(key) + " " + m.modname + " " + v + "\n";
+  return header;
+}
+
 // sscanf(value, "<prefix>%u-%u", &maj, &min) == 2
 bool scan_major_minor(std::string_view value, std::string_view prefix, unsigned &maj, unsigned &min) {
   if (value.substr(0, prefix.size()) != prefix) return false;
@@ -75,9 +108,8 @@ std::string Depmod::out_deps_bin(Diag &d) const {
   for (u32 i = 0; i < mods_.size(); i++) {
     std::string line = mods_[i].compressed_path() + ":";
     for (u32 d : closure_[i]) line += " " + mods_[d].compressed_path();
-    auto dup = idx.insert(mods_[i].modname, line, mods_[i].idx);
-    if (!dup) d.error("modules.dep.bin: " + dup.error().msg);
-    else if (*dup && opts_.warn_dups) d.warn("duplicate module deps:\n" + line);
+    if (insert(idx, "modules.dep.bin", mods_[i].modname, line, mods_[i].idx, d) && opts_.warn_dups)
+      d.warn("duplicate module deps:\n" + line);
   }
   return serialize(idx, d);
 }
@@ -100,28 +132,19 @@ std::string Depmod::out_aliases_bin(Diag &d) const {
         d.warn("Unmatched bracket in " + v);
         continue;
       }
-      auto dup = idx.insert(*alias, m.modname, m.idx);
-      if (!dup) d.error("modules.alias.bin: " + dup.error().msg);
-      else if (*dup && opts_.warn_dups) d.warn("duplicate module alias:\n" + *alias + " " + m.modname);
+      if (insert(idx, "modules.alias.bin", *alias, m.modname, m.idx, d) && opts_.warn_dups)
+        d.warn("duplicate module alias:\n" + *alias + " " + m.modname);
     }
   }
   return serialize(idx, d);
 }
 
 std::string Depmod::out_softdeps(Diag &) const {
-  std::string out = "# Soft dependencies extracted from modules themselves.\n";
-  for (const DepmodModule &m : mods_)
-    for (const auto &[k, v] : m.facts.info)
-      if (k == "softdep") out += "softdep " + m.modname + " " + v + "\n";
-  return out;
+  return dependency_lines(mods_, "# Soft dependencies extracted from modules themselves.\n", "softdep");
 }
 
 std::string Depmod::out_weakdeps(Diag &) const {
-  std::string out = "# Weak dependencies extracted from modules themselves.\n";
-  for (const DepmodModule &m : mods_)
-    for (const auto &[k, v] : m.facts.info)
-      if (k == "weakdep") out += "weakdep " + m.modname + " " + v + "\n";
-  return out;
+  return dependency_lines(mods_, "# Weak dependencies extracted from modules themselves.\n", "weakdep");
 }
 
 void Depmod::prepare_outputs() {
@@ -161,20 +184,15 @@ std::string Depmod::out_symbols_bin(Diag &d) const {
   for (const std::string &name : symbol_order_) {
     const DepmodModule &owner = mods_[symbols_.at(name).owner];
     std::string alias = "symbol:" + name;
-    auto dup = idx.insert(alias, owner.modname, owner.idx);
-    if (!dup) d.error("modules.symbols.bin: " + dup.error().msg);
-    else if (*dup && opts_.warn_dups) d.warn("duplicate module syms:\n" + alias + " " + owner.modname);
+    if (insert(idx, "modules.symbols.bin", alias, owner.modname, owner.idx, d) && opts_.warn_dups)
+      d.warn("duplicate module syms:\n" + alias + " " + owner.modname);
   }
   return serialize(idx, d);
 }
 
 std::string Depmod::out_builtin_bin(Diag &d) const {
-  auto text = read_file(opts_.dirname + "/modules.builtin");
-  if (!text) {
-    int e = text.error().sys_errno ? text.error().sys_errno : ENOENT;
-    d.warn("could not open modules.builtin at " + opts_.dirname + ": " + std::strerror(e));
-    return {};
-  }
+  auto text = read_input(opts_.dirname, "modules.builtin", d);
+  if (!text) return {};
   IndexBuilder idx;
   std::string_view all = *text;
   size_t pos = 0;
@@ -194,8 +212,7 @@ std::string Depmod::out_builtin_bin(Diag &d) const {
     std::string_view base = slash == std::string_view::npos ? line : line.substr(slash + 1);
     if (base.empty()) continue;
     std::string modname = normalize_module_name(base.substr(0, base.find('.')));
-    auto r = idx.insert(modname, "", 0);
-    if (!r) d.error("modules.builtin.bin: " + r.error().msg);
+    insert(idx, "modules.builtin.bin", modname, "", 0, d);
   }
   return serialize(idx, d);
 }
@@ -203,12 +220,8 @@ std::string Depmod::out_builtin_bin(Diag &d) const {
 // modules.builtin.modinfo is "MODNAME.KEY=VALUE\0" records; kmod walks it with
 // flush_stream_to(), whose quirks (a record without '=' swallows the next one) are kept.
 std::string Depmod::out_builtin_alias_bin(Diag &d) const {
-  auto text = read_file(opts_.dirname + "/modules.builtin.modinfo");
-  if (!text) {
-    int e = text.error().sys_errno ? text.error().sys_errno : ENOENT;
-    d.warn("could not open modules.builtin.modinfo at " + opts_.dirname + ": " + std::strerror(e));
-    return {};
-  }
+  auto text = read_input(opts_.dirname, "modules.builtin.modinfo", d);
+  if (!text) return {};
   const std::string &in = *text;
   size_t pos = 0;
   bool eof = false;
@@ -251,8 +264,7 @@ std::string Depmod::out_builtin_alias_bin(Diag &d) const {
       d.warn("Unmatched bracket in " + value);
       continue;
     }
-    auto r = idx.insert(*alias, modname, 0);
-    if (!r) d.error("modules.builtin.alias.bin: " + r.error().msg);
+    insert(idx, "modules.builtin.alias.bin", *alias, modname, 0, d);
   }
   return serialize(idx, d);
 }

@@ -13,7 +13,7 @@
 
 #include "base/result.h"
 #include "decompress/decompress.h"
-#include "kernel/proc-modules.h"
+#include "base/proc-modules.h"
 
 namespace kmx {
 

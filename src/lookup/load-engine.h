@@ -42,7 +42,7 @@ enum ProbeFlag : unsigned {
 };
 
 // syslog priorities of libkmod's messages.
-enum LogPriority : int { LOG_PRIO_ERR = 3, LOG_PRIO_INFO = 6 };
+enum LogPriority : int { LOG_PRIO_CRIT = 2, LOG_PRIO_ERR = 3, LOG_PRIO_WARNING = 4, LOG_PRIO_INFO = 6 };
 
 struct PlanStep {
   std::string name;

@@ -138,6 +138,39 @@ Status validate_key(std::string_view k) {
   return {};
 }
 
+namespace {
+
+// Entries about to be written (`kv`: key, value pairs): a valid module name, valid keys, no NUL
+// in values.
+template <class KV>
+Status validate_entries(std::string_view module, const KV &kv) {
+  TRY(validate_module_name(module));
+  for (const auto &[k, v] : kv) {
+    TRY(validate_key(k));
+    if (v.find('\0') != std::string::npos) return fail(Errc::invalid_argument, "value of '" + k + "' contains a NUL byte");
+  }
+  return {};
+}
+
+// Inside a transaction: each of `kv` written for `module` by the upsert `sql` (?1 module, ?2 key,
+// ?3 value, ?4 `now`); `what` names the operation in an error.
+template <class KV>
+Status upsert_entries(sqlite3 *db, const char *sql, std::string_view module, const KV &kv, i64 now, const char *what) {
+  Stmt st(db, sql);
+  if (!st.ok()) return sql_fail(db, what);
+  for (const auto &[k, v] : kv) {
+    sqlite3_reset(st.get());
+    st.bind(1, module);
+    st.bind(2, k);
+    st.bind(3, v);
+    st.bind(4, now);
+    TRY(run(db, st, what));
+  }
+  return {};
+}
+
+}  // namespace
+
 PersistStore::PersistStore(PersistStore &&o) noexcept : db_(o.db_), path_(std::move(o.path_)) { o.db_ = nullptr; }
 
 PersistStore &PersistStore::operator=(PersistStore &&o) noexcept {
@@ -271,25 +304,13 @@ Result<std::optional<std::string>> PersistStore::get(std::string_view module, st
 }
 
 Status PersistStore::set(std::string_view module, const std::vector<std::pair<std::string, std::string>> &kv) {
-  TRY(validate_module_name(module));
-  for (const auto &[k, v] : kv) {
-    TRY(validate_key(k));
-    if (v.find('\0') != std::string::npos) return fail(Errc::invalid_argument, "value of '" + k + "' contains a NUL byte");
-  }
+  TRY(validate_entries(module, kv));
   Txn t(db_);
   TRY(t.begin());
-  Stmt st(db_,
-          "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'user', ?4) "
-          "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, updated=excluded.updated");
-  if (!st.ok()) return sql_fail(db_, "set");
-  for (const auto &[k, v] : kv) {
-    sqlite3_reset(st.get());
-    st.bind(1, module);
-    st.bind(2, k);
-    st.bind(3, v);
-    st.bind(4, now_seconds());
-    TRY(run(db_, st, "set"));
-  }
+  TRY(upsert_entries(db_,
+                     "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'user', ?4) "
+                     "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, updated=excluded.updated",
+                     module, kv, now_seconds(), "set"));
   return t.commit();
 }
 
@@ -349,31 +370,13 @@ Result<std::vector<PersistEntry>> PersistStore::list(std::string_view module) {
 
 namespace {
 
-// A parameter snapshot about to be written: a valid module name, valid keys, no NUL in values.
-Status validate_params(std::string_view module, const std::map<std::string, std::string> &params) {
-  TRY(validate_module_name(module));
-  for (const auto &[k, v] : params) {
-    TRY(validate_key(k));
-    if (v.find('\0') != std::string::npos) return fail(Errc::invalid_argument, "value of '" + k + "' contains a NUL byte");
-  }
-  return {};
-}
-
 // Inside a transaction: `params` as 'param' rows (replacing same-named rows), then the module's
 // snapshot generation bumped, with `nparams_sql` giving the parameter count.
 Status upsert_params(sqlite3 *db, std::string_view module, const std::map<std::string, std::string> &params, i64 now) {
-  Stmt ins(db,
-           "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'param', ?4) "
-           "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, kind='param', updated=excluded.updated");
-  if (!ins.ok()) return sql_fail(db, "save parameters");
-  for (const auto &[k, v] : params) {
-    sqlite3_reset(ins.get());
-    ins.bind(1, module);
-    ins.bind(2, k);
-    ins.bind(3, v);
-    ins.bind(4, now);
-    TRY(run(db, ins, "save parameters"));
-  }
+  TRY(upsert_entries(db,
+                     "INSERT INTO entry(module, key, value, kind, updated) VALUES(?1, ?2, ?3, 'param', ?4) "
+                     "ON CONFLICT(module, key) DO UPDATE SET value=excluded.value, kind='param', updated=excluded.updated",
+                     module, params, now, "save parameters"));
   Stmt snap(db,
             "INSERT INTO snapshot(module, generation, nparams, saved) VALUES(?1, 1, "
             "(SELECT count(*) FROM entry WHERE module=?1 AND kind='param'), ?2) "
@@ -386,7 +389,7 @@ Status upsert_params(sqlite3 *db, std::string_view module, const std::map<std::s
 }  // namespace
 
 Status PersistStore::save_params(std::string_view module, const std::map<std::string, std::string> &params) {
-  TRY(validate_params(module, params));
+  TRY(validate_entries(module, params));
   Txn t(db_);
   TRY(t.begin());
   Stmt del(db_, "DELETE FROM entry WHERE module=?1 AND kind='param'");
@@ -397,7 +400,7 @@ Status PersistStore::save_params(std::string_view module, const std::map<std::st
 }
 
 Status PersistStore::update_params(std::string_view module, const std::map<std::string, std::string> &params) {
-  TRY(validate_params(module, params));
+  TRY(validate_entries(module, params));
   if (params.empty()) return {};
   Txn t(db_);
   TRY(t.begin());

@@ -20,11 +20,11 @@
 #include "base/atomic-file.h"
 #include "base/mapped-file.h"
 #include "base/parallel.h"
+#include "compat/abi-diff.h"
 #include "compat/check-target.h"
 #include "compat/kernel-profile.h"
 #include "compat/load-check.h"
 #include "elf/module-elf.h"
-#include "kernel/proc-modules.h"
 #include "tools/check-render.h"
 #include "tools/common.h"
 #include "tools/tools.h"
@@ -223,14 +223,7 @@ int check_main(int argc, char **argv) {
     if (!text) {
       return error(text.error().msg);
     }
-    auto mods = parse_proc_modules(*text);
-    if (!mods) {
-      return error(f + ": " + mods.error().msg);
-    }
-    for (const auto &m : *mods) {
-      state.loaded.insert(m.name);
-      if (m.taints.find('P') != std::string::npos) state.proprietary.insert(m.name);
-    }
+    if (Status st = add_loaded_list(*text, f, state); !st) return error(st.error().msg);
   }
 
   std::vector<ApiChange> api;
@@ -285,6 +278,11 @@ int check_main(int argc, char **argv) {
   }
   opts.api_changes = &api;
   opts.history = &history_ptrs;
+  // A CRC mismatch names the type changes behind it when a --history kernel has the module's
+  // CRC and both kernels' BTF is known (their images).
+  CrcExplainer explainer(history_ptrs, req.cache_dir);
+  if (!history_ptrs.empty())
+    opts.explain_crc = [&](const KernelProfile &k, const std::string &sym, u64 crc) { return explainer.explain(k, sym, crc); };
 
   // Modules are read, checked and rendered in batches, each module in its own slot on a
   // worker, then written in order: a tree of 4000 modules never has more than one batch of

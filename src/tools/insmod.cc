@@ -13,6 +13,7 @@
 
 #include "kernel/kmsg.h"
 #include "kernel/module-load.h"
+#include "lookup/load-engine.h"
 #include "elf/module-elf.h"
 #include "tools/common.h"
 #include "tools/tools.h"
@@ -95,22 +96,33 @@ int insmod_main(int argc, char **argv) {
   KernelRoots roots;
   // Watch the kernel log from before the load, so that its lines can be told from older ones.
   auto watch = KmsgWatch::open();
+  // One step of the loading engine (lookup/load-engine.h): the file with argv's options as
+  // they are, no stored values (those are modprobe's business); after the load, a baseline of
+  // its writable parameters, and it leaves the on-demand record (an explicit load).
+  PlanStep step;
+  step.name = module_name_from_path(filename);
+  step.path = filename;
+  step.options = args;
+  step.target = true;
+  PersistHooks hooks = make_persist_hooks(roots, false);
   LoadResult tried;
-  auto res = load_module_file(roots, filename, args, opt, &tried);
+  Status res;
+  LoadEffects fx;
+  fx.insert = [&](const PlanStep &s, const std::string &options) -> Status {
+    auto r = load_module_file(roots, *s.path, options, opt, &tried);
+    if (!r) res = fail(r.error());
+    return res;
+  };
+  fx.loaded = [&](const PlanStep &s) {
+    hooks.after_load(s.name);
+    hooks.forget_on_demand(s.name);
+  };
+  execute_step(step, false, fx);
   // KMX_DEBUG=1 says how the module was handed to the kernel (the VM lab checks it).
   if (const char *d = std::getenv("KMX_DEBUG"); d && *d && std::strcmp(d, "0") != 0)
     std::fprintf(stderr, "%s: DEBUG: %s, file compression %s\n", prog, load_method_name(tried.method),
                  std::string(compression_name(tried.compression)).c_str());
-  if (res) {
-    // An explicit load: baseline its writable parameters, take it out of the
-    // on-demand record. Stored parameters are modprobe's business; insmod passes argv as is.
-    std::string name = module_name_from_path(filename);
-    PersistHooks hooks = make_persist_hooks(roots, false);
-    hooks.after_load(name);
-    hooks.forget_on_demand(name);
-    return 0;
-  }
-
+  if (res) return 0;
   int err = res.error().to_errno();
   std::fprintf(stderr, "%s: ERROR: could not insert module %s: %s\n", prog, filename.c_str(), mod_strerror(err));
   if (err == EEXIST) return 1;

@@ -51,6 +51,7 @@
 #include "kernel/module-load.h"
 #include "kernel/sysfs-module.h"
 #include "lookup/load-engine.h"
+#include "lookup/remove-engine.h"
 #include "lookup/module-command.h"
 #include "lookup/probe.h"
 #include "persist/ondemand.h"
@@ -307,30 +308,11 @@ struct Modprobe {
     vlog(P_ERR, fmt::format(f, std::forward<Args>(args)...));
   }
   bool show_enabled() const { return do_show || log.priority > DEFAULT_VERBOSE; }
-  template <typename... Args>
-  void SHOW(fmt::format_string<Args...> f, Args &&...args) const {
-    if (!show_enabled()) return;
-    std::string s = fmt::format(f, std::forward<Args>(args)...);
-    std::fwrite(s.data(), 1, s.size(), stdout);
-    std::fflush(stdout);
-  }
-
-  enum { BUILTIN = 100 };
-  // kmod_module_get_initstate(): BUILTIN, 0 live, 1 coming, 2 going, or -errno.
-  int initstate(ProbeModule *m) {
-    if (ctx->is_builtin(m)) return BUILTIN;
-    auto st = module_initstate(roots, m->name);
-    if (!st) return -ENOENT;
-    return static_cast<int>(*st);
-  }
+  // Live or builtin: kmod_module_get_initstate() is LIVE or BUILTIN.
   bool inkernel(ProbeModule *m) {
-    int s = initstate(m);
-    return s == 0 || s == BUILTIN;
-  }
-  int refcnt(ProbeModule *m) {
-    auto r = module_refcnt(roots, m->name);
-    if (!r) return -r.error().to_errno();
-    return static_cast<int>(*r);
+    if (ctx->is_builtin(m)) return true;
+    auto st = module_initstate(roots, m->name);
+    return st && *st == InitState::live;
   }
 
   void print_action(const PlanStep &s, const std::string &options) {
@@ -430,109 +412,40 @@ struct Modprobe {
     return err;
   }
 
-  // ---- removal ----
+  // ---- removal: modprobe -r on the engine (lookup/remove-engine.h) ----
 
-  int do_remove_module(ProbeModule *m) {
-    SHOW("rmmod {}\n", m->name);
-    if (dry_run) return 0;
-    unsigned kflags = O_NONBLOCK | (force ? O_TRUNC : 0);
-    int err = 0;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_msec);
-    unsigned long long interval = 1;
-    if (hooks) hooks->before_unload(m->name);
-    for (;;) {
-      Status st = unload_module(m->name, kflags);
-      err = st ? 0 : -(st.error().sys_errno ? st.error().sys_errno : st.error().to_errno());
-      if (st && hooks) hooks->after_unload(m->name);
-      if (err < 0 && !wait_msec) ERR("could not remove '{}': {}\n", m->name, std::strerror(-err));
-      if (err == -EEXIST) {
-        if (!first_time) err = 0;
-        else LOG("Module {} is not in kernel.\n", m->name);
-        break;
-      }
-      if (err == -EAGAIN && wait_msec && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(interval));
-        interval = std::min<unsigned long long>(interval * 2, 1000);
-        continue;
-      }
-      break;
+  int rmmod_module(ProbeModule *mod) {
+    RemoveRequest req{.dry_run = dry_run, .first_time = first_time, .force = force,
+                      .ignore_commands = ignore_commands, .ignore_loaded = ignore_loaded,
+                      .remove_holders = remove_holders, .wait = std::chrono::milliseconds(wait_msec),
+                      .log_priority = log_priority};
+    RemoveEffects fx;
+    fx.unload.remove = unload_module;
+    if (hooks) {
+      fx.unload.before = [&](const std::string &name) { hooks->before_unload(name); };
+      fx.unload.after = [&](const std::string &name) { hooks->after_unload(name); };
     }
-    if (err < 0 && wait_msec) ERR("could not remove '{}': {}\n", m->name, std::strerror(-err));
-    return err;
-  }
-
-  enum { REMOVE_HOLDERS = 1, IGNORE_BUILTIN = 2 };
-
-  int rmmod_modlist(const std::vector<ProbeModule *> &list, bool stop_on_errors) {
-    for (auto it = list.rbegin(); it != list.rend(); ++it) {
-      int r = rmmod_module(*it, IGNORE_BUILTIN);
-      if (r < 0 && stop_on_errors) return r;
-    }
-    return 0;
-  }
-
-  int rmmod_module(ProbeModule *mod, int flags) {
-    std::vector<ProbeModule *> pre, post;
-    const std::string *cmd = nullptr;
-    if (!ignore_commands) {
-      ctx->softdeps(mod, pre, post);
-      cmd = ctx->remove_command(mod);
-    }
-    if (!cmd && !ignore_loaded) {
-      int state = initstate(mod);
-      if (state < 0) {
-        if (first_time) {
-          LOG("Module {} is not in kernel.\n", mod->name);
-          return -ENOENT;
-        }
-        return 0;
-      }
-      if (state == BUILTIN) {
-        if (flags & IGNORE_BUILTIN) return 0;
-        LOG("Module {} is builtin.\n", mod->name);
-        return -ENOENT;
-      }
-    }
-    rmmod_modlist(post, false);
-    if (flags & REMOVE_HOLDERS) {
-      std::vector<ProbeModule *> holders;
-      if (auto h = module_holders(roots, mod->name))
-        for (const std::string &n : *h) holders.push_back(ctx->from_name(n));
-      int err = rmmod_modlist(holders, true);
-      if (err < 0) return err;
-    }
-    if (!cmd && !ignore_loaded && !wait_msec) {
-      int usage = refcnt(mod);
-      if (usage > 0) {
-        LOG("Module {} is in use.\n", mod->name);
-        return -EBUSY;
-      }
-    }
-    int err;
-    if (!cmd) {
-      err = do_remove_module(mod);
-    } else {
-      std::string c = expand_cmdline_opts(*cmd, "");
-      SHOW("remove {}\n", c);
-      err = 0;
-      if (!dry_run) {
-        // system(3)'s answer as libkmod reads it: -1 when the shell could not start.
-        auto r = run_module_command(mod->name, c, {.environment = environ});
-        if (!r || WEXITSTATUS(*r)) {
-          LOG("Error running remove command for {}\n", mod->name);
-          if (r) err = -WEXITSTATUS(*r);
-          else err = -1;
-        }
-      }
-    }
-    if (err < 0) return err;
-    if (!cmd) {
-      std::vector<ProbeModule *> deps = ctx->dependencies(mod);
-      for (ProbeModule *d : deps)
-        if (refcnt(d) == 0) do_remove_module(d);
-    }
-    rmmod_modlist(pre, false);
-    return err;
+    fx.initstate = [&](const std::string &name) {
+      auto st = module_initstate(roots, name);
+      return st ? static_cast<int>(*st) : -ENOENT;
+    };
+    fx.refcnt = [&](const std::string &name) {
+      auto r = module_refcnt(roots, name);
+      return r ? static_cast<int>(*r) : -r.error().to_errno();
+    };
+    fx.holders = [&](const std::string &name) {
+      auto h = module_holders(roots, name);
+      return h ? *h : std::vector<std::string>{};
+    };
+    fx.run_command = [](const std::string &name, const std::string &cmd) {
+      return run_module_command(name, cmd, {.environment = environ});
+    };
+    if (show_enabled())
+      fx.show = [](const std::string &line) {
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fflush(stdout);
+      };
+    return execute_remove(*ctx, mod, req, fx, [&](int prio, const std::string &msg) { vlog(prio, msg); });
   }
 
   int rmmod(const std::string &alias) {
@@ -544,7 +457,7 @@ struct Modprobe {
     }
     if (l)
       for (ProbeModule *m : *l) {
-        err = rmmod_module(m, remove_holders ? REMOVE_HOLDERS : 0);
+        err = rmmod_module(m);
         if (err < 0) break;
       }
     return err;

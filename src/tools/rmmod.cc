@@ -16,6 +16,7 @@
 #include "kernel/module-load.h"
 #include "elf/module-elf.h"
 #include "kernel/sysfs-module.h"
+#include "lookup/remove-engine.h"
 #include "tools/common.h"
 #include "tools/tools.h"
 
@@ -109,6 +110,10 @@ int rmmod_main(int argc, char **argv) {
   }
   KernelRoots roots;
   PersistHooks hooks = make_persist_hooks(roots, log.priority > LOG_ERR);
+  UnloadEffects unload;
+  unload.remove = unload_module;
+  unload.before = [&](const std::string &name) { hooks.before_unload(name); };
+  unload.after = [&](const std::string &name) { hooks.after_unload(name); };
   for (int i = optind; i < argc; ++i) {
     const char *arg = argv[i];
     struct stat st;
@@ -120,11 +125,8 @@ int rmmod_main(int argc, char **argv) {
       continue;
     }
     unsigned flags = O_NONBLOCK | (force ? O_TRUNC : 0);
-    hooks.before_unload(name);
-    Status st2 = unload_module(name, flags);
-    if (st2) hooks.after_unload(name);
-    if (!st2) {
-      const char *why = std::strerror(st2.error().to_errno());
+    if (int err = unload_with(name, flags, {}, unload); err < 0) {
+      const char *why = std::strerror(-err);
       // libkmod's own message, forwarded by kmod's rmmod with the source location that
       // Debian's build of kmod 30 prints.
       log.say(LOG_ERR, "../libkmod/libkmod-module.c:856 kmod_module_remove_module() could not remove '{}': {}\n", name, why);

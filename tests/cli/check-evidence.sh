@@ -7,15 +7,11 @@
 # --kernels ends at the next option; findings repeated per symbol are grouped (--verbose lists
 # each); several verdicts end with a summary line.
 source "$(dirname "$0")/common.sh"
-command -v python3 >/dev/null || skip "python3 not installed"
-r1=$(tree_root amd64-6.1)
-r2=$(tree_root amd64-6.12)
+need python3
+check_kernels
 arm=$(tree_root arm64-6.1)
 i386=$(tree_root i386-6.1)
-s1=$(ls "$(tree_root headers-6.1)"/usr/src/linux-headers-*/Module.symvers)
-s2=$(ls "$(tree_root headers-6.12)"/usr/src/linux-headers-*/Module.symvers)
-rel1=$(ls "$r1/lib/modules")
-mod=$(find "$r1/lib/modules/$rel1" -name dummy.ko | head -n1)
+mod=$(find "$m1" -name dummy.ko | head -n1)
 export KMX_CACHE_DIR=$TMP/cache
 run() { # run EXPECTED-RC ARGS...: output in $TMP/out, stderr in $TMP/err
   local want=$1 rc=0

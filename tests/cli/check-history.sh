@@ -7,15 +7,10 @@
 #    says "removed between 6.1 and 6.12" (needs gcc and make); with the 6.1 image root as
 #    history (no vmlinux export list there) it says that 6.1 is not known.
 source "$(dirname "$0")/common.sh"
-command -v python3 >/dev/null || skip "python3 not installed"
-r2=$(tree_root amd64-6.12)
-m1=$(tree_moddir amd64-6.1)
-h1=$(tree_root headers-6.1)
+need python3
+check_kernels
 h2=$(tree_root headers-6.12)
-h3=$(tree_root headers-7.2)
-s1=$(ls "$h1"/usr/src/linux-headers-*/Module.symvers)
-s2=$(ls "$h2"/usr/src/linux-headers-*/Module.symvers)
-s3=$(ls "$h3"/usr/src/linux-headers-*/Module.symvers)
+s3=$(tree_symvers headers-7.2)
 
 # 1. The history kernels are bare Module.symvers files: their releases come from the directory.
 rc=0
@@ -90,7 +85,6 @@ grep -qx "  hint: follow_pfn: removed between 6.1 and 6.12 (exported by 6.1.0-54
   "$TMP/pfn.txt" || fail "follow_pfn history: $(cat "$TMP/pfn.txt")"
 # An image root as history: Debian's System.map there is a placeholder, so only module exports
 # are known and the hint says so instead of guessing.
-r1=$(tree_root amd64-6.1)
 "$KMX" check --insmod -t "$r2,$s2" --history "$r1" "$TMP/pfn/check_pfn.ko" >"$TMP/pfn-root.txt" || true
 grep -qx "  hint: follow_pfn: not known for 6.1.0-54-amd64 (only module exports: give its Module.symvers or System.map)" \
   "$TMP/pfn-root.txt" || fail "history from an image root: $(cat "$TMP/pfn-root.txt")"

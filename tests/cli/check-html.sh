@@ -5,14 +5,10 @@
 # counts of the --json output of the same run. The report is loaded into an iframe (srcdoc) of
 # exactly that width, since headless windows have a minimum width.
 source "$(dirname "$0")/common.sh"
-command -v python3 >/dev/null || skip "python3 not installed"
+need python3
 browser=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$browser" ] || skip "chromium not installed (scripts/setup.sh installs it)"
-r1=$(tree_root amd64-6.1)
-r2=$(tree_root amd64-6.12)
-s1=$(ls "$(tree_root headers-6.1)"/usr/src/linux-headers-*/Module.symvers)
-s2=$(ls "$(tree_root headers-6.12)"/usr/src/linux-headers-*/Module.symvers)
-rel1=$(ls "$r1/lib/modules")
+check_kernels
 export KMX_CACHE_DIR=$TMP/cache
 # Modules: a directory of real ones (e1000e's 6.1 build fails ~100 CRCs on 6.12), one file that
 # is not a module, and a very long file name (wrapping).

@@ -3,12 +3,8 @@
 # --history / data/api-changes.tsv hints. Verdicts themselves are proven in the VM lab
 # (tests/vm/scenarios/check-*.sh) and against kmod in check-trees.sh.
 source "$(dirname "$0")/common.sh"
-command -v python3 >/dev/null || skip "python3 not installed"
-r1=$(tree_root amd64-6.1)
-r2=$(tree_root amd64-6.12)
-s1=$(ls "$(tree_root headers-6.1)"/usr/src/linux-headers-*/Module.symvers)
-s2=$(ls "$(tree_root headers-6.12)"/usr/src/linux-headers-*/Module.symvers)
-m1=$(tree_moddir amd64-6.1)
+need python3
+check_kernels
 mod=$(find "$m1" -name 'dummy.ko' | head -n1)
 
 # Exit 0: an in-tree module signed by its own kernel's key, in that kernel.

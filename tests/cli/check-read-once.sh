@@ -3,13 +3,11 @@
 # opens of the module file in a whole run, for an uncompressed signed module, an xz-compressed
 # one and a file that is not a module; each verdict shows the signature was judged.
 source "$(dirname "$0")/common.sh"
-command -v strace >/dev/null || skip "strace not installed"
-command -v xz >/dev/null || skip "xz not installed"
-command -v python3 >/dev/null || skip "python3 not installed"
+need strace xz python3
 strace -f -qq -e trace=none true 2>/dev/null || skip "strace cannot trace here (ptrace not permitted)"
 r=$(tree_root signed-6.1)
 rel=$(ls "$r/lib/modules")
-sym=$(ls "$(tree_root headers-6.1)"/usr/src/linux-headers-*/Module.symvers)
+sym=$(tree_symvers headers-6.1)
 mod=$(find "$r/lib/modules/$rel" -name dummy.ko | head -n1)
 export KMX_CACHE_DIR=$TMP/cache
 cp "$mod" "$TMP/dummy.ko"

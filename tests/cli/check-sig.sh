@@ -6,8 +6,7 @@
 # target part; an unsigned module taints E; a forced load (--force) counts as unsigned. The kernel's behaviour for these cases is proven in
 # the lab (tests/vm/scenarios/check-sig*.sh).
 source "$(dirname "$0")/common.sh"
-command -v openssl >/dev/null || skip "openssl not installed"
-command -v python3 >/dev/null || skip "python3 not installed"
+need openssl python3
 r=$(tree_root signed-6.1)
 kb=$(tree_root kbuild-6.1)
 sign_file=$(find "$kb" -name sign-file -type f | head -n1)
@@ -15,7 +14,7 @@ sign_file=$(find "$kb" -name sign-file -type f | head -n1)
 { "$sign_file" 2>&1 || true; } | grep -q Usage || skip "sign-file does not run here"
 rel=$(ls "$r/lib/modules")
 # vmlinux's exports (without them the symbol checks are not decided, exit 3).
-sym=$(ls "$(tree_root headers-6.1)"/usr/src/linux-headers-*/Module.symvers)
+sym=$(tree_symvers headers-6.1)
 mod=$(find "$r/lib/modules/$rel" -name dummy.ko | head -n1)
 export KMX_CACHE_DIR=$TMP/cache
 json() { "$KMX" check --json -t "$r,$sym" "$@" >"$TMP/j" || true; }

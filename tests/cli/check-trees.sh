@@ -11,14 +11,8 @@
 #    (dependencies not loaded: the missing symbols are those of kmod's depends=), exit codes.
 source "$(dirname "$0")/common.sh"
 need_kmod depmod modinfo
-command -v python3 >/dev/null || skip "python3 not installed"
-r1=$(tree_root amd64-6.1)
-r2=$(tree_root amd64-6.12)
-s1=$(ls "$(tree_root headers-6.1)"/usr/src/linux-headers-*/Module.symvers)
-s2=$(ls "$(tree_root headers-6.12)"/usr/src/linux-headers-*/Module.symvers)
-m1=$(tree_moddir amd64-6.1)
-m2=$(tree_moddir amd64-6.12)
-rel1=$(basename "$m1")
+need python3
+check_kernels
 
 # 1. vs depmod -e -E.
 /usr/sbin/depmod -n -e -E "$s2" -b "$r1" "$rel1" 2>&1 >/dev/null |

@@ -45,6 +45,33 @@ tree_moddir() {
   echo "${d%/}"
 }
 
+# The Module.symvers of an unpacked linux-headers package (headers-6.1, ...), or skip.
+tree_symvers() {
+  local root
+  root=$(tree_root "$1") || exit $?
+  ls "$root"/usr/src/linux-headers-*/Module.symvers
+}
+
+# The two Debian kernels kmx check is tested against, 6.1 and 6.12: the roots of their image
+# packages ($r1, $r2), their module trees ($m1, $m2; releases $rel1, $rel2) and their headers'
+# Module.symvers ($s1, $s2); skips when one is not fetched.
+check_kernels() {
+  r1=$(tree_root amd64-6.1)
+  r2=$(tree_root amd64-6.12)
+  m1=$(tree_moddir amd64-6.1)
+  m2=$(tree_moddir amd64-6.12)
+  rel1=${m1##*/} rel2=${m2##*/}
+  s1=$(tree_symvers headers-6.1)
+  s2=$(tree_symvers headers-6.12)
+}
+
+# Commands the test needs, or skip.
+need() {
+  for c in "$@"; do
+    command -v "$c" >/dev/null || skip "$c not installed"
+  done
+}
+
 # Debian's kmod, the reference implementation.
 need_kmod() {
   for t in "$@"; do
@@ -60,4 +87,84 @@ same() {
     diff <(cat -A "$a") <(cat -A "$b") | head -n 20 >&2 || true
     fail "$what differs"
   fi
+}
+
+# module_root ROOT TREE [MODULE...]: ROOT/lib/modules/$ver, a copy of the real tree TREE
+# (amd64-6.1, ...) indexed by kmod's depmod. With no MODULE argument the whole tree, as hard
+# links (a test replaces such a file, never writes into it; the indexes are depmod's own, never
+# the cached ones); else only the named modules (names without .ko), copied, with the tree's
+# module lists. Sets src (the cached tree's module directory), ver (its release) and dir.
+module_root() {
+  local root=$1 m p
+  src=$(tree_moddir "$2") || exit $?
+  shift 2
+  ver=${src##*/}
+  dir=$root/lib/modules/$ver
+  if [ $# = 0 ]; then
+    mkdir -p "$root/lib/modules"
+    cp -al "$src" "$dir"
+    rm -f "$dir"/modules.*.bin
+  else
+    mkdir -p "$dir"
+    for m in "$@"; do
+      p=$(cd "$src" && find kernel -name "$m.ko*" | head -n1)
+      [ -n "$p" ] || fail "$m not in $src"
+      mkdir -p "$dir/$(dirname "$p")"
+      cp "$src/$p" "$dir/$p"
+    done
+    cp "$src/modules.builtin" "$src/modules.builtin.modinfo" "$src/modules.order" "$dir/"
+  fi
+  /usr/sbin/depmod -b "$root" "$ver"
+}
+
+# The fake kernel interface of `kmx daemon --root $TMP/fake`: an empty sys/devices, the boot id
+# BOOT_ID, /proc/cmdline holding CMDLINE (a line; nothing when empty) and, when given,
+# /proc/modules holding the line MODULES.
+fake_kernel() {
+  mkdir -p "$TMP/fake/sys/devices" "$TMP/fake/proc/sys/kernel/random"
+  echo "$1" >"$TMP/fake/proc/sys/kernel/random/boot_id"
+  if [ -n "$2" ]; then echo "$2"; fi >"$TMP/fake/proc/cmdline"
+  if [ $# -gt 2 ]; then echo "$3" >"$TMP/fake/proc/modules"; fi
+}
+
+# `kmx daemon` in the background ($pid) on the fake kernel, the module root $root (release
+# $ver), the modprobe.d directory $TMP/conf, the control socket $sock and the uevent socket
+# $uev, with the further ARGS; its stderr is appended to $TMP/log. Returns once both sockets
+# are there.
+daemon_start() {
+  "$KMX" daemon --root "$TMP/fake" --socket "$sock" -d "$root" -S "$ver" -C "$TMP/conf" \
+    --uevent-socket "$uev" "$@" 2>>"$TMP/log" &
+  pid=$!
+  for _ in $(seq 100); do [ -S "$sock" ] && [ -S "$uev" ] && return 0; sleep 0.1; done
+  cat "$TMP/log" >&2
+  fail "daemon did not start"
+}
+
+# An "add" uevent per MODALIAS to the daemon's uevent socket $uev.
+send_uevents() {
+  python3 - "$uev" "$@" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(sys.argv[1])
+for i, a in enumerate(sys.argv[2:]):
+    s.send(("add@/devices/x%d\0ACTION=add\0MODALIAS=%s\0SEQNUM=%d\0" % (i, a, i)).encode())
+PY
+}
+
+# wait_log PATTERN [WHAT]: waits (5 s at most) for a line of the daemon's $TMP/log matching
+# PATTERN, so that what did not happen meanwhile can be asserted; else shows the log and fails
+# with WHAT.
+wait_log() {
+  for _ in $(seq 100); do grep -q "$1" "$TMP/log" && return 0; sleep 0.05; done
+  cat "$TMP/log" >&2
+  [ $# -lt 2 ] || fail "$2"
+  fail "not in the daemon's log: $1"
+}
+
+# SIGTERM to the daemon $pid, which must exit 0 (else its log is shown).
+daemon_stop() {
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" = 0 ] || { cat "$TMP/log" >&2; fail "daemon exit $rc"; }
 }

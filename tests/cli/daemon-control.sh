@@ -12,20 +12,10 @@
 source "$(dirname "$0")/common.sh"
 need_kmod modprobe depmod
 
-src=$(tree_moddir amd64-6.1) || exit $?
-ver=$(basename "$src")
 root=$TMP/tree
-mods=$root/lib/modules/$ver
-mkdir -p "$mods/kernel" "$TMP/conf" "$TMP/fake/sys/devices" "$TMP/fake/proc/sys/kernel/random"
-cp "$src"/modules.order "$src"/modules.builtin "$src"/modules.builtin.modinfo "$mods/"
-for m in drivers/net/dummy.ko drivers/net/ethernet/intel/e1000/e1000.ko drivers/net/mii.ko; do
-  mkdir -p "$mods/kernel/$(dirname "$m")"
-  cp "$src/kernel/$m" "$mods/kernel/$m"
-done
-/usr/sbin/depmod -b "$root" "$ver"
-echo "control-boot" > "$TMP/fake/proc/sys/kernel/random/boot_id"
-echo "quiet" > "$TMP/fake/proc/cmdline"
-printf 'dummy 16384 0 - Live 0x0000000000000000\n' > "$TMP/fake/proc/modules"
+mkdir -p "$TMP/conf"
+module_root "$root" amd64-6.1 dummy e1000 mii
+fake_kernel control-boot quiet 'dummy 16384 0 - Live 0x0000000000000000'
 e1000_alias=pci:v00008086d0000100Esv00008086sd0000001Ebc02sc00i00
 rtl_alias=pci:v000010ECd00008139sv000010ECsd00008139bc02sc00i00
 mkdir -p "$TMP/fake/sys/devices/pci0000:00/0000:00:03.0" "$TMP/fake/sys/devices/pci0000:00/0000:00:04.0"
@@ -35,27 +25,7 @@ echo "$e1000_alias" > "$TMP/fake/sys/devices/pci0000:00/0000:00:04.0/modalias"
 sock=$TMP/run/control uev=$TMP/uevents
 export KMX_CONFIG=$TMP/kmx.conf
 printf 'idle 1000\n' > "$KMX_CONFIG"
-start() {
-  "$KMX" daemon --root "$TMP/fake" --db "$TMP/db" --socket "$sock" -d "$root" -S "$ver" -C "$TMP/conf" \
-    --uevent-socket "$uev" "$@" 2>> "$TMP/log" &
-  pid=$!
-  for _ in $(seq 100); do [ -S "$sock" ] && [ -S "$uev" ] && return 0; sleep 0.05; done
-  cat "$TMP/log" >&2
-  fail "daemon did not start"
-}
-# handled PATTERN WHAT: wait for the (verbose) log line that says how a uevent was handled, so
-# that what did not happen for it can be asserted; fail with WHAT if none comes.
-handled() {
-  for _ in $(seq 50); do grep -q "$1" "$TMP/log" && return 0; sleep 0.1; done
-  cat "$TMP/log" >&2
-  fail "$2"
-}
-stop() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  [ "$rc" = 0 ] || fail "daemon exit $rc"
-}
+start() { daemon_start --db "$TMP/db" "$@"; }
 ac() { "$KMX" autoclean --socket "$sock" "$@"; }
 expect_rc() {
   local want=$1 rc=0
@@ -106,7 +76,7 @@ if command -v setpriv > /dev/null; then
   expect_rc 2 setpriv --reuid 65534 --regid 65534 --clear-groups "$KMX" autoclean --socket "$sock" cancel dummy
   chmod 700 "$TMP/run"
 fi
-stop
+daemon_stop
 [ ! -e "$sock" ] || fail "socket left after SIGTERM"
 start --no-coldplug
 grep -q "restored 1 pending release(s)" "$TMP/log" || fail "pending release not restored"
@@ -118,34 +88,25 @@ expect_rc 0 ac --json status
 grep -q '"pending":\[\]' "$TMP/out" || fail "pending after cancel"
 
 # --- depmod replaces the indexes: the daemon reopens them ---
-send() {
-  python3 - "$uev" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.connect(sys.argv[1])
-for i, a in enumerate(sys.argv[2:]):
-    s.send(("add@/devices/x%d\0ACTION=add\0MODALIAS=%s\0SEQNUM=%d\0" % (i, a, i)).encode())
-PY
-}
-stop
+daemon_stop
 start --no-coldplug --dry-run -v
-send "$rtl_alias"
-handled "no module for $rtl_alias" "the uevent for $rtl_alias was not handled"
+send_uevents "$rtl_alias"
+wait_log "no module for $rtl_alias" "the uevent for $rtl_alias was not handled"
 grep -q "would load .* for $rtl_alias" "$TMP/log" && fail "8139too resolved before it was in the tree"
-mkdir -p "$mods/kernel/drivers/net/ethernet/realtek"
-cp "$src/kernel/drivers/net/ethernet/realtek/8139too.ko" "$mods/kernel/drivers/net/ethernet/realtek/"
+mkdir -p "$dir/kernel/drivers/net/ethernet/realtek"
+cp "$src/kernel/drivers/net/ethernet/realtek/8139too.ko" "$dir/kernel/drivers/net/ethernet/realtek/"
 /usr/sbin/depmod -b "$root" "$ver"
-send "$rtl_alias"
+send_uevents "$rtl_alias"
 for _ in $(seq 50); do grep -q "would load .*8139too for $rtl_alias" "$TMP/log" && break; sleep 0.1; done
 grep -q "indexes changed on disk: reopened" "$TMP/log" || fail "index change not noticed"
 grep -q "would load .*8139too for $rtl_alias" "$TMP/log" || { cat "$TMP/log"; fail "new alias not loaded after depmod"; }
 
 # --- modprobe.d changes reach the next uevent without a restart; SIGHUP rereads, never kills ---
 echo "blacklist e1000" > "$TMP/conf/blacklist-e1000.conf"
-send "$e1000_alias"
+send_uevents "$e1000_alias"
 for _ in $(seq 50); do grep -q "modprobe.d changed on disk" "$TMP/log" && break; sleep 0.1; done
 grep -q "modprobe.d changed on disk: reopened" "$TMP/log" || { cat "$TMP/log"; fail "a new modprobe.d file was not noticed"; }
-handled "blacklisted e1000 for $e1000_alias" "the blacklist of e1000 was not applied"
+wait_log "blacklisted e1000 for $e1000_alias" "the blacklist of e1000 was not applied"
 grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && fail "blacklisted e1000 loaded: $(cat "$TMP/log")"
 # hup PATTERN WHAT: SIGHUP the daemon, wait for a log line matching PATTERN (a new one: the
 # log is cut first), fail with WHAT if none comes.
@@ -169,10 +130,10 @@ expect_rc 0 ac status
 grep -q "idle period: 77 s" "$TMP/out" || fail "a bad kmx.conf changed the settings: $(cat "$TMP/out")"
 printf 'idle 1000\n' > "$KMX_CONFIG"
 rm "$TMP/conf/blacklist-e1000.conf"
-send "$e1000_alias"
+send_uevents "$e1000_alias"
 for _ in $(seq 50); do grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && break; sleep 0.1; done
 grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" || { cat "$TMP/log"; fail "e1000 not loaded once the blacklist was removed"; }
-stop
+daemon_stop
 
 # --- a modprobe.d directory missing at start is watched through its parent: once it is made, a
 # blacklist written in it reaches the next uevent, with no uevent or timer needed to notice ---
@@ -181,7 +142,7 @@ start --no-coldplug --dry-run -v -C "$TMP/conf-later"
 # Idle, the daemon looks at none of its files (no stat per tick): only inotify wakes it.
 if command -v strace > /dev/null; then
   timeout 2.5 strace -f -qq -p "$pid" -e trace=newfstatat,statx,stat,lstat -o "$TMP/strace.out" 2> /dev/null || true
-  if grep -q "$TMP/conf\|$mods" "$TMP/strace.out"; then fail "the idle daemon stats its files: $(head -3 "$TMP/strace.out")"; fi
+  if grep -q "$TMP/conf\|$dir" "$TMP/strace.out"; then fail "the idle daemon stats its files: $(head -3 "$TMP/strace.out")"; fi
 else
   echo "skip idle stat check: strace not installed"
 fi
@@ -189,8 +150,8 @@ mkdir "$TMP/conf-later"
 echo "blacklist e1000" > "$TMP/conf-later/blacklist-e1000.conf"
 for _ in $(seq 50); do grep -q "modprobe.d changed on disk" "$TMP/log" && break; sleep 0.1; done
 grep -q "modprobe.d changed on disk: reopened" "$TMP/log" || { cat "$TMP/log"; fail "a modprobe.d directory made later was not noticed"; }
-send "$e1000_alias"
-handled "blacklisted e1000 for $e1000_alias" "the blacklist in the new directory was not applied"
+send_uevents "$e1000_alias"
+wait_log "blacklisted e1000 for $e1000_alias" "the blacklist in the new directory was not applied"
 grep -q "would load .*e1000 for $e1000_alias" "$TMP/log" && fail "e1000 loaded despite the blacklist in the new directory: $(cat "$TMP/log")"
-stop
+daemon_stop
 echo ok

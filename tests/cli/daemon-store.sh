@@ -14,56 +14,24 @@
 source "$(dirname "$0")/common.sh"
 need_kmod depmod
 
-src=$(tree_moddir amd64-6.1) || exit $?
-ver=$(basename "$src")
 root=$TMP/tree
-mods=$root/lib/modules/$ver
-mkdir -p "$mods/kernel/drivers/net" "$TMP/conf" "$TMP/fake/sys/devices" "$TMP/fake/proc/sys/kernel/random" "$TMP/state"
-cp "$src"/modules.order "$src"/modules.builtin "$src"/modules.builtin.modinfo "$mods/"
-cp "$src/kernel/drivers/net/dummy.ko" "$mods/kernel/drivers/net/"
-/usr/sbin/depmod -b "$root" "$ver"
-echo "store-boot" > "$TMP/fake/proc/sys/kernel/random/boot_id"
-: > "$TMP/fake/proc/cmdline"
-printf 'mii 16384 0 - Live 0x0000000000000000\n' > "$TMP/fake/proc/modules"
+mkdir -p "$TMP/conf" "$TMP/state"
+module_root "$root" amd64-6.1 dummy
+fake_kernel store-boot "" 'mii 16384 0 - Live 0x0000000000000000'
 mkdir -p "$TMP/fake/sys/module/mii"
 
 db=$TMP/state/persist.db sock=$TMP/run/control uev=$TMP/uevents
 export KMX_CONFIG=/dev/null
 start() {
   : > "$TMP/log"
-  "$KMX" daemon --root "$TMP/fake" --db "$db" --socket "$sock" -d "$root" -S "$ver" -C "$TMP/conf" \
-    --uevent-socket "$uev" --no-coldplug --store-retry 1 "$@" 2>> "$TMP/log" &
-  pid=$!
-  for _ in $(seq 100); do [ -S "$sock" ] && [ -S "$uev" ] && return 0; sleep 0.05; done
-  cat "$TMP/log" >&2
-  fail "daemon did not start"
-}
-stop() {
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  [ "$rc" = 0 ] || { cat "$TMP/log" >&2; fail "daemon exit $rc"; }
-}
-wait_log() {
-  for _ in $(seq 100); do grep -q "$1" "$TMP/log" && return 0; sleep 0.05; done
-  cat "$TMP/log" >&2
-  fail "not in the daemon's log: $1"
-}
-send() {
-  python3 - "$uev" "$@" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.connect(sys.argv[1])
-for i, a in enumerate(sys.argv[2:]):
-    s.send(("add@/devices/x%d\0ACTION=add\0MODALIAS=%s\0SEQNUM=%d\0" % (i, a, i)).encode())
-PY
+  daemon_start --db "$db" --no-coldplug --store-retry 1 "$@"
 }
 
 # --- a damaged store: the daemon runs without it, says so once, loads, keeps requests ---
 head -c 4096 /dev/urandom > "$db"
 start
 wait_log "persist store unavailable"
-send dummy
+send_uevents dummy
 wait_log "load failed for dummy: .*init_module\|^kmx daemon: loaded dummy"
 "$KMX" autoclean --socket "$sock" release-when-idle mii > /dev/null || fail "release-when-idle refused without a store"
 sleep 2.5  # two retries at least
@@ -74,10 +42,10 @@ grep -q "SELECT\|CREATE TABLE" "$TMP/log" && fail "SQL in the daemon's log: $(ca
 # --- the store comes back: opened at the next retry, the pending release written to it ---
 rm -f "$db" "$db"-wal "$db"-shm
 wait_log "persist store $db opened"
-stop
+daemon_stop
 start
 wait_log "restored 1 pending release(s)"
-stop
+daemon_stop
 
 # --- an install command's $CMDLINE_OPTS: modprobe.d's options as kmod passes them (udev's
 # builtin gets "OPTIONS " with kmod's trailing space), a stored value the load names itself
@@ -87,9 +55,9 @@ run_install() {  # MODPROBE.D-LINES...: the install command's $CMDLINE_OPTS, as 
   rm -f "$TMP/cmd.out"
   { printf '%s\n' "$@"; printf 'install dummy echo "opts: $CMDLINE_OPTS" > %s\n' "$TMP/cmd.out"; } > "$TMP/conf/dummy.conf"
   start
-  send dummy
+  send_uevents dummy
   for _ in $(seq 100); do [ -s "$TMP/cmd.out" ] && break; sleep 0.05; done
-  stop
+  daemon_stop
   cat "$TMP/cmd.out" 2>/dev/null
 }
 "$KMX" persist --db "$db" set dummy numdummies=2
@@ -110,7 +78,7 @@ rm -f "$TMP/conf/dummy.conf"
 # pgrep matches its shell until then ---
 printf 'install dummy sleep 3%s; touch %s\n' 1.7 "$TMP/slept" > "$TMP/conf/dummy.conf"
 start
-send dummy
+send_uevents dummy
 for _ in $(seq 100); do pgrep -f "sleep 31.7" > /dev/null && break; sleep 0.05; done
 pgrep -f "sleep 31.7" > /dev/null || fail "the install command did not start: $(cat "$TMP/log")"
 "$KMX" autoclean --socket "$sock" status > /dev/null || fail "status failed while a batch was loading"
@@ -127,10 +95,10 @@ rm -f "$TMP/conf/dummy.conf"
 printf 'install dummy sleep 6%s\n' 18 > "$TMP/conf/dummy.conf"
 printf 'command-timeout 1\n' > "$TMP/kmx.conf"
 start --config "$TMP/kmx.conf"
-send dummy
+send_uevents dummy
 wait_log "install command 'sleep 618' for module dummy still ran after 1 s: stopped"
 ! pgrep -f "sleep 618" > /dev/null || fail "the timed-out install command still runs"
-stop
+daemon_stop
 rm -f "$TMP/conf/dummy.conf"
 
 # --- Type=notify: READY=1 once listening, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 ---
@@ -151,7 +119,7 @@ NOTIFY_SOCKET=$TMP/notify start
 for _ in $(seq 100); do grep -q "READY=1" "$TMP/notify.out" && break; sleep 0.05; done
 kill -HUP "$pid"
 for _ in $(seq 100); do [ "$(grep -c "READY=1" "$TMP/notify.out")" -ge 2 ] && break; sleep 0.05; done
-stop
+daemon_stop
 wait "$listener" || fail "no STOPPING=1 from the daemon: $(cat "$TMP/notify.out")"
 [ "$(cut -d' ' -f1 "$TMP/notify.out" | tr '\n' ' ')" = "READY=1 RELOADING=1 READY=1 STOPPING=1 " ] ||
   fail "service manager notifications: $(cat "$TMP/notify.out")"
@@ -162,12 +130,12 @@ rm -f "$db" "$db"-wal "$db"-shm
 chmod 1777 "$TMP/state"
 start
 wait_log "persist store unavailable.*writable by others"
-stop
+daemon_stop
 [ ! -e "$db" ] || fail "a store was created in a directory others can write"
 chmod 700 "$TMP/state"
 ln -s "$TMP/elsewhere.db" "$db"
 start
 wait_log "persist store unavailable.*symbolic link"
-stop
+daemon_stop
 [ ! -e "$TMP/elsewhere.db" ] || fail "the daemon followed a symbolic link to create the store"
 echo ok

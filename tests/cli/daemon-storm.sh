@@ -9,29 +9,20 @@ source "$(dirname "$0")/common.sh"
 need_kmod modprobe depmod
 command -v python3 >/dev/null || skip "python3 is needed to send the uevents"
 
-src=$(tree_moddir amd64-6.1) || exit $?
-ver=$(basename "$src")
 root=$TMP/tree
-mkdir -p "$root/lib/modules" "$TMP/conf" "$TMP/fake/sys/devices" "$TMP/fake/proc/sys/kernel/random"
-cp -al "$src" "$root/lib/modules/$ver"
-rm -f "$root/lib/modules/$ver"/modules.*.bin
-/usr/sbin/depmod -b "$root" "$ver"
-echo "storm-boot-id" > "$TMP/fake/proc/sys/kernel/random/boot_id"
-echo "quiet" > "$TMP/fake/proc/cmdline"
+mkdir -p "$TMP/conf"
+module_root "$root" amd64-6.1
+fake_kernel storm-boot-id quiet
 
 # 400 distinct device aliases made from modules.alias patterns ('*' -> ""), 20 that match nothing.
-grep -E '^alias (pci|usb|acpi|platform|hid|virtio|of|input|serio):' "$root/lib/modules/$ver/modules.alias" |
+grep -E '^alias (pci|usb|acpi|platform|hid|virtio|of|input|serio):' "$dir/modules.alias" |
   grep -v '[][?\\]' | awk '{print $2}' | awk 'NR % 37 == 0 && n < 400 {print; n++}' | tr -d '*' > "$TMP/aliases"
 for i in $(seq 1 20); do echo "pci:v0000FFFFd0000$((1000 + i))svsdbcsci" >> "$TMP/aliases"; done
 distinct=$(sort -u "$TMP/aliases" | wc -l)
 [ "$distinct" -ge 300 ] || fail "only $distinct aliases"
 
 sock=$TMP/control uev=$TMP/uevents
-"$KMX" daemon --root "$TMP/fake" --db "$TMP/db" --socket "$sock" -d "$root" -S "$ver" -C "$TMP/conf" \
-  --no-coldplug --dry-run --uevent-socket "$uev" 2> "$TMP/log" &
-pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && [ -S "$uev" ] && break; sleep 0.1; done
-[ -S "$sock" ] || { cat "$TMP/log" >&2; fail "daemon did not create its sockets"; }
+daemon_start --db "$TMP/db" --no-coldplug --dry-run
 
 sent=10000 bad=50
 python3 - "$uev" "$TMP/aliases" "$sent" "$bad" <<'PY'
@@ -86,10 +77,7 @@ done | awk '/^insmod /{n=$2; sub(/.*\//,"",n); sub(/\.ko.*/,"",n); gsub(/-/,"_",
 same "module set" "$TMP/kmod.set" "$TMP/kmx.set"
 echo "modules: $(wc -l < "$TMP/kmx.set") each once, same set as kmod"
 
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-[ "$rc" = 0 ] || { cat "$TMP/log" >&2; fail "daemon exit code $rc after SIGTERM"; }
+daemon_stop
 [ ! -e "$sock" ] || fail "control socket left behind"
 [ ! -e "$uev" ] || fail "uevent socket left behind"
 grep -q "exiting on SIGTERM" "$TMP/log" || fail "no exit line"

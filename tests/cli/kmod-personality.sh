@@ -32,13 +32,8 @@ in_root() {
 in_root /usr/bin/kmod --version >/dev/null 2>&1 || skip "kmod does not run in a chroot with /dev bound here"
 
 # Inputs: depmod's modules.devname of the 6.12 tree, and a hand-damaged one.
-moddir=$(tree_moddir amd64-6.12)
-ver=$(basename "$moddir")
-mkdir -p "$TMP/tree/lib/modules"
-cp -al "$moddir" "$TMP/tree/lib/modules/$ver"
-rm -f "$TMP/tree/lib/modules/$ver"/modules.*.bin "$TMP/tree/lib/modules/$ver"/modules.devname
-/usr/sbin/depmod -b "$TMP/tree" "$ver"
-cp "$TMP/tree/lib/modules/$ver/modules.devname" "$TMP/devname-6.12"
+module_root "$TMP/tree" amd64-6.12
+cp "$dir/modules.devname" "$TMP/devname-6.12"
 grep -q '^cuse cuse c10:203$' "$TMP/devname-6.12" || fail "depmod's modules.devname has no cuse line"
 printf '# comment\nfuse fuse c10:229\n\nbad line\nzram zram b252 :0\nsnd snd/seq c116:1 trailing words\nkvm  kvm   c 10:232\nxx yy z1:2\nmd md b9:0' >"$TMP/devname-damaged"
 : >"$TMP/devname-empty"
@@ -99,6 +94,6 @@ for args in list; do
     fail "kmod $args differs: $rc1/$rc2 $(diff "$TMP/a.out" "$TMP/b.out" | head -n5) $(diff "$TMP/a.err" "$TMP/b.err" | head -n5)"
   n=$((n + 1))
 done
-"$TMP/bin/kmod" modinfo -F license "$moddir/kernel/drivers/net/dummy.ko.xz" | grep -qx GPL || fail "kmod modinfo"
+"$TMP/bin/kmod" modinfo -F license "$src/kernel/drivers/net/dummy.ko.xz" | grep -qx GPL || fail "kmod modinfo"
 "$KMX" kmod static-nodes -h | grep -q "Formats:" || fail "kmx kmod static-nodes"
 echo "ok: $n kmod invocations identical to kmod 30"

@@ -5,13 +5,8 @@
 source "$(dirname "$0")/common.sh"
 need_kmod modinfo depmod
 
-src=$(tree_moddir amd64-6.1)
-ver=$(basename "$src")
 root=$TMP/root
-mkdir -p "$root/lib/modules"
-cp -al "$src" "$root/lib/modules/$ver"
-/usr/sbin/depmod -b "$root" "$ver"
-dir=$root/lib/modules/$ver
+module_root "$root" amd64-6.1
 
 ln -s "$KMX" "$TMP/modinfo"
 

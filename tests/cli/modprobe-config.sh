@@ -49,16 +49,12 @@ compare() {
 }
 
 # (1) A real tree's indexes plus a rich config tree.
-src=$(tree_moddir amd64-6.1)
-ver=$(basename "$src")
 root=$TMP/root
-mkdir -p "$root/lib/modules"
-cp -al "$src" "$root/lib/modules/$ver"
-/usr/sbin/depmod -b "$root" "$ver"
+module_root "$root" amd64-6.1
 # The tree's modules.softdep is a hard link into the cache: replace, never append.
-{ cat "$root/lib/modules/$ver/modules.softdep"; printf 'softdep extra-dep pre: a-b post: c\n'; } > "$TMP/softdep"
-rm -f "$root/lib/modules/$ver/modules.softdep"
-cp "$TMP/softdep" "$root/lib/modules/$ver/modules.softdep"
+{ cat "$dir/modules.softdep"; printf 'softdep extra-dep pre: a-b post: c\n'; } > "$TMP/softdep"
+rm -f "$dir/modules.softdep"
+cp "$TMP/softdep" "$dir/modules.softdep"
 
 e=$root/etc/modprobe.d; r=$root/run/modprobe.d; u=$root/usr/local/lib/modprobe.d; l=$root/lib/modprobe.d
 mkdir -p "$e" "$r" "$u" "$l" "$e/dir.conf"
@@ -98,7 +94,7 @@ compare "rich tree, long options" "$TMP/cmdline-rich" --dirname="$root" --set-ve
 compare "single file -C" "$TMP/cmdline-rich" -d "$root" -S "$ver" -C "$e/50-main.conf" --show-config
 
 # (2) Relative paths: the module dir is made absolute, -C paths are shown as given.
-printf 'softdep broken\n' >> "$root/lib/modules/$ver/modules.softdep"
+printf 'softdep broken\n' >> "$dir/modules.softdep"
 (cd "$TMP" && compare "relative paths" "$TMP/cmdline-rich" -d root -S "$ver" -C root/etc/modprobe.d/ -c)
 count=$((count + 1))
 

@@ -9,19 +9,8 @@
 source "$(dirname "$0")/common.sh"
 need_kmod modprobe depmod
 
-src=$(tree_moddir amd64-6.1) || exit $?
-ver=$(basename "$src")
 root=$TMP/root
-dir=$root/lib/modules/$ver
-mkdir -p "$dir"
-for m in bridge stp llc vfat fat nls_utf8 dummy tun; do
-  p=$(cd "$src" && find kernel -name "$m.ko*" | head -n1)
-  [ -n "$p" ] || fail "$m not in the 6.1 tree"
-  mkdir -p "$dir/$(dirname "$p")"
-  cp "$src/$p" "$dir/$p"
-done
-cp "$src/modules.builtin" "$src/modules.builtin.modinfo" "$src/modules.order" "$dir/"
-/usr/sbin/depmod -b "$root" "$ver"
+module_root "$root" amd64-6.1 bridge stp llc vfat fat nls_utf8 dummy tun
 
 mkdir -p "$TMP/conf" "$TMP/empty" "$TMP/kmod-bin" "$TMP/kmx-bin"
 cat > "$TMP/conf/a.conf" <<'C'

@@ -9,17 +9,8 @@
 source "$(dirname "$0")/common.sh"
 need_kmod modprobe depmod
 
-src=$(tree_moddir amd64-6.1) || exit $?
-ver=$(basename "$src")
 root=$TMP/root
-dir=$root/lib/modules/$ver
-mkdir -p "$dir"
-p=$(cd "$src" && find kernel -name "dummy.ko*" | head -n1)
-[ -n "$p" ] || fail "dummy not in the 6.1 tree"
-mkdir -p "$dir/$(dirname "$p")"
-cp "$src/$p" "$dir/$p"
-cp "$src/modules.builtin" "$src/modules.builtin.modinfo" "$src/modules.order" "$dir/"
-/usr/sbin/depmod -b "$root" "$ver"
+module_root "$root" amd64-6.1 dummy
 mkdir -p "$TMP/empty" "$TMP/conf" "$TMP/kmod-bin" "$TMP/kmx-bin"
 echo "options dummy numdummies=5" >"$TMP/conf/d.conf"
 ln -s /usr/sbin/modprobe "$TMP/kmod-bin/modprobe"
@@ -29,7 +20,7 @@ ln -s "$KMX" "$TMP/kmx-bin/modprobe"
 
 export KMX_PERSIST_DB=$TMP/var/persist.db KMX_CONFIG=$TMP/kmx.conf KMX_BASELINE_DIR=$TMP/run/baseline
 db=$KMX_PERSIST_DB
-path=$dir/$p
+path=$(find "$dir/kernel" -name "dummy.ko*")
 
 # mp TOOL ARGS...: run modprobe of TOOL (kmod|kmx) on the test root; output in $TMP/TOOL.{out,err,rc}
 mp() {
@@ -89,13 +80,19 @@ echo "persist off" >"$KMX_CONFIG"
 [ "$(insmod_line -C empty dummy)" = "" ] || fail "persist off still applied: $(cat "$TMP/kmx.out")"
 identical -C empty -v dummy
 
+# With WHAT wrong: `modprobe dummy` identical to kmod's; with -v the same stdout and exit code
+# (stderr in $TMP/kmx.err and $TMP/kmod.err, for the caller).
+identical_but_verbose_stderr() {
+  identical -C empty dummy
+  mp kmod -C empty -v dummy
+  mp kmx -C empty -v dummy
+  same "stdout with $1" "$TMP/kmod.out" "$TMP/kmx.out"
+  same "exit code with $1" "$TMP/kmod.rc" "$TMP/kmx.rc"
+}
+
 # A bad kmx.conf: identical without -v; with -v one extra line naming FILE:LINE.
 printf 'idle 5\npersist maybe\n' >"$KMX_CONFIG"
-identical -C empty dummy
-mp kmod -C empty -v dummy
-mp kmx -C empty -v dummy
-same "stdout with a bad kmx.conf" "$TMP/kmod.out" "$TMP/kmx.out"
-same "exit code with a bad kmx.conf" "$TMP/kmod.rc" "$TMP/kmx.rc"
+identical_but_verbose_stderr "a bad kmx.conf"
 grep -qxF "kmx: persist: $KMX_CONFIG:2: 'persist' takes on or off, not 'maybe'" "$TMP/kmx.err" ||
   fail "no FILE:LINE message: $(cat "$TMP/kmx.err")"
 [ "$(grep -v '^kmx: persist:' "$TMP/kmx.err")" = "$(cat "$TMP/kmod.err")" ] || fail "bad kmx.conf changed kmod's messages"
@@ -104,11 +101,7 @@ rm -f "$KMX_CONFIG"
 # A corrupt store: identical without -v; with -v one "kmx: persist: FILE: ..." line.
 rm -f "$db" "$db"-wal "$db"-shm
 echo "this is not a database, not even close; padding padding padding padding padding" >"$db"
-identical -C empty dummy
-mp kmod -C empty -v dummy
-mp kmx -C empty -v dummy
-same "stdout with a corrupt store" "$TMP/kmod.out" "$TMP/kmx.out"
-same "exit code with a corrupt store" "$TMP/kmod.rc" "$TMP/kmx.rc"
+identical_but_verbose_stderr "a corrupt store"
 [ "$(grep -c "^kmx: persist: $db: " "$TMP/kmx.err")" = 1 ] || fail "expected one persist line: $(cat "$TMP/kmx.err")"
 
 # A store that cannot be opened (directory in the way): same.

@@ -22,11 +22,13 @@ cache=${KMX_CACHE:-/var/cache/kmx-test}
 table='
 amd64-6.1           linux-image-6.1.0-54-amd64-unsigned
 amd64-6.12          linux-image-6.12.117+deb12-amd64-unsigned
+amd64-6.1-53        linux-image-6.1.0-53-amd64-unsigned
 arm64-6.1           linux-image-6.1.0-54-arm64-unsigned:arm64
 i386-6.1            linux-image-6.1.0-50-686-unsigned:i386
 signed-6.1          linux-image-6.1.0-54-amd64
 headers-6.1         linux-headers-6.1.0-54-amd64
 headers-common-6.1  linux-headers-6.1.0-54-common
+headers-6.1-53      linux-headers-6.1.0-53-amd64
 kbuild-6.1          linux-kbuild-6.1
 headers-6.12        linux-headers-6.12.117+deb12-amd64
 headers-common-6.12 linux-headers-6.12.117+deb12-common

@@ -117,3 +117,20 @@ TEST(CheckTarget, LoadedModuleAddsItsNameLicenceAndExports) {
   EXPECT_TRUE(s.loaded.contains("dm_foo"));
   EXPECT_FALSE(s.proprietary.contains("dm_foo"));
 }
+
+TEST(CheckTarget, LoadedListAddsNamesAndProprietaryTaint) {
+  TargetState s;
+  s.loaded.insert("earlier");
+  // A malformed line: the error names the file and the line; nothing of the list is added.
+  auto bad = add_loaded_list("ok 1 0 - Live 0x0\nnvidia 56falsely 0 - Live 0x0 (POE)\n", "/tmp/mods", s);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().msg, "/tmp/mods: /proc/modules:2: size '56falsely' is not a number");
+  EXPECT_EQ(s.loaded, std::set<std::string>{"earlier"});
+
+  ASSERT_TRUE(add_loaded_list("nvidia 56 0 - Live 0x0 (POE)\n"
+                              "kmx_lab_a 16384 1 kmx_lab_b, Live 0x0 (OE)\n"
+                              "ext4 1 2 - Live 0x0\n",
+                              "/proc/modules", s));
+  EXPECT_EQ(s.loaded, (std::set<std::string>{"earlier", "ext4", "kmx_lab_a", "nvidia"}));
+  EXPECT_EQ(s.proprietary, std::set<std::string>{"nvidia"});
+}

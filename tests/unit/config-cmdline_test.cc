@@ -25,8 +25,7 @@ using namespace std::string_literals;
 
 namespace {
 
-const char *const kmod_modprobe = "/usr/sbin/modprobe";
-const char *const peer_kcmdline_base = "/work/shared/peer/kmod-testsuite/fixtures/rootfs/test-modprobe";
+const std::string peer_kcmdline_base = peer_rootfs + "/test-modprobe";
 
 
 // kmod's `modprobe -c` with no config files: stdout and stderr, with `cmdline` (a file
@@ -35,7 +34,7 @@ std::pair<std::string, std::string> kmod_show_config(const std::string &cmdline,
   fs::create_directories(scratch + "/empty");
   std::string cmd;
   if (!cmdline.empty())
-    cmd = "unshare -rm sh -c 'mount --bind \"$0\" /proc/cmdline && exec \"$@\"' " + shell_quote(cmdline) + " ";
+    cmd = fake_cmdline_prefix(cmdline);
   cmd += std::string(kmod_modprobe) + " -C " + shell_quote(scratch + "/empty") + " -d " + shell_quote(scratch + "/empty") +
          " -S 0 -c >" + shell_quote(scratch + "/out") + " 2>" + shell_quote(scratch + "/err");
   int rc = std::system(cmd.c_str());
@@ -88,7 +87,7 @@ std::vector<std::string> hostile_cmdlines() {
 }  // namespace
 
 TEST(KernelCmdlineVsKmod, HostileCommandLines) {
-  if (::access(kmod_modprobe, X_OK) != 0) GTEST_SKIP() << "kmod's /usr/sbin/modprobe not installed";
+  if (!executable(kmod_modprobe)) GTEST_SKIP() << "kmod's /usr/sbin/modprobe not installed";
   if (!can_fake_cmdline()) GTEST_SKIP() << "no user+mount namespaces: cannot give kmod a fake /proc/cmdline";
   TempDir t;
   int i = 0;
@@ -104,7 +103,7 @@ TEST(KernelCmdlineVsKmod, HostileCommandLines) {
 }
 
 TEST(KernelCmdlineVsKmod, HostCommandLine) {
-  if (::access(kmod_modprobe, X_OK) != 0) GTEST_SKIP() << "kmod's /usr/sbin/modprobe not installed";
+  if (!executable(kmod_modprobe)) GTEST_SKIP() << "kmod's /usr/sbin/modprobe not installed";
   Result<std::string> host = read_kernel_cmdline("/proc/cmdline");
   if (!host) GTEST_SKIP() << "no /proc/cmdline";
   TempDir t;

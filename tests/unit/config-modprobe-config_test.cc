@@ -30,9 +30,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char *const kmod_modprobe = "/usr/sbin/modprobe";
-const char *const peer_rootfs = "/work/shared/peer/kmod-testsuite/fixtures/rootfs";
-
 
 struct KmodRun {
   std::string out, err;
@@ -44,8 +41,7 @@ KmodRun run_kmod(const std::vector<std::string> &args, const std::string &fake_c
                  const std::string &scratch) {
   std::string cmd;
   if (!fake_cmdline.empty())
-    cmd = "unshare -rm sh -c 'mount --bind \"$0\" /proc/cmdline && exec \"$@\"' " +
-          shell_quote(fake_cmdline) + " ";
+    cmd = fake_cmdline_prefix(fake_cmdline);
   cmd += kmod_modprobe;
   for (const std::string &a : args) cmd += " " + shell_quote(a);
   cmd += " >" + shell_quote(scratch + "/kmod.out") + " 2>" + shell_quote(scratch + "/kmod.err");
@@ -115,7 +111,7 @@ Differential compare_with_kmod(const std::string &root, const std::vector<std::s
   return d;
 }
 
-bool have_kmod() { return ::access(kmod_modprobe, X_OK) == 0; }
+bool have_kmod() { return executable(kmod_modprobe); }
 
 const std::vector<std::string> kmod30_dirs = {"/etc/modprobe.d", "/run/modprobe.d",
                                               "/usr/local/lib/modprobe.d", "/lib/modprobe.d"};

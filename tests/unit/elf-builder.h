@@ -382,17 +382,4 @@ private:
   std::string path_;
 };
 
-// stdout of a shell command (stderr is discarded unless the command redirects it).
-inline std::string run_cmd(const std::string &cmd) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE *)> p(popen(cmd.c_str(), "r"), pclose);
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
-  return out;
-}
-
-inline bool executable(const char *path) { return ::access(path, X_OK) == 0; }
-
 }  // namespace kmx::test

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "elf-builder.h"
+#include "test-support.h"
 #include "elf/elf-types.h"
 
 using namespace kmx;

@@ -27,10 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char *const kModinfo = "/usr/sbin/modinfo";
-const char *const kModprobe = "/usr/sbin/modprobe";
-const char *const kPeerModules = "/work/shared/peer/kmod-testsuite/fixtures/modules";
-
 struct FlavorParam {
   bool is64, le;
   u16 machine;
@@ -66,8 +62,8 @@ std::vector<std::pair<std::string, std::string>> entries(const ModuleInfo &mi) {
 
 // kmod's view of .modinfo: `modinfo -0` prints "filename:   PATH\0" then every key=value
 // string of the file in order, then the signature fields when signed.
-std::vector<std::pair<std::string, std::string>> kmod_modinfo(const std::string &path) {
-  std::string out = run_cmd(std::string(kModinfo) + " -0 '" + path + "' 2>/dev/null");
+std::vector<std::pair<std::string, std::string>> kmod_modinfo_of(const std::string &path) {
+  std::string out = run_cmd(std::string(kmod_modinfo) + " -0 '" + path + "' 2>/dev/null");
   std::vector<std::pair<std::string, std::string>> v;
   size_t i = 0;
   bool first = true;
@@ -125,7 +121,7 @@ TEST_P(ModuleFlavor, ModinfoPaddingAndDuplicates) {
 // Strings without '=' and an unterminated last string, compared with what kmod's modinfo
 // makes of the same file.
 TEST(ModuleElf, ModinfoOddStringsAsKmodReadsThem) {
-  if (!executable(kModinfo)) GTEST_SKIP() << "skipped: " << kModinfo << " not installed";
+  if (!executable(kmod_modinfo)) GTEST_SKIP() << "skipped: " << kmod_modinfo << " not installed";
   struct Case {
     const char *name;
     Bytes modinfo;
@@ -146,7 +142,7 @@ TEST(ModuleElf, ModinfoOddStringsAsKmodReadsThem) {
     TempFile tmp(img);
     auto r = parse(img);
     ASSERT_TRUE(r) << r.error().msg;
-    EXPECT_EQ(entries(*r), kmod_modinfo(tmp.path())) << c.name;
+    EXPECT_EQ(entries(*r), kmod_modinfo_of(tmp.path())) << c.name;
   }
 }
 
@@ -215,7 +211,7 @@ TEST_P(ModuleFlavor, VersionsSizeNotMultiple) {
 // 0x%08llx). ".dotted": kmod's reader drops one leading '.' of a name (ppc64 ELFv1 dot
 // symbols), so kmod's view of that entry is "dotted".
 TEST(ModuleElf, VersionsMatchKmodDump) {
-  if (!executable(kModprobe)) GTEST_SKIP() << "skipped: " << kModprobe << " not installed";
+  if (!executable(kmod_modprobe)) GTEST_SKIP() << "skipped: " << kmod_modprobe << " not installed";
   for (const FlavorParam &f : kFlavors) {
     ElfBuilder b(f.is64, f.le, f.machine);
     b.add(".modinfo", nul_strings({"license=GPL"}));
@@ -232,7 +228,7 @@ TEST(ModuleElf, VersionsMatchKmodDump) {
       std::snprintf(buf, sizeof buf, "0x%08llx\t%s\n", static_cast<unsigned long long>(v.crc), v.name.c_str());
       ours += buf;
     }
-    EXPECT_EQ(ours, run_cmd(std::string(kModprobe) + " --dump-modversions " + tmp.path() + " 2>&1")) << f.name;
+    EXPECT_EQ(ours, run_cmd(std::string(kmod_modprobe) + " --dump-modversions " + tmp.path() + " 2>&1")) << f.name;
   }
 }
 
@@ -463,10 +459,10 @@ TEST(ModuleElf, ModuleNameFromPath) {
 // ---------------------------------------------------------------------------------------
 // The peer testsuite's real modules (built by kbuild), checked against kmod and readelf.
 
-std::vector<std::string> peer_modules() {
+std::vector<std::string> peer_module_files() {
   std::vector<std::string> v;
   std::error_code ec;
-  for (auto &e : fs::directory_iterator(kPeerModules, ec))
+  for (auto &e : fs::directory_iterator(test::peer_modules, ec))
     if (e.path().string().find(".ko") != std::string::npos) v.push_back(e.path().string());
   std::sort(v.begin(), v.end());
   return v;
@@ -481,9 +477,9 @@ std::string plain_copy(const std::string &path, const std::string &dir) {
 }
 
 TEST(ModuleElfPeer, MatchesKmodAndReadelf) {
-  std::vector<std::string> mods = peer_modules();
-  if (mods.empty()) GTEST_SKIP() << "skipped: " << kPeerModules << " not present";
-  if (!executable(kModinfo) || !executable(kModprobe)) GTEST_SKIP() << "skipped: kmod tools not installed";
+  std::vector<std::string> mods = peer_module_files();
+  if (mods.empty()) GTEST_SKIP() << "skipped: " << test::peer_modules << " not present";
+  if (!executable(kmod_modinfo) || !executable(kmod_modprobe)) GTEST_SKIP() << "skipped: kmod tools not installed";
   kmx::test::TempDir tmp("kmx-elftest-peer");  // removed however the test ends
   ASSERT_FALSE(tmp.path.empty());
   const std::string &dir = tmp.path;
@@ -497,7 +493,7 @@ TEST(ModuleElfPeer, MatchesKmodAndReadelf) {
     EXPECT_EQ(r->elf_size, fs::file_size(plain));
 
     // .modinfo, in order, as kmod's modinfo prints it.
-    EXPECT_EQ(entries(*r), kmod_modinfo(plain));
+    EXPECT_EQ(entries(*r), kmod_modinfo_of(plain));
 
     // __versions, as modprobe --dump-modversions prints it.
     std::string ours;
@@ -506,10 +502,10 @@ TEST(ModuleElfPeer, MatchesKmodAndReadelf) {
       std::snprintf(buf, sizeof buf, "0x%08llx\t%s\n", static_cast<unsigned long long>(v.crc), v.name.c_str());
       ours += buf;
     }
-    EXPECT_EQ(ours, run_cmd(std::string(kModprobe) + " --dump-modversions '" + plain + "' 2>/dev/null"));
+    EXPECT_EQ(ours, run_cmd(std::string(kmod_modprobe) + " --dump-modversions '" + plain + "' 2>/dev/null"));
 
     // Exports with their CRCs, as modprobe --show-exports lists them (when there are any).
-    std::string kmod_exports = run_cmd(std::string(kModprobe) + " --show-exports '" + plain + "' 2>/dev/null");
+    std::string kmod_exports = run_cmd(std::string(kmod_modprobe) + " --show-exports '" + plain + "' 2>/dev/null");
     std::set<std::string> theirs, mine;
     std::istringstream es(kmod_exports);
     std::string line;

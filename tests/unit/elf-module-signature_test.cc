@@ -15,6 +15,7 @@
 #include <fstream>
 
 #include "elf-builder.h"
+#include "test-support.h"
 #include "elf/module-elf.h"
 
 using namespace kmx;
@@ -23,8 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char *const kModinfo = "/usr/sbin/modinfo";
-const char *const kPeerModules = "/work/shared/peer/kmod-testsuite/fixtures/modules";
 const std::string kMagic = "~Module signature appended~\n";
 
 Bytes read_bytes(const std::string &p) {
@@ -69,7 +68,7 @@ std::string colon_hex(const Bytes &b) {
 
 // One field as kmod's modinfo prints it with -F, with its line wrapping ("\n\t\t") undone.
 std::string kmod_field(const std::string &path, const std::string &field) {
-  std::string out = run_cmd(std::string(kModinfo) + " -F " + field + " '" + path + "' 2>/dev/null");
+  std::string out = run_cmd(std::string(kmod_modinfo) + " -F " + field + " '" + path + "' 2>/dev/null");
   std::string s;
   for (size_t i = 0; i < out.size(); i++) {
     if (out[i] == '\n' && out.compare(i + 1, 2, "\t\t") == 0) {
@@ -83,7 +82,7 @@ std::string kmod_field(const std::string &path, const std::string &field) {
 }
 
 void expect_same_as_kmod(const std::string &path, const ModuleInfo &mi) {
-  if (!executable(kModinfo)) return;
+  if (!executable(kmod_modinfo)) return;
   SCOPED_TRACE(path);
   if (!mi.signature) {
     EXPECT_EQ(kmod_field(path, "sig_id"), "");
@@ -254,7 +253,7 @@ TEST(ModuleSignature, LegacyLayout) {
 
 // kmod's own test trailers appended to its mod-simple.ko, as its testsuite does.
 TEST(ModuleSignature, PeerTrailers) {
-  std::string simple = std::string(kPeerModules) + "/mod-simple.ko";
+  std::string simple = peer_modules + "/mod-simple.ko";
   if (!fs::exists(simple)) GTEST_SKIP() << "skipped: " << simple << " not present";
   Bytes mod = read_bytes(simple);
   const struct {
@@ -262,7 +261,7 @@ TEST(ModuleSignature, PeerTrailers) {
   } cases[] = {{"dummy.sha1", "X509", "sha1"}, {"dummy.sha256", "X509", "sha256"}, {"dummy.pkcs7", "PKCS#7", "sha256"}};
   for (const auto &c : cases) {
     SCOPED_TRACE(c.file);
-    Bytes file = mod, tail = read_bytes(std::string(kPeerModules) + "/" + c.file);
+    Bytes file = mod, tail = read_bytes(peer_modules + "/" + c.file);
     ASSERT_FALSE(tail.empty());
     file.insert(file.end(), tail.begin(), tail.end());
     auto r = parse_module(ByteView(file));
@@ -275,7 +274,7 @@ TEST(ModuleSignature, PeerTrailers) {
     EXPECT_FALSE(r->signature->signature.empty());
     EXPECT_EQ(r->get("name"), "mod_simple");
     TempFile tmp(file);
-    if (!executable(kModinfo)) continue;
+    if (!executable(kmod_modinfo)) continue;
     ASSERT_NE(kmod_field(tmp.path(), "sig_id"), "");  // kmod does show this one
     expect_same_as_kmod(tmp.path(), *r);
   }

@@ -16,20 +16,10 @@
 #include "index/trie-index.h"
 
 using namespace kmx;
+using namespace kmx::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string run(const std::string &cmd) {
-  std::string out;
-  FILE *p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
 
 std::set<std::string> lines_of(const std::string &text, const std::string &strip_prefix = "") {
   std::set<std::string> s;
@@ -51,9 +41,9 @@ class IndexVsKmod : public ::testing::TestWithParam<const char *> {};
 }  // namespace
 
 TEST_P(IndexVsKmod, RebuildIsByteIdentical) {
-  if (access("/usr/sbin/depmod", X_OK) != 0) GTEST_SKIP() << "kmod's /usr/sbin/depmod not installed";
+  if (!executable(kmod_depmod)) GTEST_SKIP() << "kmod's /usr/sbin/depmod not installed";
   std::string script = std::string(KMX_TEST_DIR) + "/data/fetch-trees.sh";
-  std::string pkgroot = run(script + " path " + GetParam() + " 2>/dev/null");
+  std::string pkgroot = run_cmd(script + " path " + GetParam() + " 2>/dev/null");
   while (!pkgroot.empty() && pkgroot.back() == '\n') pkgroot.pop_back();
   if (pkgroot.empty() || !fs::exists(pkgroot + "/.done") || !fs::exists(pkgroot + "/lib/modules"))
     GTEST_SKIP() << "tree " << GetParam() << " not fetched (tests/data/fetch-trees.sh " << GetParam() << ")";
@@ -72,7 +62,7 @@ TEST_P(IndexVsKmod, RebuildIsByteIdentical) {
     if (e.path().filename().string().rfind("modules.", 0) == 0 && e.path().filename() != "modules.order" &&
         e.path().filename() != "modules.builtin" && e.path().filename() != "modules.builtin.modinfo")
       fs::remove(e.path());
-  ASSERT_EQ(std::system(("/usr/sbin/depmod -b '" + root + "' " + version).c_str()), 0);
+  ASSERT_EQ(std::system((std::string(kmod_depmod) + " -b '" + root + "' " + version).c_str()), 0);
 
   int checked = 0;
   for (const char *name : {"modules.dep.bin", "modules.alias.bin", "modules.symbols.bin", "modules.builtin.bin",
@@ -119,7 +109,7 @@ TEST_P(IndexVsKmod, RebuildIsByteIdentical) {
   }
   EXPECT_EQ(dep_bin, dep_txt);
   // kmod's own dump of the alias index (modprobe -c prints "alias KEY VALUE" from it).
-  std::string kdump = run("/usr/sbin/modprobe -c -d '" + root + "' -S " + version + " -C /nonexistent 2>/dev/null");
+  std::string kdump = run_cmd(std::string(kmod_modprobe) + " -c -d '" + root + "' -S " + version + " -C /nonexistent 2>/dev/null");
   std::set<std::string> alias_bin;
   for (auto &[k, v] : dump("modules.alias.bin")) alias_bin.insert(k + " " + v.value);
   std::set<std::string> kmod_alias = lines_of(kdump, "alias ");
@@ -137,10 +127,10 @@ INSTANTIATE_TEST_SUITE_P(Trees, IndexVsKmod, ::testing::Values("amd64-6.1", "i38
 // in its result order. Keys are made from the index's own patterns (wildcards filled in),
 // so each matches at least one pattern and usually several generic ones.
 TEST(IndexVsKmodModprobe, WildcardSearchOrderMatchesModprobeResolveAlias) {
-  if (access("/usr/sbin/depmod", X_OK) != 0 || access("/usr/sbin/modprobe", X_OK) != 0)
+  if (!executable(kmod_depmod) || !executable(kmod_modprobe))
     GTEST_SKIP() << "kmod's depmod/modprobe not installed";
   std::string script = std::string(KMX_TEST_DIR) + "/data/fetch-trees.sh";
-  std::string pkgroot = run(script + " path amd64-6.1 2>/dev/null");
+  std::string pkgroot = run_cmd(script + " path amd64-6.1 2>/dev/null");
   while (!pkgroot.empty() && pkgroot.back() == '\n') pkgroot.pop_back();
   if (pkgroot.empty() || !fs::exists(pkgroot + "/.done")) GTEST_SKIP() << "tree amd64-6.1 not fetched";
   std::string version;
@@ -150,7 +140,7 @@ TEST(IndexVsKmodModprobe, WildcardSearchOrderMatchesModprobeResolveAlias) {
   std::string root = tmp.path, dir = root + "/lib/modules/" + version;
   fs::create_directories(root + "/lib/modules");
   ASSERT_EQ(std::system(("cp -al '" + pkgroot + "/lib/modules/" + version + "' '" + dir + "'").c_str()), 0);
-  ASSERT_EQ(std::system(("/usr/sbin/depmod -b '" + root + "' " + version).c_str()), 0);
+  ASSERT_EQ(std::system((std::string(kmod_depmod) + " -b '" + root + "' " + version).c_str()), 0);
 
   auto file = MappedFile::open(dir + "/modules.alias.bin");
   ASSERT_TRUE(file);
@@ -181,7 +171,7 @@ TEST(IndexVsKmodModprobe, WildcardSearchOrderMatchesModprobeResolveAlias) {
     std::string mine;
     for (const IndexValue &v : *got) mine += v.value + "\n";
     std::string theirs =
-        run("/usr/sbin/modprobe -C /nonexistent -d '" + root + "' -S " + version + " -R '" + k + "' 2>/dev/null");
+        run_cmd(std::string(kmod_modprobe) + " -C /nonexistent -d '" + root + "' -S " + version + " -R '" + k + "' 2>/dev/null");
     EXPECT_EQ(mine, theirs) << "alias " << k;
     multi += got->size() > 1;
   }

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test-support.h"
+
 using namespace kmx;
 namespace fs = std::filesystem;
 
@@ -16,20 +18,17 @@ namespace {
 class LoadFile : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kmx-load-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     fs::create_directories(dir_ / "sys/module");
     roots_.sys = (dir_ / "sys").string();
     roots_.proc = (dir_ / "proc").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string put(const std::string &name, const std::string &bytes) {
     fs::path p = dir_ / name;
     std::ofstream(p, std::ios::binary) << bytes;
     return p.string();
   }
-  fs::path dir_;
+  test::TempDir tmp_{"kmx-load"};
+  fs::path dir_{tmp_.path};
   KernelRoots roots_;
 };
 

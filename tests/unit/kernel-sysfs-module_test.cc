@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test-support.h"
+
 using namespace kmx;
 namespace fs = std::filesystem;
 
@@ -13,16 +15,12 @@ namespace {
 class FakeKernel : public ::testing::Test {
 protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() / ("kmx-sysfs-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
     roots_.proc = root_ / "proc";
     roots_.sys = root_ / "sys";
     roots_.modules = root_ / "lib/modules";
     fs::create_directories(roots_.proc);
     fs::create_directories(fs::path(roots_.sys) / "module");
   }
-  void TearDown() override { fs::remove_all(root_); }
 
   void put(const fs::path &p, const std::string &text) {
     fs::create_directories(p.parent_path());
@@ -30,7 +28,8 @@ protected:
   }
   fs::path mod(const std::string &name) { return fs::path(roots_.sys) / "module" / name; }
 
-  fs::path root_;
+  test::TempDir tmp_{"kmx-sysfs"};
+  fs::path root_{tmp_.path};
   KernelRoots roots_;
 };
 

@@ -1,12 +1,15 @@
-// The loading engine (lookup/load-engine.h): plans made from a fixture module directory, run
-// with recorded effects instead of a kernel and a shell, so that every rule of
-// kmod_module_probe_insert_module() is checked without loading anything.
+// The loading engine (lookup/load-engine.h) and its removal counterpart (lookup/remove-engine.h):
+// plans made from a fixture module directory, run with recorded effects instead of a kernel and
+// a shell, so that every rule of kmod_module_probe_insert_module() and of modprobe -r is
+// checked without loading anything.
 #include "lookup/load-engine.h"
+#include "lookup/remove-engine.h"
 
 #include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "test-support.h"
@@ -66,6 +69,37 @@ protected:
     };
     return fx;
   }
+  // Removal effects over the same live_ set: refcnt_ and holders_ stand in for sysfs, busy_
+  // makes delete_module answer EAGAIN that many more times.
+  RemoveEffects remove_effects() {
+    RemoveEffects fx;
+    fx.unload.remove = [this](const std::string &name, unsigned) -> Status {
+      unloads_.push_back(name);
+      if (busy_ > 0) {
+        --busy_;
+        return fail_errno(EAGAIN, "delete_module");
+      }
+      if (!live_.erase(name)) return fail_errno(ENOENT, "delete_module");
+      return {};
+    };
+    fx.unload.before = [this](const std::string &name) { events_.push_back("before " + name); };
+    fx.unload.after = [this](const std::string &name) { events_.push_back("after " + name); };
+    fx.unload.sleep = [this](std::chrono::milliseconds d) { clock_ += d; slept_.push_back(static_cast<int>(d.count())); };
+    fx.unload.now = [this] { return UnloadClock::time_point{} + clock_; };
+    fx.initstate = [this](const std::string &name) { return live_.count(name) ? 0 : -ENOENT; };
+    fx.refcnt = [this](const std::string &name) { return refcnt_.count(name) ? refcnt_[name] : 0; };
+    fx.holders = [this](const std::string &name) { return holders_[name]; };
+    fx.run_command = [this](const std::string &name, const std::string &cmd) -> Result<int> {
+      commands_.push_back(name + "|" + cmd);
+      return command_status_;
+    };
+    fx.show = [this](const std::string &line) { shown_.push_back(line); };
+    return fx;
+  }
+  int remove(const std::string &given, RemoveRequest req = {}) {
+    return execute_remove(*ctx_, module(given), req, remove_effects(),
+                          [this](int prio, const std::string &m) { log_.push_back(std::to_string(prio) + " " + m); });
+  }
   int run(const ProbePlan &p, unsigned flags) {
     return execute_probe(p, flags, effects(), [this](int prio, const std::string &m) { log_.push_back(std::to_string(prio) + " " + m); });
   }
@@ -81,6 +115,12 @@ protected:
   std::set<std::string> live_, fail_;
   int command_status_ = 0;
   std::vector<std::string> shown_, commands_, inserted_, log_;
+  std::map<std::string, int> refcnt_;
+  std::map<std::string, std::vector<std::string>> holders_;
+  int busy_ = 0;
+  std::chrono::milliseconds clock_{0};
+  std::vector<std::string> unloads_, events_;
+  std::vector<int> slept_;
 };
 
 }  // namespace
@@ -217,4 +257,95 @@ TEST_F(Engine, MissingFileAndTimedOutCommandSayWhat) {
   EXPECT_EQ(run(p, 0), 0);
   EXPECT_EQ(run(p, PROBE_FAIL_ON_LOADED), -EEXIST);
   EXPECT_TRUE(inserted_.empty());
+}
+
+TEST_F(Engine, RemoveTakesPostSoftdepsTheModuleItsUnusedDependenciesThenPreSoftdeps) {
+  configure("softdep a pre: p post: s\n");
+  live_ = {"a", "b", "c", "p", "s"};
+  refcnt_ = {{"c", 1}};  // c is still used (by b) when a has gone; b is not
+  EXPECT_EQ(remove("a"), 0);
+  EXPECT_EQ(unloads_, (std::vector<std::string>{"s", "a", "b", "p"}));
+  EXPECT_EQ(live_, (std::set<std::string>{"c"}));
+  EXPECT_EQ(shown_, (std::vector<std::string>{"rmmod s\n", "rmmod a\n", "rmmod b\n", "rmmod p\n"}));
+  // persistence runs around each unload, and `after` only for a module that left
+  EXPECT_EQ(events_[0], "before s");
+  EXPECT_EQ(events_[1], "after s");
+  EXPECT_TRUE(log_.empty());
+}
+
+TEST_F(Engine, RemoveRefusesABusyBuiltinOrAbsentModuleWithModprobesWords) {
+  configure("");
+  live_ = {"a"};
+  refcnt_ = {{"a", 2}};
+  EXPECT_EQ(remove("a"), -EBUSY);
+  EXPECT_TRUE(unloads_.empty());
+  EXPECT_EQ(log_, (std::vector<std::string>{"2 Module a is in use.\n"}));
+  log_.clear();
+  EXPECT_EQ(remove("bi", {.log_priority = LOG_PRIO_WARNING}), -ENOENT);
+  EXPECT_EQ(log_, (std::vector<std::string>{"4 Module bi is builtin.\n"}));
+  log_.clear();
+  EXPECT_EQ(remove("c"), 0);  // not loaded: nothing to do
+  EXPECT_TRUE(log_.empty());
+  EXPECT_EQ(remove("c", {.first_time = true}), -ENOENT);
+  EXPECT_EQ(log_, (std::vector<std::string>{"2 Module c is not in kernel.\n"}));
+  // --ignore-loaded skips the checks and lets the kernel answer
+  log_.clear();
+  EXPECT_EQ(remove("c", {.ignore_loaded = true}), -ENOENT);
+  EXPECT_EQ(log_, (std::vector<std::string>{"3 could not remove 'c': No such file or directory\n"}));
+  EXPECT_TRUE(events_.size() == 1 && events_[0] == "before c");  // no `after`: c never left
+}
+
+TEST_F(Engine, RemoveCommandStandsInForTheUnloadAndItsStatusCounts) {
+  configure("remove x echo gone $CMDLINE_OPTS\n");
+  live_ = {"x"};
+  EXPECT_EQ(remove("x"), 0);
+  EXPECT_EQ(commands_, (std::vector<std::string>{"x|echo gone "}));
+  EXPECT_EQ(shown_, (std::vector<std::string>{"remove echo gone \n"}));
+  EXPECT_TRUE(unloads_.empty());
+  command_status_ = 5 << 8;
+  EXPECT_EQ(remove("x"), -5);
+  EXPECT_EQ(log_, (std::vector<std::string>{"2 Error running remove command for x\n"}));
+  // -i: the file is unloaded instead; a dry run shows it and does nothing
+  EXPECT_EQ(remove("x", {.dry_run = true, .ignore_commands = true}), 0);
+  EXPECT_TRUE(unloads_.empty());
+  EXPECT_EQ(shown_.back(), "rmmod x\n");
+  EXPECT_EQ(remove("x", {.ignore_commands = true}), 0);
+  EXPECT_EQ(unloads_, (std::vector<std::string>{"x"}));
+}
+
+TEST_F(Engine, RemoveHoldersGoFirstAndTheirFailureStopsTheRemoval) {
+  configure("");
+  live_ = {"p", "c"};
+  holders_ = {{"c", {"p"}}};
+  EXPECT_EQ(remove("c", {.remove_holders = true}), 0);
+  EXPECT_EQ(unloads_, (std::vector<std::string>{"p", "c"}));
+  live_ = {"p", "c"};
+  unloads_.clear();
+  refcnt_ = {{"p", 1}};
+  EXPECT_EQ(remove("c", {.remove_holders = true}), -EBUSY);
+  EXPECT_TRUE(unloads_.empty());
+}
+
+TEST_F(Engine, UnloadOfABusyModuleIsRetriedUntilTheWaitEnds) {
+  configure("");
+  live_ = {"c"};
+  busy_ = 3;
+  EXPECT_EQ(remove("c", {.wait = std::chrono::milliseconds(100)}), 0);
+  EXPECT_EQ(unloads_.size(), 4u);
+  EXPECT_EQ(slept_, (std::vector<int>{1, 2, 4}));
+  // the baseline is saved once, not once per try
+  EXPECT_EQ(events_, (std::vector<std::string>{"before c", "after c"}));
+  // past the deadline the last answer stands, reported once
+  live_ = {"c"};
+  busy_ = 1000;
+  unloads_.clear();
+  log_.clear();
+  EXPECT_EQ(remove("c", {.wait = std::chrono::milliseconds(50)}), -EAGAIN);
+  EXPECT_GT(unloads_.size(), 3u);
+  EXPECT_EQ(log_, (std::vector<std::string>{"3 could not remove 'c': Resource temporarily unavailable\n"}));
+  // without --wait one try
+  unloads_.clear();
+  log_.clear();
+  EXPECT_EQ(remove("c"), -EAGAIN);
+  EXPECT_EQ(unloads_.size(), 1u);
 }

@@ -18,10 +18,6 @@ namespace {
 class Probe : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kmx-probe-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     // modules.dep: a needs b and c (c loads first: kmod reverses the line), b needs c.
     write_index("modules.dep.bin", {{"a", "kernel/a.ko: kernel/b.ko kernel/c.ko"},
                                     {"b", "kernel/b.ko: kernel/c.ko"},
@@ -32,7 +28,6 @@ protected:
     write_index("modules.builtin.bin", {{"bi", ""}});
     write_index("modules.builtin.alias.bin", {{"bialias", "bi2"}});
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void write_index(const std::string &name, const std::vector<std::pair<std::string, std::string>> &kv) {
     ASSERT_TRUE(test::write_index((dir_ / name).string(), kv)) << name;
@@ -49,7 +44,8 @@ protected:
     return out;
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"kmx-probe"};
+  fs::path dir_{tmp_.path};
 };
 
 }  // namespace

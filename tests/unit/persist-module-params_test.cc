@@ -8,29 +8,16 @@
 #include <fstream>
 
 #include "elf-builder.h"
+#include "test-support.h"
 
 using namespace kmx;
 namespace fs = std::filesystem;
 
 namespace {
 
-class FakeSys : public ::testing::Test {
+class FakeSys : public ::testing::Test, public test::FakeSysfs {
 protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("kmx-params-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "sys/module");
-  }
-  void TearDown() override { fs::remove_all(root_); }
-  void param(const std::string &mod, const std::string &name, const std::string &value, mode_t mode) {
-    fs::path p = root_ / "sys/module" / mod / "parameters" / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << value;
-    ASSERT_EQ(chmod(p.c_str(), mode), 0);
-  }
-  std::string sys() const { return (root_ / "sys").string(); }
-  fs::path root_;
+  FakeSys() : FakeSysfs("kmx-params") {}
 };
 
 PersistEntry entry(std::string key, std::string value, EntryKind kind) {

@@ -11,27 +11,16 @@
 
 #include "persist/module-params.h"
 #include "persist/persist-store.h"
+#include "test-support.h"
 
 using namespace kmx;
 namespace fs = std::filesystem;
 
 namespace {
 
-class Baseline : public ::testing::Test {
+class Baseline : public ::testing::Test, public test::FakeSysfs {
 protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("kmx-baseline-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "sys/module");
-  }
-  void TearDown() override { fs::remove_all(root_); }
-  void param(const std::string &mod, const std::string &name, const std::string &value, mode_t mode = 0644) {
-    fs::path p = root_ / "sys/module" / mod / "parameters" / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << value;
-    ASSERT_EQ(chmod(p.c_str(), mode), 0);
-  }
+  Baseline() : FakeSysfs("kmx-baseline") {}
   // What the tools do before an unload.
   std::map<std::string, std::string> to_save(const std::string &mod) {
     auto cur = read_writable_params(sys(), mod);
@@ -40,9 +29,7 @@ protected:
     EXPECT_TRUE(b) << b.error().msg;
     return changed_params(*b, *cur);
   }
-  std::string sys() const { return (root_ / "sys").string(); }
   std::string dir() const { return (root_ / "run/kmx/baseline").string(); }
-  fs::path root_;
 };
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <random>
 
+#include "test-support.h"
+
 using namespace kmx;
 namespace fs = std::filesystem;
 
@@ -17,15 +19,12 @@ namespace {
 class Store : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("kmx-persist-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     path_ = (dir_ / "sub" / "persist.db").string();
     fs::create_directories(dir_ / "sub");
     fs::permissions(dir_ / "sub", fs::perms::owner_all);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  test::TempDir tmp_{"kmx-persist"};
+  fs::path dir_{tmp_.path};
   std::string path_;
 };
 

@@ -1,14 +1,19 @@
 // Helpers shared by the unit tests: a scratch directory removed at scope exit, whole-file
-// writes and reads, shell quoting for commands that run the reference tools, and whether this
-// machine lets a test replace /proc/cmdline inside a user+mount namespace.
+// writes and reads, where the reference tools (Debian's kmod) and the kmod testsuite's
+// fixtures are, shell quoting and running of their commands, and whether this machine lets a
+// test replace /proc/cmdline inside a user+mount namespace.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +23,16 @@
 #include "index/trie-index.h"
 
 namespace kmx::test {
+
+// Debian's kmod, the reference implementation, and the kmod testsuite's fixtures.
+inline constexpr const char *kmod_modinfo = "/usr/sbin/modinfo";
+inline constexpr const char *kmod_modprobe = "/usr/sbin/modprobe";
+inline constexpr const char *kmod_depmod = "/usr/sbin/depmod";
+inline constexpr const char *peer_fixtures = "/work/shared/peer/kmod-testsuite/fixtures";
+inline const std::string peer_modules = std::string(peer_fixtures) + "/modules";  // test modules
+inline const std::string peer_rootfs = std::string(peer_fixtures) + "/rootfs";    // test roots
+
+inline bool executable(const char *path) { return ::access(path, X_OK) == 0; }
 
 struct TempDir {
   std::string path;
@@ -32,6 +47,21 @@ struct TempDir {
   }
   TempDir(const TempDir &) = delete;
   TempDir &operator=(const TempDir &) = delete;
+};
+
+// A scratch root for code that reads the kernel's /sys: root_/sys/module exists.
+struct FakeSysfs {
+  TempDir tmp_;
+  std::filesystem::path root_{tmp_.path};
+  explicit FakeSysfs(const char *tag) : tmp_(tag) { std::filesystem::create_directories(root_ / "sys/module"); }
+  std::string sys() const { return (root_ / "sys").string(); }
+  // sys/module/MOD/parameters/NAME holding `value`, with permissions `mode`.
+  void param(const std::string &mod, const std::string &name, const std::string &value, mode_t mode = 0644) {
+    std::filesystem::path p = root_ / "sys/module" / mod / "parameters" / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << value;
+    ASSERT_EQ(::chmod(p.c_str(), mode), 0) << p;
+  }
 };
 
 // Writes `content` to `path`, creating its parent directories.
@@ -69,6 +99,23 @@ inline std::string shell_quote(const std::string &s) {
     else out += c;
   }
   return out + "'";
+}
+
+// stdout of a shell command (stderr is discarded unless the command redirects it).
+inline std::string run_cmd(const std::string &cmd) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE *)> p(::popen(cmd.c_str(), "r"), ::pclose);
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p.get())) > 0) out.append(buf, n);
+  return out;
+}
+
+// A shell command prefix: what follows it runs with `file` bound over /proc/cmdline, inside a
+// user+mount namespace (see can_fake_cmdline).
+inline std::string fake_cmdline_prefix(const std::string &file) {
+  return "unshare -rm sh -c 'mount --bind \"$0\" /proc/cmdline && exec \"$@\"' " + shell_quote(file) + " ";
 }
 
 // Whether `unshare -rm` lets a test bind a file over /proc/cmdline (user namespaces on).

@@ -1,4 +1,4 @@
-#include "kernel/proc-modules.h"
+#include "base/proc-modules.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,196 @@
+# kmx abi-diff explains CRC changes with BTF, on Debian's 6.1.0-53 -> 6.1.0-54 kernels (images
+# and headers' Module.symvers). pahole, an independent BTF reader, over the same vmlinux BTF
+# (unpacked here with Python's lzma, not by kmx) must agree with every sampled member offset and
+# size kmx prints, the changed struct must really differ between the two kernels in pahole's
+# output, and each step of the example paths must be a member of its struct in both kernels.
+# At least 95% of the CRC changes must be explained by a named type change. kmx check's hint
+# for a CRC mismatch names the same change when --history gives the build kernel.
+source "$(dirname "$0")/common.sh"
+command -v python3 >/dev/null || skip "python3 not installed"
+command -v pahole >/dev/null || skip "pahole not installed (apt-get install pahole)"
+r1=$(tree_root amd64-6.1-53)
+r2=$(tree_root amd64-6.1)
+h1=$(tree_root headers-6.1-53)
+h2=$(tree_root headers-6.1)
+s1=$(ls "$h1"/usr/src/linux-headers-*/Module.symvers)
+s2=$(ls "$h2"/usr/src/linux-headers-*/Module.symvers)
+export KMX_CACHE_DIR=$TMP/cache
+
+rc=0; "$KMX" abi-diff --json "$r1,$s1" "$r2,$s2" >"$TMP/diff.json" || rc=$?
+[ "$rc" = 1 ] || fail "exit $rc for differing kernels, want 1"
+# The same again, from the cache; and as text.
+"$KMX" abi-diff --paths 1 "$r1,$s1" "$r2,$s2" >"$TMP/diff.txt" || true
+grep -q "^BTF: vmlinux BTF of .*vmlinuz-6.1.0-53-amd64 (cached) -> " "$TMP/diff.txt" || fail "BTF not cached: $(grep ^BTF "$TMP/diff.txt")"
+grep -qE "^CRC changes explained: [0-9]+ of [0-9]+" "$TMP/diff.txt" || fail "no summary line"
+grep -qE "^  [0-9]+ exports changed because struct " "$TMP/diff.txt" || fail "no root-cause groups"
+"$KMX" abi-diff --no-explain "$r1,$s1" "$r2,$s2" >"$TMP/plain.txt" || true
+! grep -q "^BTF:" "$TMP/plain.txt" || fail "--no-explain read BTF"
+
+for k in 1 2; do
+  r=$([ $k = 1 ] && echo "$r1" || echo "$r2")
+  python3 - "$(ls "$r"/boot/vmlinuz-*)" "$TMP/vmlinux$k" <<'PY' || fail "could not unpack $r's vmlinuz"
+import lzma, struct, sys
+img = open(sys.argv[1], "rb").read()
+assert img[0x202:0x206] == b"HdrS"
+base = ((img[0x1F1] or 4) + 1) * 512
+off, length = struct.unpack_from("<II", img, 0x248)
+open(sys.argv[2], "wb").write(lzma.LZMADecompressor().decompress(img[base + off : base + off + length - 4]))
+PY
+done
+
+python3 - "$TMP/diff.json" "$TMP/vmlinux1" "$TMP/vmlinux2" "$r1" "$r2" <<'PY' || fail "kmx and pahole disagree"
+import json, os, re, subprocess, sys
+d = json.load(open(sys.argv[1]))["explanation"]
+vml = sys.argv[2:4]
+# Module files of each tree by module name.
+modfiles = []
+for root in sys.argv[4:6]:
+    m = {}
+    for dirpath, _, files in os.walk(root + "/lib/modules"):
+        for f in files:
+            if f.endswith(".ko"):
+                m[f[:-3].replace("-", "_")] = os.path.join(dirpath, f)
+    modfiles.append(m)
+owner = {e["symbol"]: e["owner"] for e in d["exports"] + d["silent"]}
+c = d["counts"]
+share = c["type changed"] / c["changed"]
+print(f"CRC changes {c['changed']}: type change {c['type changed']} ({100 * share:.1f}%), no type change "
+      f"{c['no type change']}, no BTF {c['no BTF']}; silent {c['silent']}")
+assert c["changed"] > 7000, c
+assert share >= 0.95, f"only {100 * share:.1f}% explained"
+assert c["type changed"] + c["no type change"] + c["no BTF"] == c["changed"], c
+unexplained = [e["symbol"] for e in d["exports"] if e["category"] == "no type change"]
+print("unexplained:", unexplained)
+
+def pahole(names, k, module=None):
+    cmd = ["pahole", "-F", "btf", "-C", ",".join(sorted(names))]
+    cmd += [f"--btf_base={vml[k]}", modfiles[k][module]] if module else [vml[k]]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    blocks, cur = {}, None
+    for line in out.splitlines():
+        m = re.match(r"^(struct|union) (\w+) \{$", line)
+        if m:
+            cur = m.group(2)
+            blocks[cur] = []
+        elif line == "};":
+            cur = None
+        elif cur:
+            blocks[cur].append(line)
+    return blocks
+
+def members(block, top_only=True):
+    # Top-level members: one tab of indentation, "decl; /* offset size */".
+    out = {}
+    for line in block:
+        if top_only and not re.match(r"^\t[^\t]", line):
+            continue
+        m = re.match(r"^\t+(.*?);\s*/\*\s*(\d+)\s+(\d+)\s*\*/", line)
+        if not m:
+            continue
+        decl = m.group(1)
+        f = re.search(r"\(\*\s*(\w+)\)", decl) or re.search(r"(\w+)\s*(\[[^\]]*\])*\s*$", decl)
+        if f:
+            out[f.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return out
+
+place = re.compile(r"offset (\d+), size (\d+)$")
+# The changes of the first groups, each read where its example export lives: vmlinux or the
+# exporting module's split BTF over vmlinux's.
+checked, held = 0, 0
+for g in d["groups"][:25]:
+    ch = d["changes"][g["cause"]]
+    sym = g["example"][0].split("(")[0]
+    module = None if owner.get(sym, "vmlinux") == "vmlinux" else owner[sym]
+    if module and not all(module in m for m in modfiles):
+        continue
+    steps = [tuple(s.split(".", 1)) for s in g["example"][1:-1] if "." in s and "(anonymous" not in s]
+    names = {a for a, _ in steps}
+    sample = (ch["type"].startswith("struct ") and "(anonymous" not in ch["type"] and ch["member"]
+              and not ch["member"].startswith("(anonymous")
+              and ch["change"] in ("member added", "member removed", "member retyped", "member moved")
+              and "bits" not in ch["old"] + ch["new"])
+    name = ch["type"][len("struct "):]
+    if sample:
+        names.add(name)
+    old, new = pahole(names, 0, module), pahole(names, 1, module)
+    if sample:
+        assert name in old and name in new, f"pahole does not find struct {name} ({module or 'vmlinux'})"
+        assert old[name] != new[name], f"struct {name}: pahole shows no difference, kmx says {ch['text']}"
+        mo, mn = members(old[name]), members(new[name])
+        want_old = place.search(ch["old"]) if ch["old"] else None
+        want_new = place.search(ch["new"]) if ch["new"] else None
+        m = ch["member"]
+        if ch["change"] == "member added":
+            assert m not in mo, f"{ch['text']}: pahole has {m} in OLD at {mo.get(m)}"
+        if ch["change"] == "member removed":
+            assert m not in mn, f"{ch['text']}: pahole has {m} in NEW at {mn.get(m)}"
+        if want_old:
+            assert mo.get(m) == (int(want_old[1]), int(want_old[2])), f"{ch['text']}: pahole OLD says {mo.get(m)}"
+        if want_new:
+            assert mn.get(m) == (int(want_new[1]), int(want_new[2])), f"{ch['text']}: pahole NEW says {mn.get(m)}"
+        checked += 1
+    for a, b in steps:
+        assert a in old and a in new, f"path step {a}.{b}: pahole does not find struct {a} ({module or 'vmlinux'})"
+        for k, blocks in ((0, old), (1, new)):
+            assert b in members(blocks[a], top_only=False), f"path step {a}.{b}: no member {b} in kernel {k + 1}"
+        held += 1
+# The paths of exports with the longest ones, vmlinux's and a few modules'.
+by_module = {}
+for e in sorted((e for e in d["exports"] if e["category"] == "type changed"), key=lambda e: -len(e["paths"][0]["path"]))[:40]:
+    module = None if e["owner"] == "vmlinux" else e["owner"]
+    if module and not all(module in m for m in modfiles):
+        continue
+    for p in e["paths"]:
+        by_module.setdefault(module, set()).update(
+            tuple(s.split(".", 1)) for s in p["path"][1:-1] if "." in s and "(anonymous" not in s)
+for module, steps in by_module.items():
+    old, new = pahole({a for a, _ in steps}, 0, module), pahole({a for a, _ in steps}, 1, module)
+    for a, b in steps:
+        assert a in old and a in new, f"path step {a}.{b}: pahole does not find struct {a} ({module or 'vmlinux'})"
+        for k, blocks in ((0, old), (1, new)):
+            assert b in members(blocks[a], top_only=False), f"path step {a}.{b}: no member {b} in kernel {k + 1}"
+        held += 1
+print(f"pahole agrees with {checked} member changes; {held} path steps hold in both kernels")
+assert checked >= 10, f"only {checked} changes could be checked"
+assert held >= 10, held
+PY
+
+# Kernels without CRCs (Module.symvers all 0x00000000, as without CONFIG_MODVERSIONS): the
+# exports whose types changed are the list, exactly the vmlinux exports that reach a type
+# change in the run with CRCs (changed or silent there).
+for k in 1 2; do
+  s=$([ $k = 1 ] && echo "$s1" || echo "$s2")
+  sed 's/^0x[0-9a-f]*\t/0x00000000\t/' "$s" >"$TMP/Module.symvers-$k"
+done
+"$KMX" abi-diff --json "$(ls "$r1"/boot/vmlinuz-*),$TMP/Module.symvers-1" "$(ls "$r2"/boot/vmlinuz-*),$TMP/Module.symvers-2" \
+  >"$TMP/nocrc.json" || true
+python3 - "$TMP/diff.json" "$TMP/nocrc.json" <<'PY' || fail "without CRCs: not the type-changed exports"
+import json, sys
+d = json.load(open(sys.argv[1]))["explanation"]
+n = json.load(open(sys.argv[2]))["explanation"]
+assert n["crcs"] is False, n["crcs"]
+want = {e["symbol"] for e in d["exports"] + d["silent"] if e["owner"] == "vmlinux" and e.get("causes")}
+got = {e["symbol"] for e in n["exports"]}
+assert got == want, (len(got), len(want), sorted(got ^ want)[:10])
+assert not n["silent"]
+print(f"without CRCs: {len(got)} exports with changed types")
+PY
+
+# kmx check: a 6.1.0-53 module refused by 6.1.0-54 (F4) names the type change behind each CRC
+# mismatch when --history gives the kernel it was built for, the same nearest change abi-diff
+# names for that export.
+mod=$(ls "$r1"/lib/modules/*/kernel/drivers/net/dummy.ko)
+"$KMX" check --all -t "$r2,$s2" --history "$r1,$s1" "$mod" >"$TMP/check.txt" || true
+grep -q "F4   symbol dev_lstats_read" "$TMP/check.txt" || fail "dummy.ko: no F4 for dev_lstats_read: $(head -5 "$TMP/check.txt")"
+hint=$(grep -m1 "^  hint: dev_lstats_read: 6.1.0-53-amd64 -> 6.1.0-54-amd64: " "$TMP/check.txt") ||
+  fail "no type-change hint for dev_lstats_read: $(grep hint "$TMP/check.txt" | head -3)"
+python3 - "$TMP/diff.json" "$hint" <<'PY' || fail "check's hint is not abi-diff's nearest change: $hint"
+import json, sys
+d = json.load(open(sys.argv[1]))["explanation"]
+e = next(e for e in d["exports"] if e["symbol"] == "dev_lstats_read")
+texts = {d["changes"][c]["text"] for c in e["nearest"]}
+assert any(f": {t}, via dev_lstats_read(" in sys.argv[2] for t in texts), (texts, sys.argv[2])
+PY
+"$KMX" check --all -t "$r2,$s2" "$mod" >"$TMP/check-plain.txt" || true
+! grep -q "hint: dev_lstats_read: 6.1.0-53" "$TMP/check-plain.txt" || fail "a type-change hint without --history"
+echo "ok: abi-diff-btf"
