@@ -159,19 +159,13 @@ sys_image() {
 # The scripts the derived images are made with (run in the image's root).
 sys_script_kmx='dpkg -i /tmp/kmx_*.deb /tmp/kmx-as-kmod_*.deb && update-initramfs -u'
 sys_script_purged='dpkg --purge kmx-as-kmod && update-initramfs -u'
-# kmx-drivers ships an initramfs-tools hook: its install triggers update-initramfs (dpkg trigger).
-# The lab's kmx.conf delays autoclean (idle 600 s) so that the first boot sees everything the
-# daemon's coldplug loaded; the scenario shortens it once it has looked.
-sys_script_drivers='dpkg -i /tmp/kmx-drivers_*.deb && mkdir -p /etc/kmx && echo "idle 600" >/etc/kmx/kmx.conf'
 
 # sys_images KERNEL: the lab's images for a kernel, each a directory under $sys_cache holding
 # root.img, vmlinuz and initrd.img:
 #   base     Debian 12 with kmod (the baseline);
 #   kmx      base + kmx and kmx-as-kmod installed, then update-initramfs -u (kmx is the system's
 #            kmod);
-#   purged   kmx + kmx-as-kmod purged, then update-initramfs -u (kmod again);
-#   drivers  kmx + kmx-drivers installed (kmx-daemon enabled, udev's driver loading handed to
-#            it; the package's initramfs hook triggers update-initramfs).
+#   purged   kmx + kmx-as-kmod purged, then update-initramfs -u (kmod again).
 # Prints "NAME DIR" lines.
 sys_images() {
   local k=$1 debs kkey xkey work
@@ -188,14 +182,12 @@ sys_images() {
   debs=$(sys_debs) || return 1
   # Each derived image's key: what it is made from, the packages, and how.
   xkey=$(sys_hash "$kkey" "$(cat "$debs"/kmx_*.deb "$debs"/kmx-as-kmod_*.deb | sha256sum)" "$sys_script_kmx" "$(declare -f sys_derive sys_chroot)")
-  local kmx purged drivers
+  local kmx purged
   kmx=$(sys_image "kmx-$k" "$xkey" "$base" "$sys_script_kmx" "$debs"/kmx_*.deb "$debs"/kmx-as-kmod_*.deb) || return 1
   purged=$(sys_image "purged-$k" "$(sys_hash "$xkey" "$sys_script_purged")" "$kmx" "$sys_script_purged") || return 1
-  drivers=$(sys_image "drivers-$k" "$(sys_hash "$xkey" "$sys_script_drivers" "$(sha256sum <"$(ls "$debs"/kmx-drivers_*.deb)")")" "$kmx" "$sys_script_drivers" "$debs"/kmx-drivers_*.deb) || return 1
   echo "base $base"
   echo "kmx $kmx"
   echo "purged $purged"
-  echo "drivers $drivers"
 }
 
 # sys_upgrade_image KERNEL RELEASE: the other kernel's kmx image with KERNEL's image package
@@ -222,73 +214,37 @@ sys_upgrade_image() {
   return $rc
 }
 
-# sys_boot IMAGE_DIR SCRIPT RESULTS_DIR: boot the image, run SCRIPT in it (observe.sh goes along
-# beside it), extract what it wrote under $OUT into RESULTS_DIR; the console log is
-# RESULTS_DIR/console, the host's wall time of the boot RESULTS_DIR/host-seconds. The root disk
-# is the image's, as a snapshot (the cached image is never written), or with SYS_DISK=FILE a
-# qcow2 overlay (over the image's root.img, made by sys_overlay) that keeps what the guest
-# wrote for a later boot. SYS_QEMU_ARGS: more QEMU arguments (words). SYS_HOTPLUG: a QEMU
-# monitor command (device_add ...) sent when the guest prints SYSLAB-HOTPLUG on its console; the
-# monitor's answers go to RESULTS_DIR/monitor.
+# sys_boot IMAGE_DIR SCRIPT RESULTS_DIR: boot the image (its root disk as a snapshot: the cached
+# image is never written), run SCRIPT in it (observe.sh goes along beside it), extract what it
+# wrote under $OUT into RESULTS_DIR; the console log is RESULTS_DIR/console, the host's wall
+# time of the boot RESULTS_DIR/host-seconds.
 sys_boot() {
-  local img=$1 script=$2 res=$3 io t0 t1 rc=0 disk watcher=
+  local img=$1 script=$2 res=$3 io t0 t1 rc=0
   mkdir -p "$res/in"
   io=$res/io.img
   cp "$script" "$res/in/guest.sh"
   cp "$KMX_SRC/tests/system/guest/observe.sh" "$res/in/observe.sh"
   tar -cf "$io" -C "$res/in" guest.sh observe.sh
   truncate -s 64M "$io"
-  if [ -n "${SYS_DISK:-}" ]; then
-    disk="file=$SYS_DISK,format=qcow2,if=virtio"
-  else
-    disk="file=$img/root.img,format=raw,if=virtio,snapshot=on"
-  fi
-  local mon=()
-  if [ -n "${SYS_HOTPLUG:-}" ]; then
-    rm -f "$res/mon.in" "$res/mon.out"
-    mkfifo "$res/mon.in" "$res/mon.out"
-    mon=(-chardev "pipe,id=mon0,path=$res/mon" -mon chardev=mon0,mode=readline)
-  fi
   # Two VMs on 2 cores would slow each other past their timeouts: wait for any other one.
   local waited=0
   while pgrep -f qemu-system >/dev/null && [ $waited -lt "${KMX_SYS_WAIT:-1200}" ]; do
     sleep 5
     waited=$((waited + 5))
   done
-  : >"$res/console"
-  if [ -n "${SYS_HOTPLUG:-}" ]; then
-    cat "$res/mon.out" >"$res/monitor" &
-    (
-      until grep -q SYSLAB-HOTPLUG "$res/console" 2>/dev/null; do sleep 1; done
-      printf '%s\n' "$SYS_HOTPLUG" >"$res/mon.in"
-    ) &
-    watcher=$!
-  fi
   t0=$(date +%s.%N)
-  # shellcheck disable=SC2086
   timeout --kill-after=10 "${KMX_SYS_TIMEOUT:-600}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp "${KMX_SYS_SMP:-1}" -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet no_timer_check trace_event=module:module_load trace_options=record-tgid" \
-    -drive "$disk" -drive "file=$io,format=raw,if=virtio" "${mon[@]}" ${SYS_QEMU_ARGS:-} </dev/null >"$res/console" 2>&1 || rc=$?
+    -drive "file=$img/root.img,format=raw,if=virtio,snapshot=on" \
+    -drive "file=$io,format=raw,if=virtio" </dev/null >"$res/console" 2>&1 || rc=$?
   t1=$(date +%s.%N)
-  if [ -n "$watcher" ]; then
-    kill "$watcher" 2>/dev/null
-    wait "$watcher" 2>/dev/null
-    # The monitor reader ends when QEMU closes the pipe.
-    wait 2>/dev/null
-    rm -f "$res/mon.in" "$res/mon.out"
-  fi
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }' >"$res/host-seconds"
   echo "$rc" >"$res/qemu-status"
   tar -xf "$io" -C "$res" 2>/dev/null || true
   rm -f "$io"
   [ -e "$res/guest.rc" ]
-}
-
-# sys_overlay IMAGE_DIR FILE: a qcow2 overlay over the image's root.img (never written itself).
-sys_overlay() {
-  qemu-img create -q -f qcow2 -b "$1/root.img" -F raw "$2"
 }
 
 # sys_initrd_kmod IMAGE_DIR: the output of `kmod -V` (on one line) run from the image's initramfs, in a
@@ -300,10 +256,4 @@ sys_initrd_kmod() {
   chroot "$d" /bin/kmod -V 2>&1 | tr '\n' ' '
   echo
   rm -rf "$d"
-}
-
-# sys_initrd_cat IMAGE_DIR PATH: a file of the image's initramfs (PATH under /usr when the
-# initramfs is merged-/usr, as Debian 12's is: /lib is a link there).
-sys_initrd_cat() {
-  zstd -dc "$1/initrd.img" 2>/dev/null | cpio -i --quiet --to-stdout "${2#/}" "usr/${2#/}" 2>/dev/null
 }
