@@ -99,6 +99,17 @@ struct TargetState {
   // Booted with UEFI Secure Boot: Debian's kernels (CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT) then
   // lock down to integrity, so modules without a trusted signature are refused (EPERM).
   bool secure_boot = false;
+  // Why the Secure Boot state could not be read ("" = it was): a signature only a trusted key
+  // would make acceptable is then "unknown".
+  std::string secure_boot_unknown;
+  // The machine's enrolled Machine Owner Keys (shim's MokListRT): under Secure Boot the kernel
+  // trusts them besides its own certificates. `mok_unknown` says why the list could not be
+  // read ("" = it was read, possibly empty).
+  std::vector<TrustedCert> mok_certs;
+  std::string mok_unknown;
+  // Keys the machine signs modules with that may not be enrolled (DKMS's /var/lib/dkms/mok.pub):
+  // a module signed by one that the kernel does not trust gets the hint to enrol it.
+  std::vector<TrustedCert> enrol_candidates;
   std::set<std::string> proprietary;     // loaded modules that carry taint P
 };
 

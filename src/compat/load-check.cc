@@ -178,28 +178,43 @@ void check_signature(Run &r) {
   // ENOKEY without reading the module again (as sign-file writes it; signed attributes or a
   // non-data content type would make the kernel say EKEYREJECTED instead).
   bool fast_nokey = false;
+  // Under Secure Boot the enrolled Machine Owner Keys are trusted too.
+  std::vector<TrustedCert> with_mok;
+  if (r.s.secure_boot && !r.s.mok_certs.empty() && !r.k.trusted_certs.empty()) {
+    with_mok = r.k.trusted_certs;
+    with_mok.insert(with_mok.end(), r.s.mok_certs.begin(), r.s.mok_certs.end());
+  } else if (r.s.secure_boot && !r.s.mok_certs.empty() && trailer && !r.image.empty()) {
+    // The kernel's own certificates are not known: a module an enrolled MOK verifies loads;
+    // any other falls through to what the kernel's key ids say.
+    SigCheck c = verify_module_signature(r.image, r.s.mok_certs);
+    if (c.err == 0 && !edited) {
+      r.step("B1", "signature", StepResult::pass, c.detail + " (an enrolled Machine Owner Key)");
+      return;
+    }
+  }
+  const std::vector<TrustedCert> &keys = with_mok.empty() ? r.k.trusted_certs : with_mok;
   // Only when the module's image is not at hand: the header's padding and signer/key-id lengths
   // and the signed attributes are not in ModuleInfo, and each changes the kernel's answer
   // (EBADMSG, EKEYREJECTED).
-  if (trailer && r.m.signature && !r.k.trusted_certs.empty() && r.image.empty()) {
+  if (trailer && r.m.signature && !keys.empty() && r.image.empty()) {
     static const std::set<std::string> digests = {"sha1", "sha224", "sha256", "sha384", "sha512"};
     // The raw header fields the kernel insists on (mod_check_sig(); signer_len and key_id_len
     // are not kept by the reader and are zero in everything sign-file writes).
     const ModuleSignature &sig = *r.m.signature;
     fast_nokey = sig.id_type == 2 && sig.algo == 0 && sig.hash == 0 && digests.contains(sig.hash_algo);
-    for (const auto &c : r.k.trusted_certs) fast_nokey = fast_nokey && c.serial != r.m.signature->key_id;
+    for (const auto &c : keys) fast_nokey = fast_nokey && c.serial != r.m.signature->key_id;
   }
   if (fast_nokey) {
     err = ENOKEY;
     detail = fmt::format("signed by '{}' (serial {}); no trusted certificate has that serial", r.m.signature->signer,
                          hex_string(r.m.signature->key_id));
-  } else if (trailer && !r.k.trusted_certs.empty()) {
+  } else if (trailer && !keys.empty()) {
     if (r.image.empty()) {
       r.step("B", "signature", StepResult::unknown,
              "signature trailer present, but the module's bytes were not given: it cannot be verified");
       return;
     }
-    SigCheck c = verify_module_signature(r.image, r.k.trusted_certs);
+    SigCheck c = verify_module_signature(r.image, keys);
     for (auto &l : c.lines) r.msg(l);
     err = c.err;
     detail = c.detail;
@@ -210,7 +225,7 @@ void check_signature(Run &r) {
                "' no longer matches";
     }
   }
-  if (!fast_nokey && trailer && r.k.trusted_certs.empty()) {
+  if (!fast_nokey && trailer && keys.empty()) {
     if (r.m.signature) {
       if (r.k.trusted_key_ids.empty()) {
         // Whether the kernel trusts the signer decides between "loads cleanly" and taint E (or a
@@ -233,6 +248,17 @@ void check_signature(Run &r) {
     }
   }
   if (err == ENOKEY && !r.k.keys_source.empty()) detail += "; trusted: " + r.k.keys_source;
+  if (err == ENOKEY && r.s.secure_boot && !r.s.mok_unknown.empty()) {
+    r.step("B3", "signature", StepResult::unknown,
+           detail + "; under Secure Boot an enrolled Machine Owner Key may trust it, but the MOK list could not be read (" +
+               r.s.mok_unknown + ")");
+    return;
+  }
+  if (err == ENOKEY && r.m.signature)
+    for (const auto &c : r.s.enrol_candidates)
+      if (c.serial == r.m.signature->key_id)
+        r.v.hints.push_back("signed by " + c.source + ", which is not enrolled: mokutil --import " + c.source +
+                            ", then confirm the enrolment at the next boot");
   if (err == 0) {
     r.step("B1", "signature", StepResult::pass, detail);
     return;
@@ -261,6 +287,12 @@ void check_signature(Run &r) {
     return;
   }
   auto [level, why] = lockdown_state(r);
+  if (level.empty() && !r.s.secure_boot_unknown.empty()) {
+    r.step("B", "signature", StepResult::unknown,
+           fmt::format("{}: {}; under Secure Boot the kernel would refuse it (lockdown), otherwise it loads with taint E, "
+                       "and the Secure Boot state could not be read ({})", reason, detail, r.s.secure_boot_unknown));
+    return;
+  }
   if (!level.empty()) {
     r.msg(fmt::format("Lockdown: {}: unsigned module loading is restricted; see man kernel_lockdown.7", r.s.comm));
     r.step("B5", "signature", StepResult::refuse, fmt::format("{}: {}; kernel locked down ({}, {})", reason, detail, level, why));

@@ -72,6 +72,13 @@ Status parse_line(KmxConfig &cfg, const std::vector<std::string_view> &w) {
     TRY_ASSIGN(cfg.control_socket, abs_path(w[1]));
     return {};
   }
+  if (d == "kernel-check") {
+    std::string_view v = w.size() == 3 && w[1] == "=" ? w[2] : w.size() == 2 ? w[1] : std::string_view();
+    if (v == "strict") cfg.kernel_check_strict = true;
+    else if (v == "warn") cfg.kernel_check_strict = false;
+    else return fail(Errc::invalid_argument, "'kernel-check' takes warn or strict");
+    return {};
+  }
   if (d == "command-timeout") {
     TRY(want(2, "one number of SECONDS"));
     TRY_ASSIGN(cfg.command_timeout, parse_kmx_seconds(w[1], 1));

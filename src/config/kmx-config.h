@@ -10,6 +10,10 @@
 //   keep MODULE...                 never autocleaned (may repeat; lists accumulate)
 //   idle-module MODULE SECONDS     per-module idle period; 0 = never autoclean it
 //   control-socket PATH            the daemon's control socket (default /run/kmx/control)
+//   kernel-check warn|strict       the kernel-install hook (kmx check --installed --hook) never
+//                                  fails an installation (warn, default), or fails it when a
+//                                  module is refused or missing (strict; "kernel-check = strict"
+//                                  is read the same)
 //   command-timeout SECONDS        the daemon stops an install command (its process group)
 //                                  that runs longer (default 180, udev's event timeout)
 //
@@ -50,6 +54,7 @@ struct KmxConfig {
   std::map<std::string, i64> module_idle;  // normalised module name -> seconds (0 = never)
   std::string control_socket = kDefaultKmxControlSocket;
   i64 command_timeout = kDefaultKmxCommandTimeout;
+  bool kernel_check_strict = false;
 };
 
 // A number of seconds as kmx.conf and `kmx daemon --idle` take it: digits only, in

@@ -233,6 +233,7 @@ constexpr std::pair<const char *, const char *> kLegend[] = {
     {"F9", "symbol namespace not imported (MODULE_IMPORT_NS)"},
     {"G1", "module exports a symbol the kernel already has"},
     {"G3", "module exports without CRCs: taints F"},
+    {"M1", "missing after reboot: the machine uses the module and this kernel has no build of it"},
 };
 
 // The class and head line of a verdict in the report.
@@ -283,7 +284,7 @@ std::string html_report(const std::vector<std::vector<LoadVerdict>> &verdicts,
   for (size_t k = 0; k < profiles.size(); k++) {
     std::map<std::string, size_t> n;
     for (const auto &row : verdicts)
-      if (k < row.size()) n[verdict_head(row[k]).first]++;
+      if (k < row.size() && !row[k].module.empty()) n[verdict_head(row[k]).first]++;
     h += fmt::format("<tr data-kernel=\"{}\"><td>{}</td>", html_escape(profiles[k].release),
                      html_escape(profiles[k].release.empty() ? "(unknown release)" : profiles[k].release));
     for (const char *c : {"loads", "taints", "refused", "undecided"})
@@ -297,7 +298,7 @@ std::string html_report(const std::vector<std::vector<LoadVerdict>> &verdicts,
     h += "<h3>" + html_escape(profiles[k].release.empty() ? "(unknown release)" : profiles[k].release) + "</h3>\n";
     std::map<std::pair<int, std::string>, std::vector<const LoadVerdict *>> groups;
     for (const auto &row : verdicts) {
-      if (k >= row.size()) continue;
+      if (k >= row.size() || row[k].module.empty()) continue;  // no verdict for this kernel
       auto [cls, head] = verdict_head(row[k]);
       int order = std::string_view(cls) == "refused" ? 0 : std::string_view(cls) == "undecided" ? 1
                   : std::string_view(cls) == "taints" ? 2 : 3;

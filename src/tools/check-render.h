@@ -19,6 +19,19 @@ void append_text(std::string &out, const LoadVerdict &v, const KernelProfile &k,
 // One verdict as an element of a top-level JSON array.
 void append_json(std::string &out, const LoadVerdict &v, const KernelProfile &k);
 
+// kmx check --installed (tools/check-installed.cc).
+struct InstalledOptions {
+  std::string root = "/";
+  std::string release;   // -k: this kernel only
+  bool json = false, verbose = false, secure_boot = false, cmdline_given = false;
+  std::string html;      // report file, "" = none
+  std::string cmdline;   // --cmdline: replaces grub's and /proc/cmdline
+  std::vector<std::string> mok_files;
+  std::string report_dir;  // --report-dir: DIR/check-REL.txt and .json per kernel judged
+  bool hook = false;       // --hook: the summary only; exit 0 unless kmx.conf says strict  // --mok: the enrolled Machine Owner Keys (certificates)
+};
+int check_installed(const InstalledOptions &o);
+
 // What the report says it was made from.
 struct ReportInputs {
   std::vector<std::string> kernel_specs;  // per profile, as given

@@ -76,6 +76,14 @@ void usage(FILE *out) {
                "      --history SPEC    other kernels: say between which versions a missing symbol\n"
                "                        was removed or added (repeatable)\n"
                "      --api-changes F   known API changes (default: data/api-changes.tsv)\n"
+               "      --installed       every kernel installed under -b ROOT (default /) x every\n"
+               "                        out-of-tree module the machine uses (-k: that kernel only);\n"
+               "                        modules with no build for a kernel are missing after reboot\n"
+               "      --mok FILE        with --installed: an enrolled Machine Owner Key (repeatable;\n"
+               "                        default on /: read from the firmware or mokutil)\n"
+               "      --report-dir DIR  with --installed: also write DIR/check-REL.txt and .json\n"
+               "      --hook            with --installed: print the summary only; exit 0 unless\n"
+               "                        kmx.conf has kernel-check strict and a module is refused\n"
                "Options may follow the modules.\n"
                "Exit: 0 loads cleanly, 1 loads with taint, 2 refused, 3 not decided (a check is\n"
                "unknown), 4 error or usage error; the worst over all modules and kernels.\n");
@@ -96,14 +104,15 @@ std::string default_api_changes() {
 
 int check_main(int argc, char **argv) {
   std::string basedir, release, cmdline, html, api_file;
-  std::vector<std::string> targets, extra, loaded_files, history_specs, kernels;
+  std::vector<std::string> targets, extra, loaded_files, history_specs, kernels, mok_files;
   bool json = false, insmod = false, upstream = false, cmdline_given = false;
   enum { OPT_SYMVERS = 256, OPT_MAP, OPT_CONFIG, OPT_CMDLINE, OPT_LOADED, OPT_INSMOD, OPT_JSON,
          OPT_HTML, OPT_HISTORY, OPT_API, OPT_UPSTREAM, OPT_KERNELS, OPT_TAINTED, OPT_ALL, OPT_BUILT_WITH, OPT_SECURE_BOOT,
-         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS, OPT_VERBOSE };
-  std::string built_with;
+         OPT_FORCE_VERMAGIC, OPT_FORCE_MODVERSIONS, OPT_VERBOSE, OPT_INSTALLED, OPT_MOK, OPT_REPORT_DIR, OPT_HOOK };
+  std::string built_with, report_dir;
+  bool hook = false;
   bool all = false, secure_boot = false, force_vermagic = false, force_modversions = false, quiet = false,
-       verbose = false;
+       verbose = false, installed = false;
   std::string tainted;
   static const option longopts[] = {
       {"basedir", required_argument, nullptr, 'b'},   {"kernel", required_argument, nullptr, 'k'},
@@ -118,6 +127,8 @@ int check_main(int argc, char **argv) {
       {"version", no_argument, nullptr, 'V'}, {"force", no_argument, nullptr, 'f'}, {"force-vermagic", no_argument, nullptr, OPT_FORCE_VERMAGIC},
       {"force-modversions", no_argument, nullptr, OPT_FORCE_MODVERSIONS},
       {"quiet", no_argument, nullptr, 'q'}, {"verbose", no_argument, nullptr, OPT_VERBOSE},
+      {"installed", no_argument, nullptr, OPT_INSTALLED}, {"mok", required_argument, nullptr, OPT_MOK},
+      {"report-dir", required_argument, nullptr, OPT_REPORT_DIR}, {"hook", no_argument, nullptr, OPT_HOOK},
       {nullptr, 0, nullptr, 0}};
   // --kernels takes the words after it up to the next option or "--" (dropped); options may
   // follow the modules, so the list is taken out before getopt sees (and permutes) the rest.
@@ -164,6 +175,10 @@ int check_main(int argc, char **argv) {
     case OPT_SECURE_BOOT: secure_boot = true; break;
     case 'f': force_vermagic = force_modversions = true; break;
     case OPT_FORCE_VERMAGIC: force_vermagic = true; break;
+    case OPT_INSTALLED: installed = true; break;
+    case OPT_MOK: mok_files.push_back(optarg); break;
+    case OPT_REPORT_DIR: report_dir = optarg; break;
+    case OPT_HOOK: hook = true; break;
     case OPT_FORCE_MODVERSIONS: force_modversions = true; break;
     case 'h': usage(stdout); return 0;
     case 'V': return print_kmx_version();
@@ -173,6 +188,23 @@ int check_main(int argc, char **argv) {
   std::vector<std::string> args(argv + optind, argv + argc);
   if (want_kernels && kernels.empty()) {
     return error("--kernels needs at least one target");
+  }
+  if (installed) {
+    if (!args.empty() || !kernels.empty() || !targets.empty())
+      return error("--installed finds the kernels and modules itself: no module or target operand");
+    InstalledOptions io;
+    io.root = basedir.empty() ? "/" : basedir;
+    io.release = release;
+    io.json = json;
+    io.html = html;
+    io.verbose = verbose;
+    io.secure_boot = secure_boot;
+    io.cmdline = cmdline;
+    io.cmdline_given = cmdline_given;
+    io.mok_files = mok_files;
+    io.report_dir = report_dir;
+    io.hook = hook;
+    return check_installed(io);
   }
   if (args.empty()) {
     std::fprintf(stderr, "%s: ERROR: no module given\n", prog);

@@ -571,3 +571,77 @@ TEST(KernelKeys, CheckModuleSignatureVerdictsOnFiles) {
   EXPECT_EQ(v.check_id, "B4");
   EXPECT_EQ(v.messages.at(0), "Loading of module with unavailable key is rejected");
 }
+
+// Machine Owner Keys: under Secure Boot a module signed by an enrolled MOK loads; signed by a
+// key that is not enrolled it is refused (lockdown, EPERM) with the hint to enrol the key it
+// was signed with; when the MOK list or the Secure Boot state cannot be read, the signature is
+// not decided. Without Secure Boot the MOKs change nothing (taint E for an unknown key).
+TEST(KernelKeys, EnrolledMachineOwnerKeysAreTrustedUnderSecureBoot) {
+  std::string p = moddir(k61) + "/kernel/drivers/net/dummy.ko";
+  if (!fs::exists(p) || !fs::exists(vmlinuz(k61))) GTEST_SKIP() << "skipped: 6.1 tree not fetched";
+  TempDir t;
+  TestKey dkms("DKMS module signing key", 0x4d4f4b), other("another key", 0x99);
+  fs::create_directories(t.path + "/dkms");
+  fs::create_directories(t.path + "/other");
+  auto dkms_cert = dkms.trusted(t.path + "/dkms");
+  auto other_cert = other.trusted(t.path + "/other");
+  Bytes mod = sign(content_to_sign(), dkms);
+  write(t.path + "/mod.ko", ByteView(mod));
+  auto in = read_module_for_check(t.path + "/mod.ko");
+  ASSERT_TRUE(in) << in.error().msg;
+  KernelProfile k;
+  k.release = k61.release;
+  parse_release(k.release, k.major, k.minor);
+  auto certs = certs_from_kernel_image(vmlinuz(k61), "");
+  ASSERT_TRUE(certs);
+  k.trusted_certs = certs->certs;
+  k.config["CONFIG_MODULE_SIG"] = "y";
+  k.config["CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT"] = "y";
+  auto sig = [](const LoadVerdict &v) {
+    for (const auto &c : v.checks)
+      if (c.name == "signature") return c.id + " " + result_name(c.result);
+    return std::string("none");
+  };
+  auto has_hint = [](const LoadVerdict &v, const std::string &what) {
+    for (const auto &h : v.hints)
+      if (h.find(what) != std::string::npos) return true;
+    return false;
+  };
+  TargetState sb;
+  sb.secure_boot = true;
+  sb.mok_certs = dkms_cert;
+  EXPECT_EQ(sig(check_module(in->info, k, sb, {}, in->image())), "B1 pass");
+  // The same without the kernel's certificates: the MOK alone verifies it.
+  KernelProfile bare = k;
+  bare.trusted_certs.clear();
+  EXPECT_EQ(sig(check_module(in->info, bare, sb, {}, in->image())), "B1 pass");
+  // Not enrolled: refused under Secure Boot, with the hint to enrol DKMS's key.
+  sb.mok_certs = other_cert;
+  for (auto &c : dkms_cert) c.source = "/var/lib/dkms/mok.pub";
+  sb.enrol_candidates = dkms_cert;
+  auto refused = check_module(in->info, k, sb, {}, in->image());
+  EXPECT_FALSE(refused.loads);
+  EXPECT_EQ(refused.err, EPERM);
+  EXPECT_TRUE(has_hint(refused, "mokutil --import /var/lib/dkms/mok.pub"));
+  // The MOK list unreadable: not decided, with the reason.
+  sb.mok_certs.clear();
+  sb.mok_unknown = "mokutil: EFI variables are not supported on this system";
+  auto nd = check_module(in->info, k, sb, {}, in->image());
+  EXPECT_EQ(sig(nd), "B3 unknown");
+  EXPECT_TRUE(nd.loads);
+  EXPECT_FALSE(nd.complete);
+  // The Secure Boot state unreadable: not decided either.
+  TargetState unknown_sb;
+  unknown_sb.secure_boot_unknown = "/sys/firmware/efi absent";
+  EXPECT_EQ(sig(check_module(in->info, k, unknown_sb, {}, in->image())), "B unknown");
+  // No Secure Boot: enrolled MOKs are not asked; an unknown key taints E.
+  TargetState plain;
+  plain.mok_certs = dkms_cert;
+  auto tainted = check_module(in->info, k, plain, {}, in->image());
+  EXPECT_EQ(sig(tainted), "B3 taint");
+  // Debian's own module verifies against the image's certificates under Secure Boot.
+  auto own = read_module_for_check(p);
+  ASSERT_TRUE(own);
+  sb.mok_unknown.clear();
+  EXPECT_EQ(sig(check_module(own->info, k, sb, {}, own->image())), "B1 pass");
+}

@@ -14,15 +14,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct FakeSys {
-  test::TempDir tmp{"kmx-coldplug"};
-  fs::path root = tmp.path;
-  FakeSys() { fs::create_directories(root / "sys/devices"); }
+struct FakeSys : test::FakeSysfs {
+  FakeSys() : FakeSysfs("kmx-coldplug") { fs::create_directories(root_ / "sys/devices"); }
   void device(const std::string &rel, const std::string &modalias) {
-    fs::create_directories(root / "sys/devices" / rel);
-    std::ofstream(root / "sys/devices" / rel / "modalias") << modalias;
+    fs::create_directories(root_ / "sys/devices" / rel);
+    std::ofstream(root_ / "sys/devices" / rel / "modalias") << modalias;
   }
-  std::string sys() const { return (root / "sys").string(); }
 };
 
 }  // namespace
@@ -36,7 +33,7 @@ TEST(Coldplug, FindsModaliasesInNameOrderWithoutFollowingLinks) {
   s.device("virtual/empty", "");  // a bus without aliases
   s.device("pci0000:00/0000:00:01.1", "pci:v00008086d00007000sv00000000sd00000000bc06sc01i00\n");
   // sysfs links back into the tree (driver, subsystem): must not be followed
-  fs::create_directory_symlink(s.root / "sys/devices/platform", s.root / "sys/devices/pci0000:00/0000:00:03.0/subsystem");
+  fs::create_directory_symlink(s.root_ / "sys/devices/platform", s.root_ / "sys/devices/pci0000:00/0000:00:03.0/subsystem");
   auto scan = scan_modaliases(s.sys());
   ASSERT_TRUE(scan) << scan.error().msg;
   EXPECT_TRUE(scan->problems.empty());
@@ -62,7 +59,7 @@ TEST(Coldplug, UnreadableModaliasIsAProblemNotAnAbort) {
   FakeSys s;
   s.device("a", "platform:a\n");
   s.device("b", "platform:b\n");
-  fs::permissions(s.root / "sys/devices/a/modalias", fs::perms::none);
+  fs::permissions(s.root_ / "sys/devices/a/modalias", fs::perms::none);
   if (geteuid() != 0) {
     auto scan = scan_modaliases(s.sys());
     ASSERT_TRUE(scan);
@@ -72,10 +69,10 @@ TEST(Coldplug, UnreadableModaliasIsAProblemNotAnAbort) {
   }
   // Root reads mode-000 files: scan as nobody in a child (the tree made traversable), which
   // reports devices * 10 + problems as its exit status.
-  for (const auto &d : {s.root, s.root / "sys", s.root / "sys/devices", s.root / "sys/devices/a", s.root / "sys/devices/b"})
+  for (const auto &d : {s.root_, s.root_ / "sys", s.root_ / "sys/devices", s.root_ / "sys/devices/a", s.root_ / "sys/devices/b"})
     fs::permissions(d, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                            fs::perms::others_read | fs::perms::others_exec);
-  fs::permissions(s.root / "sys/devices/b/modalias", fs::perms::owner_all | fs::perms::others_read);
+  fs::permissions(s.root_ / "sys/devices/b/modalias", fs::perms::owner_all | fs::perms::others_read);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {

@@ -15,10 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class FakeSys : public ::testing::Test, public test::FakeSysfs {
-protected:
-  FakeSys() : FakeSysfs("kmx-params") {}
-};
+using FakeSys = test::FakeSysfsTest;
 
 PersistEntry entry(std::string key, std::string value, EntryKind kind) {
   // Constructed in place: assigning a short literal trips GCC 12's -Wrestrict false positive.

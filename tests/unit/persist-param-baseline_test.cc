@@ -18,9 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class Baseline : public ::testing::Test, public test::FakeSysfs {
+class Baseline : public test::FakeSysfsTest {
 protected:
-  Baseline() : FakeSysfs("kmx-baseline") {}
   // What the tools do before an unload.
   std::map<std::string, std::string> to_save(const std::string &mod) {
     auto cur = read_writable_params(sys(), mod);

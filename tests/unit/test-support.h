@@ -64,6 +64,12 @@ struct FakeSysfs {
   }
 };
 
+// A test fixture over a FakeSysfs.
+class FakeSysfsTest : public ::testing::Test, public FakeSysfs {
+protected:
+  FakeSysfsTest() : FakeSysfs("kmx-sysfs") {}
+};
+
 // Writes `content` to `path`, creating its parent directories.
 inline void write_file(const std::string &path, std::string_view content) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());

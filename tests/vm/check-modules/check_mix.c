@@ -1,18 +1,9 @@
 // check_mix: staging=Y, livepatch=Y, test=Y and a proprietary licence at once, loaded first in
 // a fresh boot (check-fresh.sh): every taint line of the loader (O, C, K, P, N, E) appears, in
 // the order of that kernel version.
-#include <linux/init.h>
-#include <linux/module.h>
+#include "check-module.h"
 
-static int __init check_mix_init(void)
-{
-	return 0;
-}
-
-static void __exit check_mix_exit(void) {}
-
-module_init(check_mix_init);
-module_exit(check_mix_exit);
+CHECK_MODULE_INIT_EXIT(check_mix);
 MODULE_INFO(staging, "Y");
 MODULE_INFO(livepatch, "Y");
 MODULE_INFO(test, "Y");

@@ -3,16 +3,12 @@
 // it is a plain namespace: check_nsuse (named as the namespace allows, not importing it) is
 // refused by 6.1 and 6.12, where 6.16+ would admit it.
 #include <linux/export.h>
-#include <linux/init.h>
-#include <linux/module.h>
+
+#include "check-module.h"
 
 int check_nsexp_value = 42;
 EXPORT_SYMBOL_NS_GPL(check_nsexp_value, module:check_nsuse);
 
-static int __init check_nsexp_init(void) { return 0; }
-static void __exit check_nsexp_exit(void) {}
-
-module_init(check_nsexp_init);
-module_exit(check_nsexp_exit);
+CHECK_MODULE_INIT_EXIT(check_nsexp);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("kmx check test module: export in a module: namespace");

@@ -11,20 +11,14 @@ lab_tree_modules="kernel/drivers/net/dummy.ko*"
 check_lab_cases="clean prop tree-dummy"
 
 guest() {
-  local d
-  d=$(check_lab_modules "$k") || return 1
-  mkdir -p "$root/lab/check"
-  cp "$d"/clean.ko "$d"/prop.ko "$root/lab/check/"
+  check_lab_stage clean prop || return 1
   local t
   t=$(cd "$root/lib/modules/$rel" && ls kernel/drivers/net/dummy.ko* | head -n1)
   cp "$root/lib/modules/$rel/$t" "$root/lab/check/tree-dummy.${t#*.}"
+  check_lab_insmod_guest
   cat <<'G'
 for c in clean prop tree-dummy; do
-  f=$(ls /lab/check/$c.ko* | head -n1)
-  result tainted-$c "$(cat /proc/sys/kernel/tainted)"
-  dmesg -c >/dev/null
-  run ins-$c kmod insmod $f
-  run log-$c dmesg
+  check_insmod $c $(ls /lab/check/$c.ko* | head -n1)
   result taint-$c ""
 done
 G

@@ -18,7 +18,7 @@ check_lab_modules() {
   if [ ! -e "$dir/.done" ]; then
     rm -rf "$dir" "$dir.build"
     mkdir -p "$dir.build" "$dir"
-    cp "$src"/Kbuild "$src"/*.c "$dir.build/"
+    cp "$src"/Kbuild "$src"/*.c "$src"/*.h "$dir.build/"
     if ! make -s -C "$hdr" M="$dir.build" CONFIG_DEBUG_INFO_BTF_MODULES= KBUILD_MODPOST_WARN=1 modules >"$dir.build/make.log" 2>&1; then
       echo "check-lab: building the check modules for $k failed:" >&2
       cat "$dir.build/make.log" >&2
@@ -70,6 +70,29 @@ check_lab_modules() {
   echo "$dir"
 }
 
+# check_lab_stage CASE...: the check modules CASE.ko built for lab kernel $k, copied to the
+# initramfs's /lab/check ($root) by a scenario's guest().
+check_lab_stage() {
+  local d c
+  d=$(check_lab_modules "$k") || return 1
+  mkdir -p "$root/lab/check"
+  for c in "$@"; do cp "$d/$c.ko" "$root/lab/check/"; done
+}
+
+# Prints the guest function check_insmod CASE FILE, which loads FILE with kmod's insmod and
+# records the taint before (tainted-CASE), insmod's output and exit (ins-CASE) and the kernel
+# log of that load (log-CASE).
+check_lab_insmod_guest() {
+  cat <<'G'
+check_insmod() {
+  result tainted-$1 "$(cat /proc/sys/kernel/tainted)"
+  dmesg -c >/dev/null
+  run ins-$1 kmod insmod $2
+  run log-$1 dmesg
+}
+G
+}
+
 guest() {
   # Runs on the host while the initramfs for kernel $k is made ($root is its root).
   local d o
@@ -83,6 +106,7 @@ guest() {
   oroot=$(lab_image_root "$(lab_other_kernel "$k")")
   t=$(ls "$oroot"/lib/modules/*/kernel/drivers/net/dummy.ko* | head -n1)
   cp "$t" "$root/lab/check/tree-other.${t#*/dummy.}"
+  check_lab_insmod_guest
   cat <<'G'
 lab_clean
 check_unload() {
@@ -94,10 +118,7 @@ check_unload
 for c in clean prop gpl crc nocrc ns pfn layout vermagic noversions other tree-other again; do
   [ $c = again ] && kmod insmod /lab/check/clean.ko && run loaded-again cat /proc/modules
   f=$(ls /lab/check/$c.ko* | head -n1)
-  result tainted-$c "$(cat /proc/sys/kernel/tainted)"
-  dmesg -c >/dev/null
-  run ins-$c kmod insmod $f
-  run log-$c dmesg
+  check_insmod $c $f
   n=$(/lab/kmod/modinfo -F name $f)
   result taint-$c "$(cat /sys/module/$n/taint 2>/dev/null)"
   check_unload

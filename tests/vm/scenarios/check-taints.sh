@@ -7,18 +7,13 @@
 check_taint_cases="staging lp pexp puse pgpl"
 
 guest() {
-  local d
-  d=$(check_lab_modules "$k") || return 1
-  mkdir -p "$root/lab/check"
-  cp "$d"/staging.ko "$d"/lp.ko "$d"/pexp.ko "$d"/puse.ko "$d"/pgpl.ko "$root/lab/check/"
+  check_lab_stage staging lp pexp puse pgpl || return 1
+  check_lab_insmod_guest
   cat <<'G'
 lab_clean
 for c in staging lp pexp puse pgpl; do
   f=/lab/check/$c.ko
-  result tainted-$c "$(cat /proc/sys/kernel/tainted)"
-  dmesg -c >/dev/null
-  run ins-$c kmod insmod $f
-  run log-$c dmesg
+  check_insmod $c $f
   n=$(/lab/kmod/modinfo -F name $f)
   result taint-$c "$(cat /sys/module/$n/taint 2>/dev/null)"
   # check_pexp stays loaded for check_puse and check_pgpl.
