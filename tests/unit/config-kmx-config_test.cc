@@ -151,3 +151,12 @@ TEST(KmxConfig, PersistDbOverride) {
   ASSERT_TRUE(b);
   EXPECT_EQ(b->persist_db, "/from/env.db");
 }
+
+TEST(KmxConfig, KernelCheckStrictOrWarn) {
+  EXPECT_FALSE(parse("")->kernel_check_strict);
+  EXPECT_TRUE(parse("kernel-check = strict\n")->kernel_check_strict);
+  EXPECT_TRUE(parse("kernel-check strict\n")->kernel_check_strict);
+  EXPECT_FALSE(parse("kernel-check strict\nkernel-check warn\n")->kernel_check_strict);
+  EXPECT_NE(error_of("kernel-check fatal\n").find("'kernel-check' takes warn or strict"), std::string::npos);
+  EXPECT_NE(error_of("kernel-check\n").find("kernel-check"), std::string::npos);
+}
