@@ -1,6 +1,7 @@
 # The Debian packages, built and installed as a Debian user would (debian/):
-#   * `dpkg-buildpackage -b -us -uc` builds kmx and kmx-as-kmod from a copy of the source;
-#     lintian reports no error;
+#   * `dpkg-buildpackage -b -us -uc` builds kmx, kmx-as-kmod and kmx-drivers from a copy of the
+#     source (scripts/debs.sh, cached by a hash of the files that go into them); lintian reports
+#     no error;
 #   * in a Debian 12 root (mmdebstrap, minbase + kmod; cached outside the repository) installing
 #     kmx takes over nothing: kmod's programs are still kmod's;
 #   * installing kmx-as-kmod makes every name of kmod's programs run kmx (/bin and /sbin, and
@@ -10,8 +11,6 @@
 #     diverting both names of a file to one place would lose kmod's new programs);
 #   * purging kmx-as-kmod gives kmod its programs back exactly, after each: `dpkg --verify kmod`
 #     is clean, every file and link is what kmod's package has, no diversion is left.
-# The package build skips its own unit-test step (DEB_BUILD_OPTIONS=nocheck): the suite runs
-# the same tests.
 source "$(dirname "$0")/common.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (chroot, dpkg --root)"
 for t in dpkg-buildpackage dh lintian mmdebstrap; do
@@ -30,19 +29,13 @@ fi
 kmod_deb=$("$KMX_SRC/tests/data/fetch-trees.sh" deb kmod) || skip "cannot download kmod's package"
 kmod_new_deb=$("$KMX_SRC/tests/data/fetch-trees.sh" deb kmod@sid) || kmod_new_deb=
 
-# --- build (KMX_DEBS=DIR: take the packages already built there instead) ---
-if [ -n "${KMX_DEBS:-}" ]; then
-  cp "$KMX_DEBS"/kmx_*.deb "$KMX_DEBS"/kmx-as-kmod_*.deb "$KMX_DEBS"/kmx_*.changes "$KMX_DEBS"/kmx-dbgsym_*.deb "$KMX_DEBS"/kmx_*.buildinfo "$TMP/" 2> /dev/null || true
-else
-  mkdir -p "$TMP/src"
-  (cd "$KMX_SRC" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$TMP/src"
-  (cd "$TMP/src" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -b -us -uc -j2 > "$TMP/build.log" 2>&1) ||
-    { tail -n 30 "$TMP/build.log"; fail "dpkg-buildpackage failed"; }
-fi
-kmx_deb=$(ls "$TMP"/kmx_*.deb)
-as_kmod_deb=$(ls "$TMP"/kmx-as-kmod_*.deb)
+# --- build: scripts/debs.sh builds the packages once per source and caches them (the system lab
+# installs the same files); KMX_DEBS=DIR takes the packages already built there instead ---
+debs=$("$KMX_SRC/scripts/debs.sh") || fail "the packages could not be built"
+kmx_deb=$(ls "$debs"/kmx_*.deb)
+as_kmod_deb=$(ls "$debs"/kmx-as-kmod_*.deb)
 if [ -z "${KMX_DEBS:-}" ]; then
-  lintian --fail-on error --allow-root "$TMP"/kmx_*.changes > "$TMP/lintian.out" 2>&1 ||
+  lintian --fail-on error --allow-root "$debs"/kmx_*.changes > "$TMP/lintian.out" 2>&1 ||
     { cat "$TMP/lintian.out"; fail "lintian reports errors"; }
 fi
 dpkg-deb -f "$kmx_deb" Static-Built-Using > "$TMP/sbu"

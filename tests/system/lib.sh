@@ -3,9 +3,10 @@
 # QEMU TCG. Sourced by tests/system/*.sh after tests/cli/common.sh.
 #
 # Images are made on the host, never in the guest: mmdebstrap makes the root, packages are
-# installed and update-initramfs runs in a chroot, mkfs.ext4 -d makes the disk. Everything is
-# cached under $sys_cache, each file named by a hash of its inputs, so a change of any input
-# (package list, kernel package, kmx's packages, this file) builds it again.
+# installed and update-initramfs runs in a chroot, mkfs.ext4 -d makes the base disk; the images
+# with kmx are copies of another image's disk, mounted, changed in a chroot. Everything is cached
+# under $sys_cache, each named by a hash of its inputs (package list, kernel package, kmx's
+# packages, the functions that make it), so a change of any input builds it again.
 #
 # A boot runs one scenario script. The root holds a generic runner (syslab.service, started
 # once multi-user.target is reached); the scenario script reaches it on a second virtio disk,
@@ -20,6 +21,14 @@ sys_lib_hash=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
 
 # Lab kernel (6.1, 6.12) -> fetch-trees.sh key of its image package.
 sys_kernel_key() { echo "amd64-$1"; }
+
+# Lab kernel -> its image package (a cached .deb, tests/data/fetch-trees.sh).
+sys_kernel_deb() {
+  "$KMX_SRC/tests/data/fetch-trees.sh" deb "$("$KMX_SRC/tests/data/fetch-trees.sh" list | awk -v k="$(sys_kernel_key "$1")" '$1 == k { print $2 }')"
+}
+
+# The lab's other kernel.
+sys_other_kernel() { if [ "$1" = 6.1 ]; then echo 6.12; else echo 6.1; fi; }
 
 # Hash of strings and files, 16 hex digits.
 sys_hash() { { printf '%s\n' "$@"; } | sha256sum | cut -c1-16; }
@@ -36,38 +45,10 @@ sys_base_tar() {
   echo "$tar"
 }
 
-# sys_debs: a directory holding kmx_*.deb and kmx-as-kmod_*.deb. $KMX_DEBS when set; else built
-# from the repository's files as tests/cli/debian-package.sh builds them (dpkg-buildpackage -b,
-# nocheck), cached by a hash of the files that go into them (tests/ and bench/ do not, so that
-# work on the lab itself does not rebuild them). Prints the directory.
-sys_debs() {
-  if [ -n "${KMX_DEBS:-}" ]; then
-    ls "$KMX_DEBS"/kmx_*.deb "$KMX_DEBS"/kmx-as-kmod_*.deb >/dev/null || return 1
-    echo "$KMX_DEBS"
-    return
-  fi
-  local src key dir
-  src=$(cd "$KMX_SRC" && git ls-files -co --exclude-standard | grep -v -e '^tests/' -e '^bench/' | LC_ALL=C sort | tar -cf - -T - --mtime=@0 --owner=0 --group=0 | sha256sum | cut -c1-16)
-  dir=$sys_cache/debs-$src
-  mkdir -p "$sys_cache"
-  # One build per source at a time (a second caller waits for the first one's packages).
-  exec {lock}>"$dir.lock"
-  flock "$lock"
-  if [ ! -e "$dir/.done" ]; then
-    rm -rf "$dir"
-    mkdir -p "$dir/src"
-    (cd "$KMX_SRC" && git ls-files -co --exclude-standard | tar -cf - -T -) | tar -xf - -C "$dir/src"
-    # ccache, when present, with paths relative to the copy: builds of other copies hit.
-    local launch=()
-    command -v ccache >/dev/null && launch=(env CCACHE_BASEDIR="$dir/src" CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache)
-    (cd "$dir/src" && "${launch[@]}" env DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -b -us -uc -j2 >"$dir/build.log" 2>&1) ||
-      { tail -n 30 "$dir/build.log" >&2; echo "syslab: dpkg-buildpackage failed" >&2; return 1; }
-    rm -rf "$dir/src"
-    touch "$dir/.done"
-  fi
-  exec {lock}>&-
-  echo "$dir"
-}
+# sys_debs: a directory holding kmx's packages (kmx_*.deb, kmx-as-kmod_*.deb, kmx-drivers_*.deb):
+# scripts/debs.sh's, built once per source and cached, shared with tests/cli/debian-package.sh
+# ($KMX_DEBS when set). Prints the directory.
+sys_debs() { "$KMX_SRC/scripts/debs.sh"; }
 
 # sys_image_key NAME INPUTS...: cache key of an image: its name, its inputs (strings, or files,
 # which count by content) and the text of the functions that make images.
@@ -79,7 +60,7 @@ sys_image_key() {
     for a in "$@"; do
       if [ -f "$a" ]; then sha256sum <"$a"; else echo "$a"; fi
     done
-    declare -f sys_make_kernel_root sys_make_image sys_chroot sys_images
+    declare -f sys_make_kernel_root sys_make_image sys_chroot
     cat "$KMX_SRC"/tests/system/guest/syslab-run "$KMX_SRC"/tests/system/guest/syslab.service
   } | sha256sum | cut -c1-16
 }
@@ -104,7 +85,7 @@ sys_make_kernel_root() {
   local root=$1 k=$2 deb
   mkdir -p "$root"
   tar -xf "$(sys_base_tar)" -C "$root" || return 1
-  deb=$("$KMX_SRC/tests/data/fetch-trees.sh" deb "$("$KMX_SRC/tests/data/fetch-trees.sh" list | awk -v k="$(sys_kernel_key "$k")" '$1 == k { print $2 }')") || return 1
+  deb=$(sys_kernel_deb "$k") || return 1
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod +x "$root/usr/sbin/policy-rc.d"
   install -m 755 "$KMX_SRC/tests/system/guest/syslab-run" "$root/usr/local/sbin/syslab-run"
@@ -133,56 +114,117 @@ sys_make_image() {
   mv "$dir.tmp" "$dir"
 }
 
+# sys_derive FROM TO SCRIPT FILES...: the image TO made from the image FROM: a copy of FROM's
+# disk, mounted (loop), FILES copied to its /tmp, SCRIPT run there in a chroot (sh -e), the files
+# taken away again; TO's vmlinuz and initrd.img are the root's /boot files of release
+# $SYS_RELEASE (default: FROM's only kernel). No tar and no mkfs: a derived image costs its
+# package installs and the update-initramfs they need.
+sys_derive() {
+  local from=$1 to=$2 script=$3 mnt rc=0 f rel=${SYS_RELEASE:-}
+  shift 3
+  rm -rf "$to" "$to.tmp"
+  mkdir -p "$to.tmp/mnt"
+  mnt=$to.tmp/mnt
+  cp --sparse=always "$from/root.img" "$to.tmp/root.img" || return 1
+  mount -o loop "$to.tmp/root.img" "$mnt" || return 1
+  for f in "$@"; do cp "$f" "$mnt/tmp/" || rc=1; done
+  [ $rc != 0 ] || sys_chroot "$mnt" sh -ec "$script" || rc=$?
+  for f in "$@"; do rm -f "$mnt/tmp/$(basename "$f")"; done
+  if [ $rc = 0 ]; then
+    [ -n "$rel" ] || rel=$(basename "$(ls "$mnt"/boot/vmlinuz-*)" | sed 's/^vmlinuz-//')
+    cp "$mnt/boot/vmlinuz-$rel" "$to.tmp/vmlinuz" && cp "$mnt/boot/initrd.img-$rel" "$to.tmp/initrd.img" || rc=1
+  fi
+  umount "$mnt" || rc=1
+  rmdir "$mnt"
+  if [ $rc = 0 ]; then mv "$to.tmp" "$to"; else rm -rf "$to.tmp"; return 1; fi
+}
+
+# sys_image NAME KEY FROM SCRIPT FILES...: the cached image $sys_cache/image-NAME-KEY, made by
+# sys_derive from the image FROM when missing (one maker at a time per image: a lock). Prints
+# its directory.
+sys_image() {
+  local name=$1 key=$2 from=$3 script=$4 dir lock
+  shift 4
+  dir=$sys_cache/image-$name-$key
+  exec {lock}>"$dir.lock"
+  flock "$lock"
+  if [ ! -e "$dir/root.img" ]; then
+    echo "syslab: building the $name image" >&2
+    sys_derive "$from" "$dir" "$script" "$@" >"$dir.log" 2>&1 || { tail -n 40 "$dir.log" >&2; exec {lock}>&-; return 1; }
+  fi
+  exec {lock}>&-
+  echo "$dir"
+}
+
+# The scripts the derived images are made with (run in the image's root).
+sys_script_kmx='dpkg -i /tmp/kmx_*.deb /tmp/kmx-as-kmod_*.deb && update-initramfs -u'
+sys_script_purged='dpkg --purge kmx-as-kmod && update-initramfs -u'
+
 # sys_images KERNEL: the lab's images for a kernel, each a directory under $sys_cache holding
 # root.img, vmlinuz and initrd.img:
-#   base    Debian 12 with kmod (the baseline);
-#   kmx     base + kmx and kmx-as-kmod installed, then update-initramfs -u (kmx is the system's kmod);
-#   purged  kmx + kmx-as-kmod purged, then update-initramfs -u (kmod again).
-# Prints "base DIR", "kmx DIR" and "purged DIR" lines.
+#   base     Debian 12 with kmod (the baseline);
+#   kmx      base + kmx and kmx-as-kmod installed, then update-initramfs -u (kmx is the system's
+#            kmod);
+#   purged   kmx + kmx-as-kmod purged, then update-initramfs -u (kmod again).
+# Prints "NAME DIR" lines.
 sys_images() {
   local k=$1 debs kkey xkey work
   kkey=$(sys_image_key "base" "$k" "$(sys_base_tar)")
-  local base=$sys_cache/image-base-$k-$kkey tar=$sys_cache/root-$k-$kkey.tar
-  work=$(mktemp -d "$sys_cache/work.XXXXXX")
-  if [ ! -s "$tar" ] || [ ! -e "$base/root.img" ]; then
+  local base=$sys_cache/image-base-$k-$kkey
+  if [ ! -e "$base/root.img" ]; then
     echo "syslab: building the $k base image" >&2
+    work=$(mktemp -d "$sys_cache/work.XXXXXX")
     sys_make_kernel_root "$work/root" "$k" >"$work/log" 2>&1 &&
-      sys_make_image "$work/root" "$base" >>"$work/log" 2>&1 &&
-      tar -cf "$tar.tmp" -C "$work/root" . && mv "$tar.tmp" "$tar" ||
+      sys_make_image "$work/root" "$base" >>"$work/log" 2>&1 ||
       { tail -n 40 "$work/log" >&2; rm -rf "$work"; return 1; }
-    rm -rf "$work/root"
+    rm -rf "$work"
   fi
-  debs=$(sys_debs) || { rm -rf "$work"; return 1; }
-  xkey=$(sys_image_key "kmx" "$kkey" "$debs"/kmx_*.deb "$debs"/kmx-as-kmod_*.deb)
-  local kmx=$sys_cache/image-kmx-$k-$xkey purged=$sys_cache/image-purged-$k-$xkey
-  if [ ! -e "$kmx/root.img" ] || [ ! -e "$purged/root.img" ]; then
-    echo "syslab: building the $k kmx images" >&2
-    mkdir -p "$work/root"
-    tar -xf "$tar" -C "$work/root"
-    cp "$debs"/kmx_*.deb "$debs"/kmx-as-kmod_*.deb "$work/root/tmp/"
-    {
-      sys_chroot "$work/root" sh -c 'dpkg -i /tmp/kmx_*.deb && dpkg -i /tmp/kmx-as-kmod_*.deb && update-initramfs -u -k all' &&
-        rm -f "$work/root"/tmp/*.deb &&
-        sys_make_image "$work/root" "$kmx" &&
-        sys_chroot "$work/root" sh -c 'dpkg --purge kmx-as-kmod && update-initramfs -u -k all' &&
-        sys_make_image "$work/root" "$purged"
-    } >"$work/log" 2>&1 || { tail -n 40 "$work/log" >&2; rm -rf "$work"; return 1; }
-  fi
-  rm -rf "$work"
+  debs=$(sys_debs) || return 1
+  # Each derived image's key: what it is made from, the packages, and how.
+  xkey=$(sys_hash "$kkey" "$(cat "$debs"/kmx_*.deb "$debs"/kmx-as-kmod_*.deb | sha256sum)" "$sys_script_kmx" "$(declare -f sys_derive sys_chroot)")
+  local kmx purged
+  kmx=$(sys_image "kmx-$k" "$xkey" "$base" "$sys_script_kmx" "$debs"/kmx_*.deb "$debs"/kmx-as-kmod_*.deb) || return 1
+  purged=$(sys_image "purged-$k" "$(sys_hash "$xkey" "$sys_script_purged")" "$kmx" "$sys_script_purged") || return 1
   echo "base $base"
   echo "kmx $kmx"
   echo "purged $purged"
 }
 
+# sys_upgrade_image KERNEL RELEASE: the other kernel's kmx image with KERNEL's image package
+# installed by dpkg (its postinst runs depmod, which is kmx's there, and update-initramfs for
+# RELEASE); vmlinuz and initrd.img are RELEASE's. The disk grows first by the package's
+# installed size and 256 MiB (e2fsck, resize2fs on a copy). Prints its directory.
+sys_upgrade_image() {
+  local k=$1 rel=$2 from deb key grown mb dir
+  from=$(sys_images "$(sys_other_kernel "$k")" | awk '$1 == "kmx" { print $2 }')
+  [ -n "$from" ] || return 1
+  deb=$(sys_kernel_deb "$k") || return 1
+  key=$(sys_hash "$from" "$(basename "$deb")" "$(declare -f sys_upgrade_image)")
+  dir=$sys_cache/image-upgrade-$k-$key
+  if [ ! -e "$dir/root.img" ]; then
+    grown=$(mktemp -d "$sys_cache/work.XXXXXX")
+    mb=$(($(dpkg-deb -f "$deb" Installed-Size) / 1024 + 256))
+    cp --sparse=always "$from/root.img" "$grown/root.img" && truncate -s "+${mb}M" "$grown/root.img" &&
+      { e2fsck -fp "$grown/root.img" && resize2fs "$grown/root.img"; } >"$grown/log" 2>&1 ||
+      { cat "$grown/log" >&2; rm -rf "$grown"; return 1; }
+  fi
+  SYS_RELEASE=$rel sys_image "upgrade-$k" "$key" "${grown:-$from}" "dpkg -i /tmp/$(basename "$deb")" "$deb"
+  local rc=$?
+  [ -z "$grown" ] || rm -rf "$grown"
+  return $rc
+}
+
 # sys_boot IMAGE_DIR SCRIPT RESULTS_DIR: boot the image (its root disk as a snapshot: the cached
-# image is never written), run SCRIPT in it, extract what it wrote under $OUT into RESULTS_DIR;
-# the console log is RESULTS_DIR/console, the host's wall time of the boot RESULTS_DIR/host-seconds.
+# image is never written), run SCRIPT in it (observe.sh goes along beside it), extract what it
+# wrote under $OUT into RESULTS_DIR; the console log is RESULTS_DIR/console, the host's wall
+# time of the boot RESULTS_DIR/host-seconds.
 sys_boot() {
   local img=$1 script=$2 res=$3 io t0 t1 rc=0
   mkdir -p "$res/in"
   io=$res/io.img
   cp "$script" "$res/in/guest.sh"
-  tar -cf "$io" -C "$res/in" guest.sh
+  cp "$KMX_SRC/tests/system/guest/observe.sh" "$res/in/observe.sh"
+  tar -cf "$io" -C "$res/in" guest.sh observe.sh
   truncate -s 64M "$io"
   # Two VMs on 2 cores would slow each other past their timeouts: wait for any other one.
   local waited=0
@@ -194,7 +236,7 @@ sys_boot() {
   timeout --kill-after=10 "${KMX_SYS_TIMEOUT:-600}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp "${KMX_SYS_SMP:-1}" -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
-    -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet no_timer_check trace_event=module:module_load" \
+    -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet no_timer_check trace_event=module:module_load trace_options=record-tgid" \
     -drive "file=$img/root.img,format=raw,if=virtio,snapshot=on" \
     -drive "file=$io,format=raw,if=virtio" </dev/null >"$res/console" 2>&1 || rc=$?
   t1=$(date +%s.%N)
