@@ -15,12 +15,13 @@
 # Prints the load average before and after: on a shared machine it says how much to trust
 # the ratios.
 #
-# Last run (clean clone, 7 alternating runs, medians, 2 cores, load average 0.22 before, 1.23
-# after; static kmx linked with --gc-sections):
-#   -R              kmod 6.80 s  kmx 3.68 s  0.541x
-#   --show-depends  kmod 5.76 s  kmx 3.23 s  0.561x
-# What remains is process start-up: an empty static C program costs ~1.6 ms of the ~2.6 ms of
-# one kmx --show-depends here; kmx takes ~90 page faults (text, data, heap, the two indexes).
+# Last run (clean clone, 7 alternating runs, medians, 2 cores, load average 0.83 before, 1.33
+# after; static kmx linked with --gc-sections; both tools run from fresh copies):
+#   -R              kmod 7.75 s  kmx 3.73 s  0.481x
+#   --show-depends  kmod 7.46 s  kmx 3.76 s  0.504x
+# What remains is process start-up: an empty static C program costs ~2.1 ms of the ~2.5 ms of
+# one kmx --show-depends here; kmx takes ~57 page faults (text, data, heap, the two indexes)
+# where kmod takes ~190.
 #
 #   bench/modprobe-bench.sh [KMX] [RUNS]     (KMX defaults to build/kmx, RUNS to 5)
 source "$(dirname "$0")/lib.sh"
