@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <filesystem>
 #include <map>
-#include <regex>
 
 #include "base/mapped-file.h"
 #include "base/strings.h"
@@ -26,6 +25,24 @@ std::string_view trim(std::string_view s) {
 std::string read_or_empty(const fs::path &p) {
   auto t = read_file(p.string());
   return t ? *t : std::string();
+}
+
+// The names a DKMS package builds: each `BUILT_MODULE_NAME[N]=NAME` of its dkms.conf (a shell
+// fragment; the value may be quoted), wherever it stands on a line.
+std::vector<std::string> dkms_built_module_names(std::string_view conf) {
+  static constexpr std::string_view key = "BUILT_MODULE_NAME[";
+  std::vector<std::string> out;
+  for (size_t at = conf.find(key); at != std::string_view::npos; at = conf.find(key, at + 1)) {
+    std::string_view rest = conf.substr(at + key.size());
+    size_t digits = rest.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string_view::npos || !rest.substr(digits).starts_with("]=")) continue;
+    rest.remove_prefix(digits + 2);
+    if (!rest.empty() && (rest.front() == '"' || rest.front() == '\'')) rest.remove_prefix(1);
+    size_t len = rest.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+    if (len == std::string_view::npos) len = rest.size();
+    if (len > 0) out.emplace_back(rest.substr(0, len));
+  }
+  return out;
 }
 
 // Regular module files under `dir`, sorted.
@@ -168,10 +185,8 @@ Result<InstalledPlan> plan_installed_check(const InstalledRequest &req) {
             per[rel].out_of_tree.emplace(name, p.string());  // the installed copy wins
           }
       }
-      static const std::regex built(R"(BUILT_MODULE_NAME\[\d+\]=["']?([A-Za-z0-9_-]+))");
-      std::string conf = read_or_empty(ver.path() / "source/dkms.conf");
-      for (auto it = std::sregex_iterator(conf.begin(), conf.end(), built); it != std::sregex_iterator(); ++it)
-        d.names.insert(normalize_module_name((*it)[1].str()));
+      for (const std::string &n : dkms_built_module_names(read_or_empty(ver.path() / "source/dkms.conf")))
+        d.names.insert(normalize_module_name(n));
       if (d.names.empty()) d.names.insert(normalize_module_name(pkg.path().filename().string()));
       dkms.push_back(std::move(d));
     }
