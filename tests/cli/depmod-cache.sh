@@ -12,7 +12,9 @@ ver=$(basename "$moddir")
 R="$TMP/root"
 D="$R/lib/modules/$ver"
 mkdir -p "$R/lib/modules"
-cp -al "$moddir" "$D"
+# A copy of its own, not hard links into the shared tree: the cache keys each module by its
+# ctime, and every link another test makes to the same inode (cp -al) changes that ctime.
+cp -a "$moddir" "$D"
 outputs="modules.dep modules.dep.bin modules.alias modules.alias.bin modules.softdep modules.symbols
 modules.symbols.bin modules.builtin.bin modules.builtin.alias.bin modules.devname"
 
@@ -114,7 +116,7 @@ check foreign-cache
 # KMX_CACHE_DIR moves the cache; the first -o OUTDIR run writes its cache like any other.
 R3="$TMP/root3"
 mkdir -p "$R3/lib/modules"
-cp -al "$moddir" "$R3/lib/modules/$ver"
+cp -al "$D" "$R3/lib/modules/$ver"
 s=$(KMX_CACHE_DIR="$TMP/cachedir" stats -b "$R3" -o "$TMP/out" "$ver")
 [ "$s" = "$n modules read, 0 from cache" ] || fail "first -o run: $s"
 [ -f "$(ls "$TMP"/cachedir/depmod-"$ver"-*.cache)" ] || fail "no cache in KMX_CACHE_DIR"
