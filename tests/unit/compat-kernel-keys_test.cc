@@ -48,6 +48,23 @@ const Kernel k612{"linux-image-6.12.117+deb12-amd64-unsigned", "6.12.117+deb12-a
 
 std::string root(const Kernel &k) { return trees() + "/" + k.pkg; }
 std::string vmlinuz(const Kernel &k) { return root(k) + "/boot/vmlinuz-" + k.release; }
+
+// A profile of kernel `k` that trusts the certificates built into its image (empty when the
+// image gives none: the caller asserts on trusted_certs).
+KernelProfile profile_trusting_image(const Kernel &k) {
+  KernelProfile p;
+  p.release = k.release;
+  parse_release(p.release, p.major, p.minor);
+  if (auto certs = certs_from_kernel_image(vmlinuz(k), "")) p.trusted_certs = certs->certs;
+  return p;
+}
+
+// The signature step of a verdict as "ID RESULT", or "none".
+std::string signature_step(const LoadVerdict &v) {
+  for (const auto &c : v.checks)
+    if (c.name == "signature") return c.id + " " + result_name(c.result);
+  return "none";
+}
 std::string moddir(const Kernel &k) { return root(k) + "/lib/modules/" + k.release; }
 
 using test::TempDir;
@@ -385,22 +402,13 @@ TEST(KernelKeys, CheckModuleVerifiesFromTheImageItWasGiven) {
   auto plain = read_module(p);
   ASSERT_TRUE(plain);
   EXPECT_EQ(in->info.elf_size, plain->elf_size);
-  KernelProfile k;
-  k.release = k612.release;
-  parse_release(k.release, k.major, k.minor);
-  auto certs = certs_from_kernel_image(vmlinuz(k612), "");
-  ASSERT_TRUE(certs);
-  k.trusted_certs = certs->certs;
+  KernelProfile k = profile_trusting_image(k612);
+  ASSERT_FALSE(k.trusted_certs.empty());
   auto given = check_module(in->info, k, {}, {}, in->image());
   auto without = check_module(*plain, k, {});
   ASSERT_FALSE(given.checks.empty());
-  auto sig = [](const LoadVerdict &v) {
-    for (const auto &c : v.checks)
-      if (c.name == "signature") return c.id + " " + result_name(c.result);
-    return std::string("none");
-  };
-  EXPECT_EQ(sig(given), "B1 pass");
-  EXPECT_EQ(sig(without), "B unknown");
+  EXPECT_EQ(signature_step(given), "B1 pass");
+  EXPECT_EQ(signature_step(without), "B unknown");
   // A flipped byte in the given image is what gets verified.
   in->decompressed.data()[in->decompressed.size() / 3] ^= 1;
   EXPECT_EQ(check_module(in->info, k, {}, {}, in->image()).check_id, "B6");
@@ -412,7 +420,7 @@ TEST(KernelKeys, CheckModuleVerifiesFromTheImageItWasGiven) {
   ASSERT_TRUE(flat) << flat.error().msg;
   EXPECT_TRUE(flat->mapped);
   EXPECT_EQ(flat->info.compression, Compression::none);
-  EXPECT_EQ(sig(check_module(flat->info, k, {}, {}, flat->image())), "B1 pass");
+  EXPECT_EQ(signature_step(check_module(flat->info, k, {}, {}, flat->image())), "B1 pass");
   // Unreadable files: read_module()'s errors.
   EXPECT_FALSE(read_module_for_check("/nonexistent/x.ko"));
 }
@@ -589,19 +597,10 @@ TEST(KernelKeys, EnrolledMachineOwnerKeysAreTrustedUnderSecureBoot) {
   write(t.path + "/mod.ko", ByteView(mod));
   auto in = read_module_for_check(t.path + "/mod.ko");
   ASSERT_TRUE(in) << in.error().msg;
-  KernelProfile k;
-  k.release = k61.release;
-  parse_release(k.release, k.major, k.minor);
-  auto certs = certs_from_kernel_image(vmlinuz(k61), "");
-  ASSERT_TRUE(certs);
-  k.trusted_certs = certs->certs;
+  KernelProfile k = profile_trusting_image(k61);
+  ASSERT_FALSE(k.trusted_certs.empty());
   k.config["CONFIG_MODULE_SIG"] = "y";
   k.config["CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT"] = "y";
-  auto sig = [](const LoadVerdict &v) {
-    for (const auto &c : v.checks)
-      if (c.name == "signature") return c.id + " " + result_name(c.result);
-    return std::string("none");
-  };
   auto has_hint = [](const LoadVerdict &v, const std::string &what) {
     for (const auto &h : v.hints)
       if (h.find(what) != std::string::npos) return true;
@@ -610,11 +609,11 @@ TEST(KernelKeys, EnrolledMachineOwnerKeysAreTrustedUnderSecureBoot) {
   TargetState sb;
   sb.secure_boot = true;
   sb.mok_certs = dkms_cert;
-  EXPECT_EQ(sig(check_module(in->info, k, sb, {}, in->image())), "B1 pass");
+  EXPECT_EQ(signature_step(check_module(in->info, k, sb, {}, in->image())), "B1 pass");
   // The same without the kernel's certificates: the MOK alone verifies it.
   KernelProfile bare = k;
   bare.trusted_certs.clear();
-  EXPECT_EQ(sig(check_module(in->info, bare, sb, {}, in->image())), "B1 pass");
+  EXPECT_EQ(signature_step(check_module(in->info, bare, sb, {}, in->image())), "B1 pass");
   // Not enrolled: refused under Secure Boot, with the hint to enrol DKMS's key.
   sb.mok_certs = other_cert;
   for (auto &c : dkms_cert) c.source = "/var/lib/dkms/mok.pub";
@@ -627,21 +626,21 @@ TEST(KernelKeys, EnrolledMachineOwnerKeysAreTrustedUnderSecureBoot) {
   sb.mok_certs.clear();
   sb.mok_unknown = "mokutil: EFI variables are not supported on this system";
   auto nd = check_module(in->info, k, sb, {}, in->image());
-  EXPECT_EQ(sig(nd), "B3 unknown");
+  EXPECT_EQ(signature_step(nd), "B3 unknown");
   EXPECT_TRUE(nd.loads);
   EXPECT_FALSE(nd.complete);
   // The Secure Boot state unreadable: not decided either.
   TargetState unknown_sb;
   unknown_sb.secure_boot_unknown = "/sys/firmware/efi absent";
-  EXPECT_EQ(sig(check_module(in->info, k, unknown_sb, {}, in->image())), "B unknown");
+  EXPECT_EQ(signature_step(check_module(in->info, k, unknown_sb, {}, in->image())), "B unknown");
   // No Secure Boot: enrolled MOKs are not asked; an unknown key taints E.
   TargetState plain;
   plain.mok_certs = dkms_cert;
   auto tainted = check_module(in->info, k, plain, {}, in->image());
-  EXPECT_EQ(sig(tainted), "B3 taint");
+  EXPECT_EQ(signature_step(tainted), "B3 taint");
   // Debian's own module verifies against the image's certificates under Secure Boot.
   auto own = read_module_for_check(p);
   ASSERT_TRUE(own);
   sb.mok_unknown.clear();
-  EXPECT_EQ(sig(check_module(own->info, k, sb, {}, own->image())), "B1 pass");
+  EXPECT_EQ(signature_step(check_module(own->info, k, sb, {}, own->image())), "B1 pass");
 }
