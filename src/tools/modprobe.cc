@@ -25,7 +25,6 @@
 // is_kernel_thread() in persist/ondemand.h) the modules loaded are recorded with source
 // "kernel" and alias NAME; any other load takes the named modules out of the
 // record, and so does an unload. -n, -D, -R, -c and --show-* never touch the store.
-#include <fcntl.h>
 #include <getopt.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -35,7 +34,6 @@
 #include <cerrno>
 #include <chrono>
 #include <optional>
-#include <thread>
 
 #include <cctype>
 #include <cstdio>
