@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The kernel-install hook's added time (scripts/kernel-hooks/zz-kmx-check, goal <= 2 s): a root
+# The kernel-install hook's added time (packaging/kernel-hooks/zz-kmx-check, goal <= 2 s): a root
 # with Debian's 6.1 and 6.12 kernels installed (image trees, headers' Module.symvers) and ten
 # out-of-tree modules built for 6.12 in its updates/dkms; the hook checks 6.12 against them.
 # One warm-up run builds and caches the kernel's profile (as a kernel's first check does); then
@@ -33,7 +33,7 @@ for m in clean crc gpl mix ns prop staging pfn pgpl lve; do
 done
 installed_copy "$kmx" "$bench_tmp/bin/kmx"
 export KMX=$bench_tmp/bin/kmx KMX_HOOK_ROOT=$R
-hook=$bench_src/scripts/kernel-hooks/zz-kmx-check
+hook=$bench_src/packaging/kernel-hooks/zz-kmx-check
 "$hook" "$new" >/dev/null  # warm-up: the profile is built and cached
 : >"$bench_tmp/h"
 for _ in $(seq "$runs"); do

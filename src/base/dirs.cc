@@ -46,7 +46,15 @@ std::string source_cache_path(const std::string &dir, std::string_view prefix, c
   std::string p = ::realpath(source.c_str(), real) ? real : source;
   std::string key = fmt::format("{}\n{}\n{}\n{}\n{}.{}", p, u64(st.st_dev), u64(st.st_ino), u64(st.st_size),
                                 i64(st.st_mtim.tv_sec), i64(st.st_mtim.tv_nsec));
-  return fmt::format("{}/{}-{:016x}", dir, prefix, fnv1a64(ByteView(key)));
+  return fmt::format("{}/{}-{:016x}-{}", dir, prefix, fnv1a64(ByteView(key)), cache_name_of(p));
+}
+
+std::string cache_name_of(std::string_view real_path) {
+  while (real_path.size() > 1 && real_path.back() == '/') real_path.remove_suffix(1);
+  size_t slash = real_path.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? real_path : real_path.substr(slash + 1);
+  if (name.empty()) return "root";
+  return std::string(name.substr(0, 128));
 }
 
 }  // namespace kmx

@@ -21,8 +21,15 @@ Status make_private_dirs(const std::string &dir);
 Status check_private_dir(const std::string &dir);
 
 // The file in cache directory `dir` that holds what was derived from `source` (a kernel image):
-// DIR/PREFIX-<fnv1a64 hex of source's real path, device, inode, size and mtime>, so a replaced
-// or touched source misses the cache. "" when `dir` is "" or `source` cannot be stat'ed.
+// DIR/PREFIX-<fnv1a64 hex of source's real path, device, inode, size and mtime>-<NAME>, so a
+// replaced or touched source misses the cache. NAME (cache_name_of) is the real path's file
+// name, so that what was cached from a kernel's files can be found by its release once they
+// are gone (vmlinuz-REL; the kernel-install hook's postrm.d removes them). "" when `dir` is ""
+// or `source` cannot be stat'ed.
 std::string source_cache_path(const std::string &dir, std::string_view prefix, const std::string &source);
+
+// The last component of `real_path` as it ends a cache file's name: at most 128 bytes, "root"
+// for "/".
+std::string cache_name_of(std::string_view real_path);
 
 }  // namespace kmx

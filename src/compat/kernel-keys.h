@@ -16,7 +16,8 @@
 //
 // Extracting certificates decompresses the whole kernel image, so the result is cached in the
 // directory the caller names (tools/common.h kmx_cache_dir decides where), keyed on the image's
-// path, device, inode, size and mtime; a cache that cannot be read or written is ignored.
+// path, device, inode, size and mtime and named after its file (base/dirs.h source_cache_path);
+// a cache that cannot be read or written is ignored.
 //
 // Verification, in the kernel's order (6.1 and 6.12 alike):
 //   trailer   ~Module signature appended~\n after struct module_signature (12 bytes, sig_len

@@ -36,7 +36,7 @@ std::optional<Bytes> unhex(const std::string &s) {
 std::string cache_file(const std::string &dir, const std::string &tree) {
   char real[4096];
   std::string p = ::realpath(tree.c_str(), real) ? real : tree;
-  return fmt::format("{}/tree-facts-{:016x}.json", dir, fnv1a64(ByteView(p)));
+  return fmt::format("{}/tree-facts-{:016x}-{}.json", dir, fnv1a64(ByteView(p)), cache_name_of(p));
 }
 
 }  // namespace

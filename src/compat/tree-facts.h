@@ -2,8 +2,9 @@
 // gives the exports): the reference facts of its in-tree modules and every module's exports.
 // Reading a tree decompresses and parses every module in it, so the result is cached.
 //
-// Cache file: DIR/tree-facts-<fnv1a64 of the tree's real path, hex>.json (DIR chosen by the
-// tool, tools/common.h kmx_cache_dir; "" disables), JSON:
+// Cache file: DIR/tree-facts-<fnv1a64 of the tree's real path, hex>-<its last component: REL
+// for lib/modules/REL>.json (DIR chosen by the tool, tools/common.h kmx_cache_dir; "" disables;
+// the kernel-install hook's postrm.d removes a release's by name), JSON:
 //   {"format":1, "tree":PATH, "identity":HEX,
 //    "vermagic":S|null, "module_layout_crc":N|null, "this_module_size":N|null,
 //    "arch":[E_MACHINE, IS64, LITTLE_ENDIAN]|null,

@@ -89,11 +89,12 @@ want "[.[] | select(.kernel != \"$rel2\")] | length" 0
 grep -q "missing after reboot" "$TMP/r.html" || fail "HTML report has no missing module"
 not "$KMX" check --installed -b "$TMP/nowhere"
 
-# The kernel-install hook (scripts/kernel-hooks/zz-kmx-check) on the same root: nothing before
+# The kernel-install hook (packaging/kernel-hooks/zz-kmx-check) on the same root: nothing before
 # NEW's headers are in place, then one summary and the reports; a second run says nothing; it
 # never fails the installation unless kmx.conf says kernel-check strict; postrm removes the
-# reports and the stamp.
-hook=$KMX_SRC/scripts/kernel-hooks/zz-kmx-check
+# reports, the stamp and everything kmx cached from NEW's files (the certificates read from its
+# image among them).
+hook=$KMX_SRC/packaging/kernel-hooks/zz-kmx-check
 mkdir -p "$TMP/hooks/postinst.d" "$TMP/hooks/postrm.d"
 ln -s "$hook" "$TMP/hooks/postinst.d/zz-kmx-check"
 ln -s "$hook" "$TMP/hooks/postrm.d/zz-kmx-check"
@@ -122,7 +123,10 @@ echo "kernel-check = strict" >"$R/etc/kmx/kmx.conf"
 rm "$R/var/cache/kmx/kernel-check-$rel2.stamp"
 not "$TMP/hooks/postinst.d/zz-kmx-check" "$rel2" "/boot/vmlinuz-$rel2" >/dev/null
 [ -e "$R/var/cache/kmx/kernel-check-$rel2.stamp" ] || fail "no stamp"
+ls "$R/var/cache/kmx" | grep -q -- "^kernel-certs-.*-vmlinuz-$rel2\$" || fail "no certificates cached from $rel2's image: $(ls "$R/var/cache/kmx")"
 "$TMP/hooks/postrm.d/zz-kmx-check" "$rel2" "/boot/vmlinuz-$rel2"
+left=$(ls "$R/var/cache/kmx" | grep -F -- "$rel2" || true)
+[ -z "$left" ] || fail "postrm left cached files of $rel2: $left"
 [ ! -e "$R/var/log/kmx/check-$rel2.txt" ] && [ ! -e "$R/var/log/kmx/check-$rel2.json" ] || fail "postrm left the reports"
 [ ! -e "$R/var/cache/kmx/kernel-check-$rel2.stamp" ] || fail "postrm left the stamp"
 echo ok
