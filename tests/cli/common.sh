@@ -168,3 +168,17 @@ daemon_stop() {
   wait "$pid" || rc=$?
   [ "$rc" = 0 ] || { cat "$TMP/log" >&2; fail "daemon exit $rc"; }
 }
+
+# A kernel's files in ROOT, enough for `kmx check -k REL` and the kernel hook: the image, config
+# and System.map of the unpacked image package TREE in ROOT/boot, its modules.order and
+# modules.builtin and one in-tree module (dummy, for the vermagic) in ROOT/lib/modules/REL.
+# Prints REL.
+install_kernel_sample() {  # TREE ROOT
+  local tree=$1 root=$2 rel
+  rel=$(ls "$tree/lib/modules")
+  mkdir -p "$root/lib/modules/$rel/kernel/drivers/net" "$root/boot"
+  cp "$tree/lib/modules/$rel"/kernel/drivers/net/dummy.ko* "$root/lib/modules/$rel/kernel/drivers/net/"
+  cp "$tree/lib/modules/$rel"/modules.order "$tree/lib/modules/$rel"/modules.builtin "$root/lib/modules/$rel/"
+  cp "$tree/boot/vmlinuz-$rel" "$tree/boot/config-$rel" "$tree/boot/System.map-$rel" "$root/boot/"
+  echo "$rel"
+}

@@ -11,9 +11,16 @@
 #     diverting both names of a file to one place would lose kmod's new programs);
 #   * purging kmx-as-kmod gives kmod its programs back exactly, after each: `dpkg --verify kmod`
 #     is clean, every file and link is what kmod's package has, no diversion is left.
+#   * kmx's kernel-install hook is a conffile in /etc/kernel/{postinst.d,header_postinst.d,
+#     postrm.d}, run by run-parts after DKMS's `dkms` hook; with kmod still the system's kmod,
+#     running it for a kernel unpacked in the root (Debian 12's 6.1: its image, config,
+#     System.map and a few of its modules) writes /var/log/kmx/check-REL.txt and .json, which
+#     name a module /etc/modules wants and the kernel lacks; its postrm.d copy removes them and
+#     everything cached for REL; once kmx is removed (its conffiles stay) the hooks exit 0 and
+#     do nothing; purging kmx removes them.
 source "$(dirname "$0")/common.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (chroot, dpkg --root)"
-for t in dpkg-buildpackage dh lintian mmdebstrap; do
+for t in dpkg-buildpackage dh lintian mmdebstrap jq; do
   command -v "$t" > /dev/null || skip "$t not installed (scripts/setup.sh)"
 done
 
@@ -21,13 +28,14 @@ cache=${KMX_CACHE:-/var/cache/kmx-test}/chroot
 mkdir -p "$cache"
 image=$cache/bookworm-minbase-kmod.tar
 if [ ! -s "$image" ]; then
-  mmdebstrap --quiet --variant=minbase --include=kmod bookworm "$image.tmp" || skip "mmdebstrap could not build a Debian 12 root (network?)"
+  mmdebstrap --quiet --variant=minbase --format=tar --include=kmod bookworm "$image.tmp" || skip "mmdebstrap could not build a Debian 12 root (network?)"
   mv "$image.tmp" "$image"
 fi
 # kmod's packages: Debian 12's (what the root has), and unstable's, which moved kmod's programs
 # to /usr (the upgrade that must not lose them while diverted).
 kmod_deb=$("$KMX_SRC/tests/data/fetch-trees.sh" deb kmod) || skip "cannot download kmod's package"
 kmod_new_deb=$("$KMX_SRC/tests/data/fetch-trees.sh" deb kmod@sid) || kmod_new_deb=
+tree=$(tree_root amd64-6.1)
 
 # --- build: scripts/debs.sh builds the packages once per source and caches them (the system lab
 # installs the same files); KMX_DEBS=DIR takes the packages already built there instead ---
@@ -51,7 +59,8 @@ mkdir -p "$root"
 tar -xf "$image" -C "$root"
 [ -L "$root/bin" ] || fail "the root is not merged-/usr: the alias case is not tested"
 cp "$kmx_deb" "$as_kmod_deb" "$kmod_deb" "$root/tmp/"
-in_root() { chroot "$root" "$@"; }
+# The root's programs, without the host's KMX (the hooks run $KMX when it is set).
+in_root() { chroot "$root" env -u KMX "$@"; }
 # is_kmx NAME: the program at NAME in the root is kmx (its -V names kmx; kmod's does not).
 is_kmx() { in_root "$1" -V 2>&1 | grep "(kmx " > /dev/null; }
 kmod_names="/bin/kmod /usr/bin/kmod /bin/lsmod /usr/bin/lsmod /sbin/depmod /sbin/insmod /sbin/lsmod /sbin/modinfo
@@ -107,6 +116,36 @@ none_kmx "only the kmx package installed"
 links_as_packaged "$kmod_deb" "kmx installed"
 [ -z "$(in_root dpkg-divert --list 'kmx*')" ] || fail "kmx diverts something"
 
+# --- the kernel-install hook, kmod still the system's kmod ---
+hook_dirs="postinst.d header_postinst.d postrm.d"
+for d in $hook_dirs; do
+  [ -f "$root/etc/kernel/$d/zz-kmx-check" ] && [ -x "$root/etc/kernel/$d/zz-kmx-check" ] ||
+    fail "no executable /etc/kernel/$d/zz-kmx-check"
+  grep -qx "/etc/kernel/$d/zz-kmx-check" "$root/var/lib/dpkg/info/kmx.conffiles" || fail "/etc/kernel/$d/zz-kmx-check is not a conffile"
+done
+# DKMS's hook has this name in each directory (Debian's dkms package); run-parts runs in that order.
+for d in $hook_dirs; do
+  [ -e "$root/etc/kernel/$d/dkms" ] || install -m 755 /dev/null "$root/etc/kernel/$d/dkms"
+  in_root run-parts --test "/etc/kernel/$d" > "$TMP/order"
+  [ "$(grep -n -x -e "/etc/kernel/$d/dkms" -e "/etc/kernel/$d/zz-kmx-check" "$TMP/order" | cut -d/ -f5 | tr '\n' ' ')" = "dkms zz-kmx-check " ] ||
+    fail "run-parts --test /etc/kernel/$d does not run zz-kmx-check after dkms: $(cat "$TMP/order")"
+done
+rel=$(install_kernel_sample "$tree" "$root")
+echo kmx_hook_wanted >> "$root/etc/modules"
+in_root /etc/kernel/postinst.d/zz-kmx-check "$rel" "/boot/vmlinuz-$rel" > "$TMP/hook.out" 2>&1 ||
+  { cat "$TMP/hook.out"; fail "the postinst.d hook failed"; }
+grep -q "kmx_hook_wanted: missing after reboot" "$TMP/hook.out" || fail "hook summary: $(cat "$TMP/hook.out")"
+[ -s "$root/var/log/kmx/check-$rel.txt" ] || fail "no /var/log/kmx/check-$rel.txt"
+[ "$(jq -r '.[] | select(.module == "kmx_hook_wanted") | .check_id' "$root/var/log/kmx/check-$rel.json")" = M1 ] ||
+  fail "check-$rel.json does not report kmx_hook_wanted missing: $(head -c 1000 "$root/var/log/kmx/check-$rel.json")"
+ls "$root/var/cache/kmx" | grep -q . || fail "nothing cached for $rel"
+in_root /etc/kernel/postrm.d/zz-kmx-check "$rel" "/boot/vmlinuz-$rel" > "$TMP/hook.out" 2>&1 ||
+  { cat "$TMP/hook.out"; fail "the postrm.d hook failed"; }
+[ ! -e "$root/var/log/kmx/check-$rel.txt" ] && [ ! -e "$root/var/log/kmx/check-$rel.json" ] ||
+  fail "postrm.d left the reports of $rel"
+left=$(ls "$root/var/cache/kmx")
+[ -z "$left" ] || fail "postrm.d left in /var/cache/kmx: $left"
+
 # --- opt in; kmod reinstalled while diverted; back ---
 dpkg_in_root "installing kmx-as-kmod" -i /tmp/"$(basename "$as_kmod_deb")"
 all_kmx "after kmx-as-kmod"
@@ -129,6 +168,18 @@ if [ -n "$kmod_new_deb" ]; then
 else
   echo "skip the kmod upgrade: unstable's kmod could not be downloaded"
 fi
+# Removed, kmx leaves its hooks (conffiles), which then do nothing.
+dpkg_in_root "removing kmx" --remove kmx
+[ ! -e "$root/usr/sbin/kmx" ] || fail "/usr/sbin/kmx left after remove"
+for d in $hook_dirs; do
+  [ -x "$root/etc/kernel/$d/zz-kmx-check" ] || fail "/etc/kernel/$d/zz-kmx-check is gone after remove (a conffile stays)"
+  in_root "/etc/kernel/$d/zz-kmx-check" "$rel" "/boot/vmlinuz-$rel" > "$TMP/hook.out" 2>&1 ||
+    fail "/etc/kernel/$d/zz-kmx-check fails once kmx is removed: $(cat "$TMP/hook.out")"
+  [ ! -s "$TMP/hook.out" ] || fail "/etc/kernel/$d/zz-kmx-check prints once kmx is removed: $(cat "$TMP/hook.out")"
+done
+[ ! -e "$root/var/log/kmx/check-$rel.txt" ] || fail "a report was written with kmx removed"
 dpkg_in_root "purging kmx" --purge kmx
-[ ! -e "$root/usr/sbin/kmx" ] || fail "/usr/sbin/kmx left after purge"
-echo "ok: built, lintian clean; install, opt in, kmod reinstalled and upgraded while diverted, purge, in a Debian 12 root"
+for d in $hook_dirs; do
+  [ ! -e "$root/etc/kernel/$d/zz-kmx-check" ] || fail "/etc/kernel/$d/zz-kmx-check left after purge"
+done
+echo "ok: built, lintian clean; install, kernel hook (after dkms; report; postrm cleans; inert once removed), opt in, kmod reinstalled and upgraded while diverted, purge, in a Debian 12 root"
