@@ -135,7 +135,7 @@ fetch_deb() {
   local pkg=$1 name=${1%@sid} dir=$cache/debs deb
   [[ $pkg == *@sid ]] && dir=$cache/debs/sid
   mkdir -p "$dir"
-  deb=$(ls "$dir/${name}_"*"_$(dpkg --print-architecture).deb" 2>/dev/null | head -n1 || true)
+  deb=$(ls "$dir/${name}_"*"_$(dpkg --print-architecture).deb" "$dir/${name}_"*"_all.deb" 2>/dev/null | head -n1 || true)
   if [ -z "$deb" ]; then
     if [[ $pkg == *@sid ]]; then
       sid_apt_get update -qq >&2 || echo "fetch-trees: apt-get update (sid) reported errors; continuing" >&2
@@ -144,7 +144,7 @@ fetch_deb() {
       apt_update_once
       (cd "$dir" && apt-get download -qq "$name" >&2)
     fi
-    deb=$(ls "$dir/${name}_"*"_$(dpkg --print-architecture).deb" 2>/dev/null | head -n1 || true)
+    deb=$(ls "$dir/${name}_"*"_$(dpkg --print-architecture).deb" "$dir/${name}_"*"_all.deb" 2>/dev/null | head -n1 || true)
     [ -n "$deb" ] || { echo "fetch-trees: download of $pkg left no .deb" >&2; return 1; }
   fi
   echo "$deb"
