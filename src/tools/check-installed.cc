@@ -73,6 +73,19 @@ void read_machine_keys(TargetState &s) {
 
 }  // namespace
 
+Status apply_key_options(TargetState &state, const std::vector<std::string> &mok_files, bool secure_boot,
+                         bool machine, const std::string &target) {
+  state.secure_boot = secure_boot;
+  if (machine && !secure_boot && mok_files.empty()) read_machine_keys(state);
+  for (const auto &f : mok_files) {
+    TRY_ASSIGN(auto c, load_cert_file(f));
+    state.mok_certs.insert(state.mok_certs.end(), c.begin(), c.end());
+  }
+  if (state.secure_boot && state.mok_certs.empty() && state.mok_unknown.empty() && !machine && !target.empty())
+    state.mok_unknown = "the enrolled MOKs of " + target + " were not given (--mok FILE)";
+  return {};
+}
+
 int check_installed(const InstalledOptions &o) {
   auto error = [](const std::string &msg) {
     std::fprintf(stderr, "kmx check: ERROR: %s\n", msg.c_str());
@@ -94,15 +107,7 @@ int check_installed(const InstalledOptions &o) {
   const std::string &cmdline = plan->cmdline;
   TargetState state;
   apply_cmdline(cmdline, state);
-  state.secure_boot = o.secure_boot;
-  if (live && !o.secure_boot && o.mok_files.empty()) read_machine_keys(state);
-  for (const auto &f : o.mok_files) {
-    auto c = load_cert_file(f);
-    if (!c) return error(c.error().msg);
-    state.mok_certs.insert(state.mok_certs.end(), c->begin(), c->end());
-  }
-  if (state.secure_boot && state.mok_certs.empty() && state.mok_unknown.empty() && !live)
-    state.mok_unknown = "the enrolled MOKs of " + o.root + " were not given (--mok FILE)";
+  if (Status st = apply_key_options(state, o.mok_files, o.secure_boot, live, o.root); !st) return error(st.error().msg);
   // DKMS's signing key: a module it signed that is not trusted gets the hint to enrol it.
   if (auto c = load_cert_file((fs::path(o.root) / "var/lib/dkms/mok.pub").string()))
     for (auto &cert : *c) {

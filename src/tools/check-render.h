@@ -26,11 +26,20 @@ struct InstalledOptions {
   bool json = false, verbose = false, secure_boot = false, cmdline_given = false;
   std::string html;      // report file, "" = none
   std::string cmdline;   // --cmdline: replaces grub's and /proc/cmdline
-  std::vector<std::string> mok_files;
+  std::vector<std::string> mok_files;  // --mok: the enrolled Machine Owner Keys (certificates)
   std::string report_dir;  // --report-dir: DIR/check-REL.txt and .json per kernel judged
-  bool hook = false;       // --hook: the summary only; exit 0 unless kmx.conf says strict  // --mok: the enrolled Machine Owner Keys (certificates)
+  bool hook = false;       // --hook: the summary only; exit 0 unless kmx.conf says strict
 };
 int check_installed(const InstalledOptions &o);
+
+// --secure-boot and --mok FILE... into `state` (kmx check, with or without --installed): the
+// enrolled MOKs are the certificates of the files; with none given and no --secure-boot, when
+// `machine` (the target is this running machine) the firmware's Secure Boot state and MokListRT
+// (or `mokutil --export`). Under --secure-boot with no MOK known, mok_unknown says that those of
+// `target` were not given (`target` "": none are enrolled). An error names a certificate file
+// that cannot be read.
+Status apply_key_options(TargetState &state, const std::vector<std::string> &mok_files, bool secure_boot,
+                         bool machine, const std::string &target);
 
 // What the report says it was made from.
 struct ReportInputs {

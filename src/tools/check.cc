@@ -62,6 +62,8 @@ void usage(FILE *out) {
                "      --tainted LETTERS the kernel is already tainted (e.g. OE): once-only lines\n"
                "      --insmod          dependencies are not loaded first (default: modprobe semantics)\n"
                "      --secure-boot     booted with UEFI Secure Boot (Debian: lockdown=integrity)\n"
+               "      --mok FILE        an enrolled Machine Owner Key (repeatable; default for the\n"
+               "                        running kernel: read from the firmware or mokutil)\n"
                "      --all             keep checking after the refusal (every finding; the verdict\n"
                "                        stays the first refusal)\n"
                "      --upstream        upstream kernel semantics (missing CRC only warns)\n"
@@ -79,8 +81,6 @@ void usage(FILE *out) {
                "      --installed       every kernel installed under -b ROOT (default /) x every\n"
                "                        out-of-tree module the machine uses (-k: that kernel only);\n"
                "                        modules with no build for a kernel are missing after reboot\n"
-               "      --mok FILE        with --installed: an enrolled Machine Owner Key (repeatable;\n"
-               "                        default on /: read from the firmware or mokutil)\n"
                "      --report-dir DIR  with --installed: also write DIR/check-REL.txt and .json\n"
                "      --hook            with --installed: print the summary only; exit 0 unless\n"
                "                        kmx.conf has kernel-check strict and a module is refused\n"
@@ -243,7 +243,7 @@ int check_main(int argc, char **argv) {
   }
   apply_cmdline(cmdline, state);
   state.kernel_taint = tainted;
-  state.secure_boot = secure_boot;
+  if (Status st = apply_key_options(state, mok_files, secure_boot, running, ""); !st) return error(st.error().msg);
   for (const auto &f : loaded_files) {
     if (has_module_extension(f)) {
       auto m = read_module(f);
