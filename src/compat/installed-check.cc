@@ -72,7 +72,20 @@ struct DkmsModule {
   std::string package;  // NAME/VER
   std::string dir;      // var/lib/dkms/NAME/VER
   std::set<std::string> names;
+  std::map<std::string, std::set<std::string>> built;  // REL -> names in REL/ARCH/module
 };
+
+// DIR/source/dkms.conf, DIR/source being DKMS's link to /usr/src/NAME-VER: an absolute link is
+// followed inside ROOT, not on this machine.
+std::string dkms_conf_text(const fs::path &root, const fs::path &dir) {
+  fs::path src = dir / "source";
+  std::error_code ec;
+  if (fs::is_symlink(src, ec)) {
+    fs::path target = fs::read_symlink(src, ec);
+    if (!ec && target.is_absolute()) src = root / target.relative_path();
+  }
+  return read_or_empty(src / "dkms.conf");
+}
 
 }  // namespace
 
@@ -122,7 +135,8 @@ LoadVerdict missing_verdict(const MissingModule &m, const KernelProfile &k) {
   v.err = ENOENT;
   v.errno_name = "ENOENT";
   v.check_id = "M1";
-  std::string detail = m.why + (m.detail.empty() ? "" : "; " + m.detail);
+  std::string detail = m.why + (m.device.empty() ? "" : "; needed by device " + m.device) +
+                       (m.detail.empty() ? "" : "; " + m.detail);
   v.checks.push_back({"M1", "missing after reboot", StepResult::refuse, detail});
   v.messages.push_back("modprobe: FATAL: Module " + m.name + " not found in directory /lib/modules/" + k.release);
   if (!m.hint.empty()) v.hints.push_back(m.hint);
@@ -166,7 +180,8 @@ Result<InstalledPlan> plan_installed_check(const InstalledRequest &req) {
     }
   }
 
-  // DKMS: var/lib/dkms/NAME/VER with builds in REL/ARCH/module.
+  // DKMS: var/lib/dkms/NAME/VER with builds in REL/ARCH/module (`dkms status` says "built";
+  // "installed" once copied into lib/modules/REL, the only place modprobe looks).
   std::vector<DkmsModule> dkms;
   for (const auto &pkg : fs::directory_iterator(r / "var/lib/dkms", ec)) {
     if (!pkg.is_directory(ec)) continue;
@@ -182,10 +197,10 @@ Result<InstalledPlan> plan_installed_check(const InstalledRequest &req) {
           for (const auto &p : module_files(arch.path() / "module", false)) {
             std::string name = module_name_from_path(p.string());
             d.names.insert(name);
-            per[rel].out_of_tree.emplace(name, p.string());  // the installed copy wins
+            d.built[rel].insert(name);
           }
       }
-      for (const std::string &n : dkms_built_module_names(read_or_empty(ver.path() / "source/dkms.conf")))
+      for (const std::string &n : dkms_built_module_names(dkms_conf_text(r, ver.path())))
         d.names.insert(normalize_module_name(n));
       if (d.names.empty()) d.names.insert(normalize_module_name(pkg.path().filename().string()));
       dkms.push_back(std::move(d));
@@ -255,7 +270,7 @@ Result<InstalledPlan> plan_installed_check(const InstalledRequest &req) {
         plan.blacklisted.insert(name);
         continue;
       }
-      MissingModule m{name, why, "", ""};
+      MissingModule m{name, why, "", "", ""};
       const DkmsModule *from = nullptr;
       for (const auto &d : dkms)
         if (d.names.contains(name)) from = &d;
@@ -263,7 +278,10 @@ Result<InstalledPlan> plan_installed_check(const InstalledRequest &req) {
         fs::path log = fs::path(from->dir) / "build/make.log";
         std::string text = read_or_empty(log);
         std::string first = text.substr(0, text.find('\n'));
-        if (!text.empty() && first.find("for kernel " + rel + " ") != std::string::npos) {
+        if (auto b = from->built.find(rel); b != from->built.end() && b->second.contains(name)) {
+          m.detail = "DKMS built " + from->package + " for " + rel + " but did not install it (dkms status: built)";
+          m.hint = "dkms install " + from->package + " -k " + rel;
+        } else if (!text.empty() && first.find("for kernel " + rel + " ") != std::string::npos) {
           auto errs = make_log_errors(text);
           m.detail = "DKMS build of " + from->package + " for " + rel + " failed" +
                      (errs.empty() ? "" : ": " + join(errs, " | "));

@@ -9,6 +9,12 @@
 // etc/modules, etc/modules-load.d/*.conf, etc/initramfs-tools/modules, modprobe.d blacklists and
 // etc/default/grub's GRUB_CMDLINE_LINUX*. What only a running system has (/proc/modules,
 // /proc/cmdline) is the caller's to pass in: nothing here reads the environment.
+//
+// DKMS (3.0.10's layout): a module is there for REL only once installed into lib/modules/REL;
+// one DKMS built for REL (REL/ARCH/module, `dkms status` "built") but did not install is
+// missing, with `dkms install` as the fix; a failed build for REL leaves build/make.log, whose
+// first line names REL, and its first compiler errors are quoted. source/ is DKMS's link to
+// /usr/src/NAME-VER, followed inside ROOT.
 #pragma once
 
 #include <set>
@@ -36,6 +42,7 @@ struct MissingModule {
   std::string why;     // what makes the machine use it: "loaded now", "named in /etc/modules", ...
   std::string detail;  // e.g. the DKMS build's first compiler error for this kernel
   std::string hint;
+  std::string device;  // a device that needs it: "DEVPATH (MODALIAS)"; "" = none known
 };
 
 struct InstalledKernel {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fmt/core.h>
 #include <map>
+#include <set>
 
 #include "base/atomic-file.h"
 #include "base/mapped-file.h"
@@ -19,6 +20,10 @@
 #include "compat/installed-check.h"
 #include "compat/kernel-profile.h"
 #include "compat/load-check.h"
+#include "config/modprobe-config.h"
+#include "daemon/coldplug.h"
+#include "elf/module-elf.h"
+#include "lookup/probe.h"
 #include "tools/check-render.h"
 #include "tools/common.h"
 
@@ -71,6 +76,30 @@ void read_machine_keys(TargetState &s) {
   fs::remove_all(tmpl, ec);
 }
 
+// The devices that need the modules in `missing`: every modalias under SYS/devices (the
+// coldplug scan the daemon makes) resolved as modprobe resolves it (lookup/probe.h: modprobe.d
+// aliases, then modules.alias.bin) in each tree of `old_trees` in turn, where the machine's
+// modules are still known. Name -> "DEVPATH (MODALIAS)" of the first device found.
+std::map<std::string, std::string> devices_needing(const std::string &sys, const std::vector<std::string> &old_trees,
+                                                   const ModprobeConfig &cfg, std::set<std::string> missing) {
+  std::map<std::string, std::string> out;
+  auto scan = scan_modaliases(sys);
+  if (!scan || scan->devices.empty()) return out;
+  for (const auto &tree : old_trees) {
+    if (missing.empty()) break;
+    ProbeContext ctx(tree, cfg);
+    for (const auto &d : scan->devices) {
+      auto found = ctx.lookup(d.modalias);
+      if (!found) continue;
+      for (const ProbeModule *m : *found) {
+        std::string name = normalize_module_name(m->name);
+        if (missing.erase(name)) out.emplace(name, d.devpath + " (" + d.modalias + ")");
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Status apply_key_options(TargetState &state, const std::vector<std::string> &mok_files, bool secure_boot,
@@ -104,6 +133,37 @@ int check_installed(const InstalledOptions &o) {
   }
   auto plan = plan_installed_check(req);
   if (!plan) return error(plan.error().msg);
+
+  // Which device needs a missing module, from ROOT/sys (the running system's on /) and the
+  // other installed kernels' trees, the running kernel's first.
+  std::set<std::string> missing_names;
+  for (const auto &k : plan->kernels)
+    for (const auto &m : k.missing) missing_names.insert(m.name);
+  if (!missing_names.empty()) {
+    std::vector<std::string> trees;
+    const fs::path modules = fs::absolute(fs::path(o.root) / "lib/modules");
+    const std::string running = live ? running_release() : "";
+    std::error_code ec;
+    if (!running.empty() && fs::is_directory(modules / running, ec)) trees.push_back((modules / running).string());
+    std::vector<std::string> others;
+    for (const auto &e : fs::directory_iterator(modules, ec))
+      if (e.is_directory(ec) && e.path().filename() != running) others.push_back(e.path().string());
+    std::sort(others.begin(), others.end());
+    trees.insert(trees.end(), others.begin(), others.end());
+    Diag diag;
+    ModprobeConfigSources src;
+    src.root = live ? "" : o.root;
+    src.kcmdline_path = "";
+    ModprobeConfig cfg = load_modprobe_config(src, diag);
+    for (auto &k : plan->kernels) {
+      std::vector<std::string> old;
+      for (const auto &t : trees)
+        if (fs::path(t).filename() != k.release) old.push_back(t);
+      auto needing = devices_needing((fs::path(o.root) / "sys").string(), old, cfg, missing_names);
+      for (auto &m : k.missing)
+        if (auto it = needing.find(m.name); it != needing.end()) m.device = it->second;
+    }
+  }
   const std::string &cmdline = plan->cmdline;
   TargetState state;
   apply_cmdline(cmdline, state);
