@@ -91,11 +91,12 @@ Result<AbiExplanation> explain_abi_diff(const AbiDiff &d, const KernelProfile &o
 
 std::string license_name(ExportLicense l);  // "EXPORT_SYMBOL", "EXPORT_SYMBOL_GPL", ...
 
-// The type changes behind one CRC mismatch (kmx check's F4 hint): between the kernel a module
-// was built for, the --history kernel whose CRC of the symbol is the module's, and the target,
-// when both kernels' BTF is known (KernelProfile::btf_file). Lines of the form "struct x:
-// member y added (...), via sym(...) -> ... -> struct x", the nearest causes first; none when a
-// side has no BTF or no type changed. Thread-safe; each kernel pair's BTF is read once.
+// The type changes behind one CRC mismatch (kmx check's F4 hint, and D2's for module_layout):
+// between the kernel a module was built for, the --history kernel whose CRC of the symbol is the
+// module's, and the target, when both kernels' BTF is known (KernelProfile::btf_file). Lines of
+// the form "struct x: member y added (...), via sym(...) -> ... -> struct x", the nearest causes
+// first; none when a side has no BTF or no type changed. Thread-safe; each kernel pair's BTF is
+// read once.
 class CrcExplainer {
 public:
   CrcExplainer(std::vector<const KernelProfile *> history, std::string cache_dir, size_t max_lines = 3);

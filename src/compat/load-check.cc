@@ -516,6 +516,10 @@ void check_module_layout(Run &r) {
     r.v.hints.push_back(fmt::format("rebuild against the headers of exactly this kernel ({}): "
                                     "struct module's layout differs{}",
                                     r.k.release, config_delta(r)));
+    // module_layout()'s CRC covers struct module and every type it reaches: with the build
+    // kernel's BTF (--history), the type changes behind it, as for any other export's CRC.
+    if (r.o.explain_crc)
+      for (auto &h : r.o.explain_crc(r.k, "module_layout", sv->crc)) r.v.hints.push_back(std::move(h));
     return;
   }
   r.step("D2", "module_layout", StepResult::pass, hex(sv->crc));

@@ -98,8 +98,9 @@ struct CheckOptions {
   const std::map<std::string, std::string> *module_config = nullptr;
   // Profiles of other kernels (--history): where a symbol exists elsewhere.
   const std::vector<const KernelProfile *> *history = nullptr;
-  // Hint lines naming the type changes behind a CRC mismatch (F4): target, symbol, the
-  // module's CRC (compat/abi-diff.h CrcExplainer). Called from parallel checks.
+  // Hint lines naming the type changes behind a CRC mismatch (F4, and D2 for module_layout):
+  // target, symbol, the module's CRC (compat/abi-diff.h CrcExplainer). Called from parallel
+  // checks.
   std::function<std::vector<std::string>(const KernelProfile &, const std::string &, u64)> explain_crc;
 };
 

@@ -190,4 +190,44 @@ PY
 
 check_pair 6.1-47-53 amd64-6.1-47 headers-6.1-47 linux=6.1.170-3 amd64-6.1-53 headers-6.1-53 linux=6.1.187-1
 check_pair 6.1-53-6.12-107 amd64-6.1-53 headers-6.1-53 linux=6.1.187-1 amd64-6.12-107 headers-6.12-107 linux-6.12=6.12.107-1~deb12u1
+
+# kmx check: a 6.1.0-47 module refused by 6.1.0-53 for module_layout's CRC (D2) names the type
+# changes behind it when --history gives the kernel it was built for; module_layout's line in
+# genksyms' .symtypes of kernel/module/version.c must reach each named type, changed.
+mod=$(ls "$(tree_root amd64-6.1-47)"/lib/modules/*/kernel/drivers/net/dummy.ko)
+"$KMX" check --all -t "$(spec amd64-6.1-53 headers-6.1-53)" --history "$(spec amd64-6.1-47 headers-6.1-47)" "$mod" \
+  >"$TMP/check.txt" || true
+grep -q "D2   module_layout" "$TMP/check.txt" || fail "dummy.ko: no D2 refusal: $(head -3 "$TMP/check.txt")"
+grep "^  hint: module_layout: 6.1.0-47-amd64 -> 6.1.0-53-amd64: " "$TMP/check.txt" >"$TMP/d2-hints" ||
+  fail "no type-change hint for module_layout: $(grep hint "$TMP/check.txt" | head -3)"
+f=kernel/module/version.c
+old_st=$("$ks" symtypes linux=6.1.170-3 headers-6.1-47 $f | cut -d' ' -f2)
+new_st=$("$ks" symtypes linux=6.1.187-1 headers-6.1-53 $f | cut -d' ' -f2)
+[ -n "$old_st" ] && [ -n "$new_st" ] || fail "$f does not build"
+python3 - "$TMP/d2-hints" "$old_st" "$new_st" <<'PY' || fail "check's module_layout hint is not a change genksyms sees"
+import re, sys
+def records(path):
+    return dict(l.rstrip("\n").partition(" ")[::2] for l in open(path))
+a, b = records(sys.argv[2]), records(sys.argv[3])
+ref = re.compile(r"\b[stueE]#\w+")
+def closure(recs):
+    seen, todo = set(), ["module_layout"]
+    while todo:
+        k = todo.pop()
+        if k not in seen and k in recs:
+            seen.add(k)
+            todo.extend(ref.findall(recs[k]))
+    return seen
+ca, cb = closure(a), closure(b)
+assert "s#module" in ca and not a["s#module"].endswith("{ UNKNOWN } "), "struct module not expanded"
+for line in open(sys.argv[1]):
+    t = line.split(": ", 3)[3].split(": ")[0]
+    kind, name = t.split(" ", 1)
+    k = {"struct": "s#", "union": "u#", "enum": "e#", "typedef": "t#"}[kind] + name
+    assert k in ca and k in cb, f"{t} is not reached from module_layout in genksyms' expansion"
+    assert a[k] != b[k], f"{t}: genksyms' record is the same in both kernels"
+    print(f"module_layout: kmx names {t}; genksyms' records differ")
+PY
+"$KMX" check --all -t "$(spec amd64-6.1-53 headers-6.1-53)" "$mod" >"$TMP/check-plain.txt" || true
+! grep -q "hint: module_layout: 6.1.0-47" "$TMP/check-plain.txt" || fail "a module_layout type-change hint without --history"
 echo "abi-diff-genksyms: ok"
