@@ -333,10 +333,13 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
     if (fs::is_directory(path, ec)) {
       if (fs::is_directory(path + "/lib/modules", ec)) {
         // A root: lib/modules/REL, boot/{config,System.map}-REL, usr/src/linux-headers-REL.
+        // Joined without a doubled slash ("/" gives "/boot/...", not "//boot/...").
+        std::string r = path;
+        while (!r.empty() && r.back() == '/') r.pop_back();
         std::string rel = release;
         if (rel.empty()) {
           std::vector<std::string> rels;
-          for (auto &d : fs::directory_iterator(path + "/lib/modules", ec))
+          for (auto &d : fs::directory_iterator(r + "/lib/modules", ec))
             if (d.is_directory()) rels.push_back(d.path().filename().string());
           std::sort(rels.begin(), rels.end());
           if (rels.size() != 1)
@@ -346,14 +349,14 @@ Result<KernelProfile> load_profile(const std::string &spec, const std::string &r
           rel = rels[0];
         }
         p.release = rel;
-        trees.push_back(path + "/lib/modules/" + rel);
+        trees.push_back(r + "/lib/modules/" + rel);
         for (const char *c : {"/boot/config-", "/boot/System.map-"}) {
-          std::string f = path + c + rel;
+          std::string f = r + c + rel;
           if (fs::exists(f, ec)) files.emplace_back(c[6] == 'c' ? "config" : "map", f);
         }
-        if (std::string f = path + "/boot/vmlinuz-" + rel; fs::exists(f, ec)) files.emplace_back("image-auto", f);
-        for (std::string f : {path + "/lib/modules/" + rel + "/build/Module.symvers",
-                              path + "/usr/src/linux-headers-" + rel + "/Module.symvers"})
+        if (std::string f = r + "/boot/vmlinuz-" + rel; fs::exists(f, ec)) files.emplace_back("image-auto", f);
+        for (std::string f : {r + "/lib/modules/" + rel + "/build/Module.symvers",
+                              r + "/usr/src/linux-headers-" + rel + "/Module.symvers"})
           if (fs::exists(f, ec)) {
             files.emplace_back("symvers", f);
             break;

@@ -243,7 +243,11 @@ int check_main(int argc, char **argv) {
   }
   apply_cmdline(cmdline, state);
   state.kernel_taint = tainted;
-  if (Status st = apply_key_options(state, mok_files, secure_boot, running, ""); !st) return error(st.error().msg);
+  // A kernel of this machine (the running one, or -k REL under /) boots with this firmware's
+  // Secure Boot state and MOKs.
+  const bool this_machine = running || ((req.basedir.empty() || req.basedir == "/") && req.targets.empty() &&
+                                        req.kernels.empty() && req.extra.empty());
+  if (Status st = apply_key_options(state, mok_files, secure_boot, this_machine, ""); !st) return error(st.error().msg);
   for (const auto &f : loaded_files) {
     if (has_module_extension(f)) {
       auto m = read_module(f);
