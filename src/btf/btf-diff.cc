@@ -100,12 +100,18 @@ u32 unqualified(const Btf &b, u32 id) {
   return id;
 }
 
+// Bytes, as pahole prints a member; a bitfield as pahole does too: the byte offset of its
+// storage unit (the size of its type, the unit aligned to that size), the bit within it, the
+// unit's size, and the field's width in bits ("offset 2344:1, size 4, bit width 1").
 std::string member_place(const Btf &b, const struct btf_type *t, u32 i) {
   const struct btf_member *m = btf_members(t) + i;
   u32 off = btf_member_bit_offset(t, i), bits = btf_member_bitfield_size(t, i);
-  if (bits || off % 8) return fmt::format("offset {} bits, size {} bits", off, bits ? bits : u32(btf__resolve_size(b.get(), m->type) * 8));
   long long size = btf__resolve_size(b.get(), m->type);
-  return fmt::format("offset {}, size {}", off / 8, size < 0 ? 0 : size);
+  if (size < 0) size = 0;
+  if (!bits && off % 8 == 0) return fmt::format("offset {}, size {}", off / 8, size);
+  u64 unit = size > 0 ? u64(size) : 1, byte = off / (unit * 8) * unit;
+  std::string place = fmt::format("offset {}:{}, size {}", byte, off - byte * 8, size);
+  return bits ? place + fmt::format(", bit width {}", bits) : place;
 }
 
 std::string enum_value(const struct btf_type *t, u32 i) {

@@ -23,6 +23,8 @@ rc=0; "$KMX" abi-diff --json "$r1,$s1" "$r2,$s2" >"$TMP/diff.json" || rc=$?
 grep -q "^BTF: vmlinux BTF of .*vmlinuz-6.1.0-53-amd64 (cached) -> " "$TMP/diff.txt" || fail "BTF not cached: $(grep ^BTF "$TMP/diff.txt")"
 grep -qE "^CRC changes explained: [0-9]+ of [0-9]+" "$TMP/diff.txt" || fail "no summary line"
 grep -qE "^  [0-9]+ exports changed because struct " "$TMP/diff.txt" || fail "no root-cause groups"
+# One unit: bytes, a bitfield's bit only after its byte offset ("offset 1248:0, size 4, bit width 8").
+! grep -qE "[0-9]+ bits\b" "$TMP/diff.txt" || fail "a place in bits: $(grep -m1 -E "[0-9]+ bits\b" "$TMP/diff.txt")"
 "$KMX" abi-diff --no-explain "$r1,$s1" "$r2,$s2" >"$TMP/plain.txt" || true
 ! grep -q "^BTF:" "$TMP/plain.txt" || fail "--no-explain read BTF"
 
@@ -79,24 +81,37 @@ def pahole(names, k, module=None):
     return blocks
 
 def members(block, top_only=True):
-    # Top-level members: one tab of indentation, "decl; /* offset size */".
+    # Top-level members: one tab of indentation, "decl; /* offset size */", a bitfield
+    # "decl:width; /* offset:bit size */". Places are (offset, size) or, for a bitfield,
+    # (offset, bit, size, width).
     out = {}
     for line in block:
         if top_only and not re.match(r"^\t[^\t]", line):
             continue
-        m = re.match(r"^\t+(.*?);\s*/\*\s*(\d+)\s+(\d+)\s*\*/", line)
+        m = re.match(r"^\t+(.*?);\s*/\*\s*(\d+)(?::\s*(\d+))?\s+(\d+)\s*\*/", line)
         if not m:
             continue
-        decl = m.group(1)
+        decl, width = m.group(1), None
+        w = re.search(r":(\d+)$", decl)
+        if w:
+            decl, width = decl[: w.start()], int(w.group(1))
         f = re.search(r"\(\*\s*(\w+)\)", decl) or re.search(r"(\w+)\s*(\[[^\]]*\])*\s*$", decl)
         if f:
-            out[f.group(1)] = (int(m.group(2)), int(m.group(3)))
+            out[f.group(1)] = ((int(m.group(2)), int(m.group(3)), int(m.group(4)), width) if width is not None
+                               else (int(m.group(2)), int(m.group(4))))
     return out
 
-place = re.compile(r"offset (\d+), size (\d+)$")
+place_re = re.compile(r"offset (\d+)(?::(\d+))?, size (\d+)(?:, bit width (\d+))?$")
+def place(text):
+    m = place_re.search(text) if text else None
+    if not m:
+        return None
+    if m.group(4) is None:
+        return (int(m.group(1)), int(m.group(3)))
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)))
 # The changes of the first groups, each read where its example export lives: vmlinux or the
 # exporting module's split BTF over vmlinux's.
-checked, held = 0, 0
+checked, held, bitfields = 0, 0, 0
 for g in d["groups"][:25]:
     ch = d["changes"][g["cause"]]
     sym = g["example"][0].split("(")[0]
@@ -107,8 +122,7 @@ for g in d["groups"][:25]:
     names = {a for a, _ in steps}
     sample = (ch["type"].startswith("struct ") and "(anonymous" not in ch["type"] and ch["member"]
               and not ch["member"].startswith("(anonymous")
-              and ch["change"] in ("member added", "member removed", "member retyped", "member moved")
-              and "bits" not in ch["old"] + ch["new"])
+              and ch["change"] in ("member added", "member removed", "member retyped", "member moved"))
     name = ch["type"][len("struct "):]
     if sample:
         names.add(name)
@@ -117,17 +131,17 @@ for g in d["groups"][:25]:
         assert name in old and name in new, f"pahole does not find struct {name} ({module or 'vmlinux'})"
         assert old[name] != new[name], f"struct {name}: pahole shows no difference, kmx says {ch['text']}"
         mo, mn = members(old[name]), members(new[name])
-        want_old = place.search(ch["old"]) if ch["old"] else None
-        want_new = place.search(ch["new"]) if ch["new"] else None
+        want_old, want_new = place(ch["old"]), place(ch["new"])
         m = ch["member"]
         if ch["change"] == "member added":
             assert m not in mo, f"{ch['text']}: pahole has {m} in OLD at {mo.get(m)}"
         if ch["change"] == "member removed":
             assert m not in mn, f"{ch['text']}: pahole has {m} in NEW at {mn.get(m)}"
         if want_old:
-            assert mo.get(m) == (int(want_old[1]), int(want_old[2])), f"{ch['text']}: pahole OLD says {mo.get(m)}"
+            assert mo.get(m) == want_old, f"{ch['text']}: pahole OLD says {mo.get(m)}"
         if want_new:
-            assert mn.get(m) == (int(want_new[1]), int(want_new[2])), f"{ch['text']}: pahole NEW says {mn.get(m)}"
+            assert mn.get(m) == want_new, f"{ch['text']}: pahole NEW says {mn.get(m)}"
+        bitfields += sum(1 for w in (want_old, want_new) if w and len(w) == 4)
         checked += 1
     for a, b in steps:
         assert a in old and a in new, f"path step {a}.{b}: pahole does not find struct {a} ({module or 'vmlinux'})"
@@ -150,7 +164,8 @@ for module, steps in by_module.items():
         for k, blocks in ((0, old), (1, new)):
             assert b in members(blocks[a], top_only=False), f"path step {a}.{b}: no member {b} in kernel {k + 1}"
         held += 1
-print(f"pahole agrees with {checked} member changes; {held} path steps hold in both kernels")
+print(f"pahole agrees with {checked} member changes ({bitfields} bitfield places); {held} path steps hold in both kernels")
+assert bitfields >= 1, "no bitfield place checked"
 assert checked >= 10, f"only {checked} changes could be checked"
 assert held >= 10, held
 PY

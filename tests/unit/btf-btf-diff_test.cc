@@ -119,7 +119,8 @@ TEST(BtfDiff, NamesEachChangeWithItsPath) {
   EXPECT_LE(d.node_count(), 8u);
 }
 
-// Anonymous unions are matched by their place; bitfields are placed in bits; a typedef that
+// Anonymous unions are matched by their place; bitfields are placed as pahole prints them
+// (byte offset of the unsigned int holding them, bit in it, its size, the width); a typedef that
 // names another type is retargeted; a member of a new type is retyped.
 TEST(BtfDiff, AnonymousMembersBitfieldsTypedefs) {
   auto build = [](bool is_new) {
@@ -157,8 +158,8 @@ TEST(BtfDiff, AnonymousMembersBitfieldsTypedefs) {
   // struct: details, not causes of their own.
   ASSERT_EQ(d.moved().size(), 2u);
   EXPECT_EQ(d.moved()[0].member, "hi");
-  EXPECT_EQ(d.moved()[0].old_value, "offset 67 bits, size 5 bits");
-  EXPECT_EQ(d.moved()[0].new_value, "offset 68 bits, size 5 bits");
+  EXPECT_EQ(d.moved()[0].old_value, "offset 8:3, size 4, bit width 5");
+  EXPECT_EQ(d.moved()[0].new_value, "offset 8:4, size 4, bit width 5");
   EXPECT_EQ(d.moved()[1].member, "id");
   EXPECT_EQ(d.moved()[1].old_value, "offset 12, size 4");
   EXPECT_EQ(d.moved()[1].new_value, "offset 12, size 8");
