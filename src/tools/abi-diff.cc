@@ -26,7 +26,23 @@ std::string path_text(const std::vector<std::string> &steps) {
   return s;
 }
 
-nlohmann::json export_json(const ExplainedExport &e, const AbiExplanation &ex) {
+// The steps of export paths after the declaration, each distinct one once: thousands of
+// exports reach a root cause the same way (net_device.dev -> struct device), and a whole
+// kernel's paths written out in full made tens of megabytes.
+struct Vias {
+  std::map<std::vector<std::string>, size_t> index;
+  nlohmann::json list = nlohmann::json::array();
+  size_t of(std::vector<std::string> tail) {
+    auto [it, fresh] = index.try_emplace(std::move(tail), index.size());
+    if (fresh) list.push_back(it->first);
+    return it->second;
+  }
+};
+
+// An export's paths as {"cause": change id, "via": index into the explanation's "vias"}, its
+// declaration (every path's first step) once: the text's "because CHANGE via DECLARATION ->
+// STEPS..." is changes[cause].text and declaration + vias[via].
+nlohmann::json export_json(const ExplainedExport &e, Vias &vias) {
   nlohmann::json j = {{"symbol", e.symbol}, {"owner", e.owner}, {"category", e.category}};
   if (!e.old_crc.empty()) j["old_crc"] = e.old_crc;
   if (!e.new_crc.empty()) j["new_crc"] = e.new_crc;
@@ -36,7 +52,15 @@ nlohmann::json export_json(const ExplainedExport &e, const AbiExplanation &ex) {
     j["nearest"] = e.nearest;
     j["depth"] = e.depth;
     j["paths"] = nlohmann::json::array();
-    for (const auto &[c, steps] : e.paths) j["paths"].push_back({{"cause", c}, {"text", ex.changes[c].text()}, {"path", steps}});
+    for (const auto &[c, steps] : e.paths) {
+      if (steps.empty()) continue;
+      if (!j.contains("declaration")) j["declaration"] = steps[0];
+      if (steps[0] != j["declaration"]) {  // not seen; kept whole rather than lost
+        j["paths"].push_back({{"cause", c}, {"path", steps}});
+        continue;
+      }
+      j["paths"].push_back({{"cause", c}, {"via", vias.of({steps.begin() + 1, steps.end()})}});
+    }
   }
   return j;
 }
@@ -67,10 +91,12 @@ nlohmann::json explanation_json(const AbiExplanation &ex) {
   j["moved"] = nlohmann::json::array();
   for (const auto &m : ex.moved)
     j["moved"].push_back({{"type", m.type}, {"member", m.member}, {"old", m.old_value}, {"new", m.new_value}});
+  Vias vias;
   j["exports"] = nlohmann::json::array();
-  for (const auto &e : ex.changed) j["exports"].push_back(export_json(e, ex));
+  for (const auto &e : ex.changed) j["exports"].push_back(export_json(e, vias));
   j["silent"] = nlohmann::json::array();
-  for (const auto &e : ex.silent) j["silent"].push_back(export_json(e, ex));
+  for (const auto &e : ex.silent) j["silent"].push_back(export_json(e, vias));
+  j["vias"] = std::move(vias.list);
   return j;
 }
 
@@ -213,7 +239,8 @@ int abi_diff_main(int argc, char **argv) {
     j["notes"] = d.notes;
     if (ex) j["explanation"] = explanation_json(*ex);
     else if (!no_explanation.empty()) j["explanation"] = {{"unavailable", no_explanation}};
-    std::printf("%s\n", j.dump(2).c_str());
+    // Compact: a whole-kernel explanation indented was twice the size.
+    std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("abi-diff %s -> %s\n", k[0].release.c_str(), k[1].release.c_str());
     for (const auto &n : d.notes) std::printf("note: %s\n", n.c_str());

@@ -44,6 +44,8 @@ python3 - "$TMP/diff.json" "$TMP/vmlinux1" "$TMP/vmlinux2" "$r1" "$r2" <<'PY' ||
 import json, os, re, subprocess, sys
 d = json.load(open(sys.argv[1]))["explanation"]
 vml = sys.argv[2:4]
+def path(e, p):  # an export's path: its declaration, then the shared steps
+    return [e["declaration"]] + d["vias"][p["via"]] if "via" in p else p["path"]
 # Module files of each tree by module name.
 modfiles = []
 for root in sys.argv[4:6]:
@@ -150,13 +152,13 @@ for g in d["groups"][:25]:
         held += 1
 # The paths of exports with the longest ones, vmlinux's and a few modules'.
 by_module = {}
-for e in sorted((e for e in d["exports"] if e["category"] == "type changed"), key=lambda e: -len(e["paths"][0]["path"]))[:40]:
+for e in sorted((e for e in d["exports"] if e["category"] == "type changed"), key=lambda e: -len(path(e, e["paths"][0])))[:40]:
     module = None if e["owner"] == "vmlinux" else e["owner"]
     if module and not all(module in m for m in modfiles):
         continue
     for p in e["paths"]:
         by_module.setdefault(module, set()).update(
-            tuple(s.split(".", 1)) for s in p["path"][1:-1] if "." in s and "(anonymous" not in s)
+            tuple(s.split(".", 1)) for s in path(e, p)[1:-1] if "." in s and "(anonymous" not in s)
 for module, steps in by_module.items():
     old, new = pahole({a for a, _ in steps}, 0, module), pahole({a for a, _ in steps}, 1, module)
     for a, b in steps:
@@ -168,6 +170,37 @@ print(f"pahole agrees with {checked} member changes ({bitfields} bitfield places
 assert bitfields >= 1, "no bitfield place checked"
 assert checked >= 10, f"only {checked} changes could be checked"
 assert held >= 10, held
+PY
+
+# The JSON holds what the text says: each export's "because CHANGE / via PATH" lines and "and N
+# more", from changes[cause] and declaration + vias[via]; and a whole-kernel diff stays small.
+"$KMX" abi-diff "$r1,$s1" "$r2,$s2" >"$TMP/full.txt" || true
+python3 - "$TMP/diff.json" "$TMP/full.txt" <<'PY' || fail "the JSON does not hold what the text says"
+import json, os, sys
+size = os.path.getsize(sys.argv[1])
+d = json.load(open(sys.argv[1]))["explanation"]
+def lines(e):
+    out = [f"  {e['symbol']} {e['old_crc']} -> {e['new_crc']}"]
+    for p in e["paths"]:
+        steps = [e["declaration"]] + d["vias"][p["via"]] if "via" in p else p["path"]
+        out += [f"    because {d['changes'][p['cause']]['text']}", f"      via {' -> '.join(steps)}"]
+    if len(e["causes"]) > len(e["paths"]):
+        out.append(f"    and {len(e['causes']) - len(e['paths'])} more type changes")
+    return out
+want = []
+for e in d["exports"]:
+    if e["category"] == "type changed":
+        want += lines(e)
+text = open(sys.argv[2]).read().split("\n")
+start = text.index("CRC changes behind their types:") + 1
+got = text[start : start + len(want)]
+bad = [(w, g) for w, g in zip(want, got) if w != g]
+assert not bad and len(got) == len(want), bad[:3]
+silent = [l for e in d["silent"] if e["depth"] <= 1 for l in lines(e)]
+s0 = next(i for i, l in enumerate(text) if l.startswith("silent type changes: ")) + 1
+assert text[s0 : s0 + len(silent)] == silent, "silent exports differ"
+print(f"JSON {size} bytes holds the text's {len(want) + len(silent)} explanation lines; {len(d['vias'])} distinct vias")
+assert size < 10_000_000, f"--json of a whole-kernel diff is {size} bytes"
 PY
 
 # Kernels without CRCs (Module.symvers all 0x00000000, as without CONFIG_MODVERSIONS): the

@@ -57,11 +57,13 @@ import json, re, sys
 mode = sys.argv[1]
 ANON = "(anonymous"
 
+d = json.load(open(sys.argv[3 if mode == "check" else 2]))["explanation"]
+def path(e, p):  # an export's path: its declaration, then the shared steps
+    return [e["declaration"]] + d["vias"][p["via"]] if "via" in p else p["path"]
 def named_types(e):
-    return sorted({p["path"][-1] for p in e["paths"]})
+    return sorted({path(e, p)[-1] for p in e["paths"]})
 
 if mode == "select":
-    d = json.load(open(sys.argv[2]))["explanation"]
     def index(path):
         files = {}
         for line in open(path):
@@ -99,7 +101,6 @@ if mode == "select":
 
 # check NAME JSON CHOSEN SYMTYPES_OLD SYMTYPES_NEW
 name = sys.argv[2]
-d = json.load(open(sys.argv[3]))["explanation"]
 exports = {e["symbol"]: e for e in d["exports"]}
 chosen = [l.split() for l in open(sys.argv[4])]
 def st_files(path):
@@ -154,10 +155,10 @@ for sym, f in chosen:
         return k in a and a[k].endswith("{ UNKNOWN } ")
     confirmed = []
     for p in e["paths"]:
-        t = p["path"][-1]
+        t = path(e, p)[-1]
         named += 1
         k = key_of(t, sym)
-        steps = [("s#" + x.split(".")[0], "u#" + x.split(".")[0]) for x in p["path"][1:-1] if "." in x]
+        steps = [("s#" + x.split(".")[0], "u#" + x.split(".")[0]) for x in path(e, p)[1:-1] if "." in x]
         if differs(k):
             confirmed.append(t)
         elif declared_only(k):
