@@ -127,6 +127,23 @@ std::vector<std::string> make_log_errors(std::string_view text, size_t max) {
   return out;
 }
 
+std::vector<std::string> undeclared_functions(const std::vector<std::string> &errors) {
+  static constexpr std::string_view key = "implicit declaration of function ";
+  std::vector<std::string> out;
+  for (std::string_view line : errors) {
+    size_t at = line.find(key);
+    if (at == std::string_view::npos) continue;
+    std::string_view rest = line.substr(at + key.size());
+    if (rest.starts_with("'")) rest.remove_prefix(1);
+    else if (rest.starts_with("\xe2\x80\x98")) rest.remove_prefix(3);
+    else continue;
+    size_t len = rest.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+    if (len == std::string_view::npos) len = rest.size();
+    if (len > 0) out.emplace_back(rest.substr(0, len));
+  }
+  return out;
+}
+
 LoadVerdict missing_verdict(const MissingModule &m, const KernelProfile &k) {
   LoadVerdict v;
   v.module = m.name;
@@ -287,6 +304,12 @@ Result<InstalledPlan> plan_installed_check(const InstalledRequest &req) {
                      (errs.empty() ? "" : ": " + join(errs, " | "));
           m.hint = "see " + log.string() + "; a newer " + from->package.substr(0, from->package.find('/')) +
                    " may support " + rel;
+          std::vector<std::string> known;
+          if (req.api_changes)
+            for (const std::string &f : undeclared_functions(errs))
+              for (const ApiChange &c : *req.api_changes)
+                if (c.symbol == f) known.push_back(api_change_hint(c));
+          if (!known.empty()) m.hint = join(known, "; ") + " (" + m.hint + ")";
         } else {
           m.hint = "dkms install " + from->package + " -k " + rel;
         }

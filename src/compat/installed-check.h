@@ -34,6 +34,9 @@ struct InstalledRequest {
   std::string cmdline;        // replaces the command line found when `cmdline_given`
   bool cmdline_given = false;
   std::string only_release;  // judge only this kernel (the hook's NEW); "" = every kernel
+  // Known API changes (data/api-changes.tsv): a failed DKMS build's undeclared function that
+  // one names gets its recipe as the fix. nullptr = none.
+  const std::vector<ApiChange> *api_changes = nullptr;
 };
 
 // A module the machine uses that a kernel has no build for.
@@ -67,6 +70,9 @@ std::vector<std::string> parse_module_list(std::string_view text);
 std::string grub_cmdline(std::string_view text);
 // The first compiler error lines of a DKMS make.log ("error:", "undefined!"), at most `max`.
 std::vector<std::string> make_log_errors(std::string_view text, size_t max = 3);
+// The functions GCC reports as implicitly declared in `errors` ("implicit declaration of
+// function 'NAME'", with ASCII quotes or, in a UTF-8 locale, U+2018/U+2019), in order.
+std::vector<std::string> undeclared_functions(const std::vector<std::string> &errors);
 
 // The verdict of a module that has no build for kernel `k`: modprobe fails with ENOENT (check
 // "M1", missing after reboot).

@@ -678,7 +678,7 @@ void unknown_symbol_hints(Run &r, const std::string &sym, const KernelExport *e,
   if (r.o.api_changes)
     for (const auto &c : *r.o.api_changes)
       if (c.symbol == sym)
-        r.v.hints.push_back(fmt::format("{}: changed in {} ({}): {}", sym, c.version, c.commit, c.recipe));
+        r.v.hints.push_back(api_change_hint(c));
   if (r.o.history)
     for (auto &h : symbol_history_hints(sym, r.k, *r.o.history)) r.v.hints.push_back(std::move(h));
 }
@@ -905,6 +905,10 @@ const char *errno_name(int err) {
 bool license_is_gpl_compatible(std::string_view l) {
   return l == "GPL" || l == "GPL v2" || l == "GPL and additional rights" || l == "Dual BSD/GPL" ||
          l == "Dual MIT/GPL" || l == "Dual MPL/GPL";
+}
+
+std::string api_change_hint(const ApiChange &c) {
+  return fmt::format("{}: changed in {} ({}): {}", c.symbol, c.version, c.commit, c.recipe);
 }
 
 Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const std::string &what) {

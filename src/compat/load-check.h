@@ -76,6 +76,8 @@ struct ApiChange {
   std::string recipe;
 };
 Result<std::vector<ApiChange>> parse_api_changes(std::string_view text, const std::string &what);
+// The hint a known change gives: "SYMBOL: changed in VERSION (COMMIT): RECIPE".
+std::string api_change_hint(const ApiChange &c);
 
 struct CheckOptions {
   bool modprobe = true;               // dependencies from the tree are loaded first

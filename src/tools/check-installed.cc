@@ -131,6 +131,9 @@ int check_installed(const InstalledOptions &o) {
     if (!o.cmdline_given)
       if (auto t = read_file("/proc/cmdline")) req.proc_cmdline = *t;
   }
+  auto api = read_api_changes(o.api_file);
+  if (!api) return error(api.error().msg);
+  req.api_changes = &*api;
   auto plan = plan_installed_check(req);
   if (!plan) return error(plan.error().msg);
 

@@ -27,10 +27,18 @@ struct InstalledOptions {
   std::string html;      // report file, "" = none
   std::string cmdline;   // --cmdline: replaces grub's and /proc/cmdline
   std::vector<std::string> mok_files;  // --mok: the enrolled Machine Owner Keys (certificates)
+  std::string api_file;                // --api-changes ("" = default_api_changes())
   std::string report_dir;  // --report-dir: DIR/check-REL.txt and .json per kernel judged
   bool hook = false;       // --hook: the summary only; exit 0 unless kmx.conf says strict
 };
 int check_installed(const InstalledOptions &o);
+
+// data/api-changes.tsv: $KMX_API_CHANGES, else beside the binary (../data, ../share/kmx); ""
+// when there is none.
+std::string default_api_changes();
+// The known API changes of `file` (--api-changes), or of default_api_changes() when "" (none
+// when there is no file).
+Result<std::vector<ApiChange>> read_api_changes(const std::string &file);
 
 // --secure-boot and --mok FILE... into `state` (kmx check, with or without --installed): the
 // enrolled MOKs are the certificates of the files; with none given and no --secure-boot, when

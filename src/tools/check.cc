@@ -89,6 +89,8 @@ void usage(FILE *out) {
                "unknown), 4 error or usage error; the worst over all modules and kernels.\n");
 }
 
+}  // namespace
+
 std::string default_api_changes() {
   if (const char *e = std::getenv("KMX_API_CHANGES")) return e;
   std::error_code ec;
@@ -99,6 +101,15 @@ std::string default_api_changes() {
   }
   return "";
 }
+
+Result<std::vector<ApiChange>> read_api_changes(const std::string &file) {
+  std::string f = file.empty() ? default_api_changes() : file;
+  if (f.empty()) return std::vector<ApiChange>{};
+  TRY_ASSIGN(std::string text, read_file(f));
+  return parse_api_changes(text, f);
+}
+
+namespace {
 
 }  // namespace
 
@@ -202,6 +213,7 @@ int check_main(int argc, char **argv) {
     io.cmdline = cmdline;
     io.cmdline_given = cmdline_given;
     io.mok_files = mok_files;
+    io.api_file = api_file;
     io.report_dir = report_dir;
     io.hook = hook;
     return check_installed(io);
@@ -262,19 +274,9 @@ int check_main(int argc, char **argv) {
     if (Status st = add_loaded_list(*text, f, state); !st) return error(st.error().msg);
   }
 
-  std::vector<ApiChange> api;
-  if (api_file.empty()) api_file = default_api_changes();
-  if (!api_file.empty()) {
-    auto text = read_file(api_file);
-    if (!text) {
-      return error(text.error().msg);
-    }
-    auto a = parse_api_changes(*text, api_file);
-    if (!a) {
-      return error(a.error().msg);
-    }
-    api = std::move(*a);
-  }
+  auto api_read = read_api_changes(api_file);
+  if (!api_read) return error(api_read.error().msg);
+  std::vector<ApiChange> api = std::move(*api_read);
 
   // Modules: files, or every module under a directory.
   std::vector<std::string> files;

@@ -64,6 +64,14 @@ want "[.[] | select(.kernel == \"$rel1\" and .module == \"kmx_lab_a\")][0].check
 want "[.[] | select(.kernel == \"$rel2\" and .module == \"vpoll_test\")][0].check_id" M1
 q "[.[] | select(.kernel == \"$rel2\" and .module == \"vpoll_test\")][0].checks[0].detail" | grep -q "strlcpy" ||
   fail "vpoll_test: the failed DKMS build's error is not named"
+# strlcpy is declared by 6.1's headers and by none of 6.12's (removed in 6.8): the fix given is
+# data/api-changes.tsv's recipe for it.
+hc1=$(tree_root headers-common-6.1)
+hc2=$(tree_root headers-common-6.12)
+grep -qw strlcpy "$hc1"/usr/src/*/include/linux/string.h || fail "fixture: 6.1's headers do not declare strlcpy"
+! grep -rqw strlcpy "$hc2"/usr/src/*/include/linux/ || fail "fixture: 6.12's headers declare strlcpy"
+q "[.[] | select(.kernel == \"$rel2\" and .module == \"vpoll_test\")][0].hints[0]" | grep -q "^strlcpy: changed in 6.8 (.*): removed.*strscpy" ||
+  fail "vpoll_test: the fix is not the strlcpy recipe: $(q "[.[] | select(.kernel == \"$rel2\" and .module == \"vpoll_test\")][0].hints[0]")"
 # For 6.1 no make.log says the build failed: the hint is to build it.
 q "[.[] | select(.kernel == \"$rel1\" and .module == \"vpoll_test\")][0].hints[0]" | grep -q "dkms install vpoll/0.1 -k $rel1" ||
   fail "vpoll_test on $rel1: no dkms install hint"

@@ -95,6 +95,31 @@ TEST(InstalledCheck, DkmsFailedBuildQuotesTheCompilerError) {
   EXPECT_NE(m->hint.find("a newer vpoll may support 6.12.0-new"), std::string::npos) << m->hint;
 }
 
+TEST(InstalledCheck, UndeclaredFunctionsInBothQuoteStyles) {
+  std::vector<std::string> errors = {
+      "a.c:1:2: error: implicit declaration of function 'strlcpy' [-Werror=implicit-function-declaration]",
+      "b.c:3:4: error: implicit declaration of function \u2018follow_pfn\u2019; did you mean \u2018follow_pte\u2019?",
+      "c.c:5:6: error: 'struct foo' has no member named 'bar'",
+      "ERROR: modpost: \"x\" [m.ko] undefined!"};
+  EXPECT_EQ(undeclared_functions(errors), (std::vector<std::string>{"strlcpy", "follow_pfn"}));
+}
+
+TEST(InstalledCheck, DkmsFailedBuildOfAKnownChangeGetsItsRecipe) {
+  DkmsRoot root;
+  write_file(root.r + "/var/lib/dkms/vpoll/0.1/build/make.log",
+             "DKMS make.log for vpoll-0.1 for kernel 6.12.0-new (x86_64)\n"
+             "vpoll.c:40:9: error: implicit declaration of function \u2018strlcpy\u2019; did you mean \u2018strscpy\u2019?\n");
+  std::vector<ApiChange> api = {{"strlcpy", "6.8", "d26270061ae6", "use strscpy"}, {"other", "6.9", "x", "y"}};
+  InstalledRequest req;
+  req.root = root.r;
+  req.api_changes = &api;
+  auto p = plan_installed_check(req);
+  ASSERT_TRUE(p.has_value());
+  const MissingModule *m = missing(*p, "6.12.0-new", "vpoll_test");
+  ASSERT_NE(m, nullptr);
+  EXPECT_TRUE(m->hint.starts_with("strlcpy: changed in 6.8 (d26270061ae6): use strscpy (see ")) << m->hint;
+}
+
 TEST(InstalledCheck, MissingVerdictNamesTheDevice) {
   MissingModule m{"e1000e", "loaded now", "", "", "/devices/pci0000:00/0000:00:19.0 (pci:v00008086d0000550Fsv0sd0bc02sc00i00)"};
   KernelProfile k;
