@@ -2,7 +2,8 @@
 # How much of each kernel pair's CRC changes kmx abi-diff explains from BTF: exports with a
 # changed modversions CRC, the share explained by a named type change (goal: 95%), the
 # unexplained ones (no type change: listed by name; no BTF: counted by kind, the exported
-# variables BTF does not record), and the silent type changes under unchanged CRCs. Counts
+# variables BTF does not record), the silent type changes under unchanged CRCs, and the size
+# of the --json output. Counts
 # only, no timing (bench/abi-diff-btf.sh times it); the last run is in abi-diff-coverage.txt.
 #
 #   bench/abi-diff-coverage.sh [KMX]     (KMX defaults to build/kmx)
@@ -25,6 +26,7 @@ pair() {  # OLD_KEY OLD_HEADERS NEW_KEY NEW_HEADERS
   { "$kmx" abi-diff "$old" "$new" || true; } >"$bench_tmp/out"
   echo "$(sed -n 's/^abi-diff //p' "$bench_tmp/out")"
   grep -E "^(exports: |CRC changes explained|silent type changes \(CRC)" "$bench_tmp/out" | sed 's/^/  /'
+  echo "  --json: $({ "$kmx" abi-diff --json "$old" "$new" || true; } | wc -c) bytes"
   sed -n '/^CRC changes with no type change/,/^[^ ]/p' "$bench_tmp/out" | sed '$d' | sed 's/^/  /'
   sed -n '/^CRC changes with no BTF/,/^[^ ]/p' "$bench_tmp/out" | sed '1d;$d' |
     awk '{ if ($1 ~ /^__tracepoint_/) k = "__tracepoint_* (struct tracepoint variables)"

@@ -184,8 +184,9 @@ def lines(e):
     for p in e["paths"]:
         steps = [e["declaration"]] + d["vias"][p["via"]] if "via" in p else p["path"]
         out += [f"    because {d['changes'][p['cause']]['text']}", f"      via {' -> '.join(steps)}"]
-    if len(e["causes"]) > len(e["paths"]):
-        out.append(f"    and {len(e['causes']) - len(e['paths'])} more type changes")
+    n = sum(b - a + 1 for a, b in e["cause_runs"])
+    if n > len(e["paths"]):
+        out.append(f"    and {n - len(e['paths'])} more type changes")
     return out
 want = []
 for e in d["exports"]:
@@ -217,7 +218,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))["explanation"]
 n = json.load(open(sys.argv[2]))["explanation"]
 assert n["crcs"] is False, n["crcs"]
-want = {e["symbol"] for e in d["exports"] + d["silent"] if e["owner"] == "vmlinux" and e.get("causes")}
+want = {e["symbol"] for e in d["exports"] + d["silent"] if e["owner"] == "vmlinux" and e.get("cause_runs")}
 got = {e["symbol"] for e in n["exports"]}
 assert got == want, (len(got), len(want), sorted(got ^ want)[:10])
 assert not n["silent"]

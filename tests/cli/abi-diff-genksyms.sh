@@ -1,7 +1,7 @@
 # kmx abi-diff's explanations checked against genksyms itself: for exports whose modversions
 # CRC changed, the .symtypes genksyms writes for the exporting object in each kernel's own
-# source (Debian's source package, patched, prepared with that kernel's .config; see
-# tests/data/kernel-source.sh) must show that every type kmx names for the export is one that
+# source (Debian's source package, patched, prepared with that kernel's .config by
+# tests/data/kernel-source.sh all, which scripts/test.sh runs) must show that every type kmx names for the export is one that
 # differs: its record (s#, u#, e#, t#, or the export's own prototype line), or for an enum
 # one of its constants' E# values, is reachable from the export's line in both expansions and
 # its text differs. One limit is known and counted, not failed: BTF is deduplicated over the
@@ -21,7 +21,7 @@ ks=$KMX_SRC/tests/data/kernel-source.sh
 export KMX_CACHE_DIR=$TMP/cache
 [ -n "${KMX_GENKSYMS_FETCH:-}" ] || for s in linux-6.1.170-3 linux-6.1.187-1 linux-6.12-6.12.107-1~deb12u1; do
   [ -e "${KMX_CACHE:-/var/cache/kmx-test}/src/$s/.kmx-prepared" ] ||
-    skip "source tree $s not prepared (run with KMX_GENKSYMS_FETCH=1, or tests/data/kernel-source.sh prepare)"
+    skip "source tree $s not prepared (run tests/data/kernel-source.sh all, or this test with KMX_GENKSYMS_FETCH=1)"
 done
 
 spec() {  # IMAGE_KEY HEADERS_KEY
@@ -170,7 +170,7 @@ for sym, f in chosen:
                        f"({'old' if k not in ca else 'new'} kernel)")
         else:
             bad.append(f"{sym}: kmx names {t}, whose genksyms record is the same in both kernels: {a[k][:200]}")
-    causes = sorted({d["changes"][c]["type"] for c in e["causes"]})
+    causes = sorted({d["changes"][c]["type"] for a, z in e["cause_runs"] for c in range(a, z + 1)})
     confirmed_causes = [t for t in causes if ANON not in t and differs(key_of(t, sym))]
     if not confirmed_causes:
         bad.append(f"{sym}: genksyms confirms none of the {len(causes)} types kmx attributes its change to ({', '.join(causes)[:300]})")
@@ -204,7 +204,7 @@ grep "^  hint: module_layout: 6.1.0-47-amd64 -> 6.1.0-53-amd64: " "$TMP/check.tx
 f=kernel/module/version.c
 old_st=$("$ks" symtypes linux=6.1.170-3 headers-6.1-47 $f | cut -d' ' -f2)
 new_st=$("$ks" symtypes linux=6.1.187-1 headers-6.1-53 $f | cut -d' ' -f2)
-[ -n "$old_st" ] && [ -n "$new_st" ] || fail "$f does not build"
+if [ -z "$old_st" ] || [ -z "$new_st" ]; then fail "$f does not build"; fi
 python3 - "$TMP/d2-hints" "$old_st" "$new_st" <<'PY' || fail "check's module_layout hint is not a change genksyms sees"
 import re, sys
 def records(path):
