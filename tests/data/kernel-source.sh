@@ -2,6 +2,7 @@
 # Debian kernel source trees, prepared with the configuration of a binary kernel, to run
 # genksyms on single objects exactly as kbuild does when it computes modversions CRCs.
 #
+#   tests/data/kernel-source.sh all                 prepare the trees the tests use (below)
 #   tests/data/kernel-source.sh prepare SRC HEADERS_KEY          print the prepared tree's root
 #   tests/data/kernel-source.sh symtypes SRC HEADERS_KEY FILE.c...
 #       print "FILE.c PATH" for each file whose object was built with KBUILD_SYMTYPES=1, PATH
@@ -22,6 +23,14 @@
 set -euo pipefail
 
 cache=${KMX_CACHE:-/var/cache/kmx-test}
+
+# The source trees tests/cli/abi-diff-genksyms.sh uses: SRC HEADERS_KEY (the binary kernels
+# 6.1.0-47, 6.1.0-53 and 6.12.107+deb12, whose sources Debian's archive still serves).
+trees='
+linux=6.1.170-3               headers-6.1-47
+linux=6.1.187-1               headers-6.1-53
+linux-6.12=6.12.107-1~deb12u1 headers-6.12-107
+'
 here=$(cd "$(dirname "$0")" && pwd)
 apt_dir=$cache/apt-src
 
@@ -115,11 +124,16 @@ exports() {
 }
 
 case "${1:-}" in
+all)
+  while read -r src key; do
+    if [ -n "$src" ]; then prepare "$src" "$key" >/dev/null; fi
+  done <<<"$trees"
+  ;;
 exports) exports "${2:?source}" "${3:?headers key}" ;;
 prepare) prepare "${2:?source}" "${3:?headers key}" ;;
 symtypes) symtypes "${@:2}" ;;
 *)
-  echo "usage: $0 prepare|exports SRC HEADERS_KEY | symtypes SRC HEADERS_KEY FILE.c..." >&2
+  echo "usage: $0 all | prepare|exports SRC HEADERS_KEY | symtypes SRC HEADERS_KEY FILE.c..." >&2
   exit 2
   ;;
 esac
