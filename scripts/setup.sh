@@ -10,6 +10,7 @@ pkgs=(
   hyperfine clang-14 llvm-14 strace time binutils
   chromium scdoc mandoc
   debhelper lintian mmdebstrap
+  dpkg-dev gcc-12 flex bison bc  # kernel sources prepared for genksyms (tests/data/kernel-source.sh)
 )
 missing=()
 for p in "${pkgs[@]}"; do
