@@ -72,7 +72,10 @@ prepare() {
   fi
   echo "kernel-source: unpacking $src" >&2
   rm -rf "$tree.tmp"
-  dpkg-source -q -x "$dl/${name}_${ver#*:}.dsc" "$tree.tmp" >&2 2>/dev/null
+  # The .dsc's signature cannot be checked without debian-keyring; apt checked its hash
+  # against the signed archive index, and dpkg-source checks the tarballs against the .dsc.
+  dpkg-source -q -x "$dl/${name}_${ver#*:}.dsc" "$tree.tmp" >/dev/null 2>"$cache/src/dpkg-source.log" ||
+    { cat "$cache/src/dpkg-source.log" >&2; echo "kernel-source: dpkg-source -x of $src failed" >&2; return 1; }
   rm -f "$cache/src/${name}_"*.orig.tar.xz  # dpkg-source's copy of the tarball beside the tree
   cp "$config" "$tree.tmp/.config"
   make -s -C "$tree.tmp" CC="$cc" RUSTC=false olddefconfig >&2
