@@ -6,7 +6,7 @@ pkgs=(
   liblzma-dev libzstd-dev zlib1g-dev libssl-dev libsqlite3-dev libfmt-dev nlohmann-json3-dev
   libbpf-dev libelf-dev pahole
   libgtest-dev
-  kmod xz-utils zstd gzip cpio e2fsprogs busybox-static qemu-system-x86 util-linux libelf1
+  kmod xz-utils zstd gzip cpio e2fsprogs busybox-static qemu-system-x86 qemu-utils util-linux libelf1
   hyperfine clang-14 llvm-14 strace time binutils
   chromium scdoc mandoc
   debhelper lintian mmdebstrap

@@ -159,35 +159,44 @@ sys_image() {
 # The scripts the derived images are made with (run in the image's root).
 sys_script_kmx='dpkg -i /tmp/kmx_*.deb /tmp/kmx-as-kmod_*.deb && update-initramfs -u'
 sys_script_purged='dpkg --purge kmx-as-kmod && update-initramfs -u'
+sys_script_drivers='dpkg -i /tmp/kmx-drivers_*.deb && update-initramfs -u'
 
 # sys_images KERNEL: the lab's images for a kernel, each a directory under $sys_cache holding
 # root.img, vmlinuz and initrd.img:
 #   base     Debian 12 with kmod (the baseline);
 #   kmx      base + kmx and kmx-as-kmod installed, then update-initramfs -u (kmx is the system's
 #            kmod);
-#   purged   kmx + kmx-as-kmod purged, then update-initramfs -u (kmod again).
+#   purged   kmx + kmx-as-kmod purged, then update-initramfs -u (kmod again);
+#   drivers  kmx + kmx-drivers installed (udev's driver loading handed to kmx's daemon, which
+#            the package enables), then update-initramfs -u (its hook keeps udev's rule there).
 # Prints "NAME DIR" lines.
 sys_images() {
   local k=$1 debs kkey xkey work
   kkey=$(sys_image_key "base" "$k" "$(sys_base_tar)")
-  local base=$sys_cache/image-base-$k-$kkey
+  local base=$sys_cache/image-base-$k-$kkey lock
+  exec {lock}>"$base.lock"
+  flock "$lock"
   if [ ! -e "$base/root.img" ]; then
     echo "syslab: building the $k base image" >&2
     work=$(mktemp -d "$sys_cache/work.XXXXXX")
     sys_make_kernel_root "$work/root" "$k" >"$work/log" 2>&1 &&
       sys_make_image "$work/root" "$base" >>"$work/log" 2>&1 ||
-      { tail -n 40 "$work/log" >&2; rm -rf "$work"; return 1; }
+      { tail -n 40 "$work/log" >&2; rm -rf "$work"; exec {lock}>&-; return 1; }
     rm -rf "$work"
   fi
+  exec {lock}>&-
   debs=$(sys_debs) || return 1
   # Each derived image's key: what it is made from, the packages, and how.
   xkey=$(sys_hash "$kkey" "$(cat "$debs"/kmx_*.deb "$debs"/kmx-as-kmod_*.deb | sha256sum)" "$sys_script_kmx" "$(declare -f sys_derive sys_chroot)")
-  local kmx purged
+  local kmx purged drivers
   kmx=$(sys_image "kmx-$k" "$xkey" "$base" "$sys_script_kmx" "$debs"/kmx_*.deb "$debs"/kmx-as-kmod_*.deb) || return 1
   purged=$(sys_image "purged-$k" "$(sys_hash "$xkey" "$sys_script_purged")" "$kmx" "$sys_script_purged") || return 1
+  drivers=$(sys_image "drivers-$k" "$(sys_hash "$xkey" "$(sha256sum <"$(ls "$debs"/kmx-drivers_*.deb)")" "$sys_script_drivers")" \
+    "$kmx" "$sys_script_drivers" "$debs"/kmx-drivers_*.deb) || return 1
   echo "base $base"
   echo "kmx $kmx"
   echo "purged $purged"
+  echo "drivers $drivers"
 }
 
 # sys_upgrade_image KERNEL RELEASE: the other kernel's kmx image with KERNEL's image package
@@ -195,7 +204,7 @@ sys_images() {
 # RELEASE); vmlinuz and initrd.img are RELEASE's. The disk grows first by the package's
 # installed size and 256 MiB (e2fsck, resize2fs on a copy). Prints its directory.
 sys_upgrade_image() {
-  local k=$1 rel=$2 from deb key grown mb dir
+  local k=$1 rel=$2 from deb key grown= mb dir
   from=$(sys_images "$(sys_other_kernel "$k")" | awk '$1 == "kmx" { print $2 }')
   [ -n "$from" ] || return 1
   deb=$(sys_kernel_deb "$k") || return 1
@@ -218,33 +227,94 @@ sys_upgrade_image() {
 # image is never written), run SCRIPT in it (observe.sh goes along beside it), extract what it
 # wrote under $OUT into RESULTS_DIR; the console log is RESULTS_DIR/console, the host's wall
 # time of the boot RESULTS_DIR/host-seconds.
+#   SYS_DISK=FILE    boot from FILE (a qcow2 overlay over the image's root.img, sys_overlay)
+#                    instead, written: what one boot leaves on the disk the next boot sees;
+#   SYS_MONITOR=1    the guest may ask for QEMU monitor commands: each "SYSLAB-MONITOR CMD;"
+#                    written to the console is sent once, as it appears, to the monitor (HMP on a
+#                    unix socket), e.g. device_add to hot-plug a device; the commands sent are
+#                    RESULTS_DIR/monitor.log.
 sys_boot() {
-  local img=$1 script=$2 res=$3 io t0 t1 rc=0
+  local img=$1 script=$2 res=$3 io t0 t1 rc=0 disk watcher=
   mkdir -p "$res/in"
   io=$res/io.img
   cp "$script" "$res/in/guest.sh"
   cp "$KMX_SRC/tests/system/guest/observe.sh" "$res/in/observe.sh"
   tar -cf "$io" -C "$res/in" guest.sh observe.sh
   truncate -s 64M "$io"
-  # Two VMs on 2 cores would slow each other past their timeouts: wait for any other one.
+  # One QEMU per host core (KMX_SYS_VMS, default: the number of cores): more would slow each
+  # other past their timeouts. QEMU's process name is cut to 15 characters by the kernel.
   local waited=0
-  while pgrep -f qemu-system >/dev/null && [ $waited -lt "${KMX_SYS_WAIT:-1200}" ]; do
+  while [ "$(pgrep -c -x qemu-system-x86)" -ge "${KMX_SYS_VMS:-$(nproc)}" ] && [ $waited -lt "${KMX_SYS_WAIT:-1200}" ]; do
     sleep 5
     waited=$((waited + 5))
   done
+  disk="file=$img/root.img,format=raw,if=virtio,snapshot=on"
+  [ -z "${SYS_DISK:-}" ] || disk="file=$SYS_DISK,format=qcow2,if=virtio"
+  local monitor=()
+  if [ "${SYS_MONITOR:-0}" = 1 ]; then
+    rm -f "$res/monitor" "$res/monitor.log"
+    monitor=(-monitor "unix:$res/monitor,server=on,wait=off")
+    sys_monitor_watch "$res" &
+    watcher=$!
+  fi
+  : >"$res/console"
   t0=$(date +%s.%N)
   timeout --kill-after=10 "${KMX_SYS_TIMEOUT:-600}" qemu-system-x86_64 \
     -accel tcg -cpu max -smp "${KMX_SYS_SMP:-1}" -m 1024 -nographic -no-reboot -nodefaults -serial stdio \
+    "${monitor[@]}" \
     -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet no_timer_check trace_event=module:module_load trace_options=record-tgid" \
-    -drive "file=$img/root.img,format=raw,if=virtio,snapshot=on" \
+    -drive "$disk" \
     -drive "file=$io,format=raw,if=virtio" </dev/null >"$res/console" 2>&1 || rc=$?
   t1=$(date +%s.%N)
+  [ -z "$watcher" ] || { kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null; }
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", b - a }' >"$res/host-seconds"
   echo "$rc" >"$res/qemu-status"
   tar -xf "$io" -C "$res" 2>/dev/null || true
   rm -f "$io"
   [ -e "$res/guest.rc" ]
+}
+
+# sys_monitor_watch RESULTS_DIR: while the boot runs, send each new "SYSLAB-MONITOR CMD;" of
+# RESULTS_DIR/console to QEMU's monitor socket RESULTS_DIR/monitor, once, in order; log
+# "CMD -> reply" to RESULTS_DIR/monitor.log.
+sys_monitor_watch() {
+  local res=$1 done=0 n cmd
+  while sleep 1; do
+    n=$(grep -ao 'SYSLAB-MONITOR [^;]*;' "$res/console" 2>/dev/null | wc -l)
+    while [ "$done" -lt "$n" ]; do
+      done=$((done + 1))
+      cmd=$(grep -ao 'SYSLAB-MONITOR [^;]*;' "$res/console" | sed -n "${done}p" | sed 's/^SYSLAB-MONITOR //; s/;$//')
+      python3 - "$res/monitor" "$cmd" >>"$res/monitor.log" 2>&1 <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+def drain():
+    out = b""
+    try:
+        while not out.endswith(b"(qemu) "):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    return out
+drain()
+s.sendall(sys.argv[2].encode() + b"\n")
+reply = drain().decode(errors="replace").replace("\r", "")
+print(sys.argv[2], "->", " ".join(l for l in reply.splitlines()[1:] if l and not l.startswith("(qemu)")) or "ok")
+PY
+    done
+  done
+}
+
+# sys_overlay IMAGE_DIR FILE: FILE, a new qcow2 overlay over the image's root.img: a writable disk
+# for boots that must see what an earlier boot wrote (the cached image stays as it is).
+sys_overlay() {
+  rm -f "$2"
+  qemu-img create -q -f qcow2 -F raw -b "$1/root.img" "$2"
 }
 
 # sys_initrd_kmod IMAGE_DIR: the output of `kmod -V` (on one line) run from the image's initramfs, in a

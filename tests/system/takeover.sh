@@ -10,7 +10,12 @@
 #   upgrade   the other kernel's kmx image with this kernel's package installed by dpkg (its
 #             postinst runs depmod: kmx's): every index file equals what kmod 30's depmod (the
 #             host's) writes for a copy of the same tree; this kernel boots from it, with no
-#             failed unit and the baseline's module set.
+#             failed unit and the baseline's module set;
+#   kerneld   kmx-drivers installed too: kmx's daemon, enabled by the package, loads the drivers
+#             udev loaded (the baseline's set; after the initramfs, none by udev), a NIC
+#             hot-plugged through QEMU's monitor, dummy through the kernel's request_module
+#             (kmx as the kernel's modprobe) and releases it once idle (autoclean); e1000's
+#             changed copybreak, saved at its unload, is given back at its load after a reboot.
 # Every expectation is the baseline boot's own answer or kmod's package, never kmx's output.
 # Who loaded each module (the kernel's module_load trace event names the calling task) and the
 # boot times (systemd-analyze) are printed for each boot. Images are built and cached by lib.sh.
@@ -18,7 +23,7 @@ source "$(dirname "$0")/../cli/common.sh"
 source "$KMX_SRC/tests/system/lib.sh"
 k=${KMX_SYS_KERNEL:-6.1}
 [ "$(id -u)" = 0 ] || skip "needs root (chroot, mounts)"
-for t in qemu-system-x86_64 mmdebstrap mkfs.ext4 dpkg-buildpackage zstd cpio; do
+for t in qemu-system-x86_64 qemu-img mmdebstrap mkfs.ext4 dpkg-buildpackage zstd cpio; do
   command -v "$t" >/dev/null || skip "$t not installed (scripts/setup.sh)"
 done
 { mkfs.ext4 2>&1 || true; } | grep -q -- '-d ' || skip "mkfs.ext4 cannot populate an image (-d)"
@@ -26,7 +31,12 @@ done
 mkdir -p "$sys_cache"
 t_start=$(date +%s)
 sys_base_tar >/dev/null || skip "mmdebstrap could not build a Debian 12 root (network?)"
+# The other kernel's images (its kmx image is the upgrade's start) are made at the same time:
+# update-initramfs and dpkg keep one core busy each.
+sys_images "$(sys_other_kernel "$k")" >"$TMP/other-images" 2>"$TMP/other-images.log" &
+other=$!
 sys_images "$k" >"$TMP/images" || fail "could not build the $k images"
+wait $other || { cat "$TMP/other-images.log"; fail "could not build the $(sys_other_kernel "$k") images"; }
 rel=$(ls "$("$KMX_SRC/tests/data/fetch-trees.sh" path "$(sys_kernel_key "$k")")/lib/modules" | head -n1)
 up=$(sys_upgrade_image "$k" "$rel") || fail "could not build the $k upgrade image"
 echo "upgrade $up" >>"$TMP/images"
@@ -48,13 +58,35 @@ boot() {  # NAME IMAGE SCRIPT
     { tail -n 60 "$res/$1/console" | sed 's/^/  console| /'; fail "$1: the guest never ran its script (qemu status $(cat "$res/$1/qemu-status"))"; }
   echo "[$k] $1: booted and observed in $(cat "$res/$1/host-seconds") s (host); $(head -n1 "$res/$1/analyze")"
 }
-for run in baseline:base takeover:kmx removal:purged; do
-  boot "${run%%:*}" "${run#*:}" observe.sh
-done
-boot upgrade upgrade observe.sh
+# The boots run in two lanes, one QEMU each (TCG runs a one-CPU guest on one host core):
+#   kerneld: the drivers image, two boots on one writable disk (a qcow2 overlay), in order, so
+#            that the second sees what the first saved; the guest hot-plugs a NIC through QEMU's
+#            monitor;
+#   others:  baseline, takeover, removal and upgrade.
+lane_kerneld() {
+  sys_overlay "$(img drivers)" "$TMP/drivers.qcow2" || fail "could not make the drivers overlay"
+  SYS_DISK=$TMP/drivers.qcow2 SYS_MONITOR=1 boot kerneld drivers kerneld.sh
+  SYS_DISK=$TMP/drivers.qcow2 SYS_MONITOR=1 boot kerneld-reboot drivers kerneld-reboot.sh
+  rm -f "$TMP/drivers.qcow2"
+}
+lane_others() {
+  for run in baseline:base takeover:kmx removal:purged upgrade:upgrade; do
+    boot "${run%%:*}" "${run#*:}" observe.sh
+  done
+}
+lane_kerneld >"$TMP/lane-kerneld" 2>&1 &
+kpid=$!
+lane_others >"$TMP/lane-others" 2>&1 &
+opid=$!
+lanes=0
+wait $opid || lanes=1
+wait $kpid || lanes=1
+cat "$TMP/lane-others" "$TMP/lane-kerneld"
+[ $lanes = 0 ] || fail "a boot failed"
+boots="baseline takeover removal upgrade kerneld kerneld-reboot"
 
 # --- every boot: the whole system came up ---
-for name in baseline takeover removal upgrade; do
+for name in $boots; do
   r=$res/$name
   [ "$(cat "$r/multi-user")" = active ] && ok "$name: multi-user.target active" || bad "$name: multi-user.target is $(cat "$r/multi-user")"
   if [ -s "$r/failed" ]; then
@@ -71,8 +103,8 @@ for name in baseline takeover removal upgrade; do
     bad "$name: virtio_blk (the root disk's driver) is not in /proc/modules"
 done
 
-# --- the loaded set: the baseline's, with kmx and after it ---
-for name in takeover removal upgrade; do
+# --- the loaded set: the baseline's, with kmx, with kmx's daemon loading drivers, and after it ---
+for name in takeover removal upgrade kerneld kerneld-reboot; do
   if cmp -s "$res/baseline/modules" "$res/$name/modules"; then
     ok "$name: the loaded module set equals the baseline's"
   else
@@ -127,14 +159,71 @@ done
   bad "upgrade: no index file compared"
 rm -rf "$TMP/kmod" "$TMP/kmx-index"
 
+# --- kerneld: kmx's daemon loads the drivers under systemd ---
+# loads FILE: "SECONDS TASK MODULE" for each module_load event of a trace file.
+loads() {
+  sed -n 's/^ *\(.*\)-[0-9]* *\(( *[0-9-]*) *\)\{0,1\}\[[0-9]*\].* \([0-9]*\.[0-9]*\): module_load: \([^ ]*\).*/\3 \1 \4/p' "$1"
+}
+# The moment the root's init started (initramfs-tools' init runs no systemd: the first
+# "systemd[1]: systemd VERSION running in system mode" is the root's), in seconds since boot.
+switched() { sed -n 's/^\[ *\([0-9.]*\)\] .*systemd\[1\]: systemd [0-9].* running in system mode.*/\1/p' "$1/journal" | head -n1; }
+kd=$res/kerneld kr=$res/kerneld-reboot
+for r in "$kd" "$kr"; do
+  n=$(basename "$r")
+  grep -qx 'ActiveState=active' "$r/daemon-state" && grep -qx 'NRestarts=0' "$r/daemon-state" &&
+    ok "$n: kmx-daemon.service active, never restarted" || { bad "$n: kmx-daemon.service:"; sed 's/^/    /' "$r/daemon-state"; }
+  # After the switch to the root, udev no longer loads drivers: every load by udev's worker
+  # happened in the initramfs (whose udev keeps its own rule), kmx's daemon made the root's.
+  sw=$(switched "$r")
+  if [ -z "$sw" ]; then
+    bad "$n: the journal does not say when systemd started in the root"
+  else
+    late=$(loads "$r/trace" | awk -v t="$sw" '$1 > t && $2 == "(udev-worker)" { print $3 }' | tr '\n' ' ')
+    bykmx=$(loads "$r/trace" | awk -v t="$sw" '$1 > t && $2 == "kmx" { print $3 }' | tr '\n' ' ')
+    [ -z "$late" ] && ok "$n: after the switch to the root (${sw} s) no driver loaded by udev; by kmx's daemon: ${bykmx:-none}" ||
+      bad "$n: udev still loaded after the switch to the root: $late"
+    [ -n "$bykmx" ] || bad "$n: kmx's daemon loaded nothing after the switch to the root"
+  fi
+done
+grep -qx 'status 0' "$kd/verify" && ! grep -v '^status' "$kd/verify" | grep -q 'kmx-daemon' &&
+  ok "kerneld: systemd-analyze verify kmx-daemon.service is clean" || { bad "kerneld: systemd-analyze verify:"; sed 's/^/    /' "$kd/verify"; }
+echo "[$k] kerneld: systemd-analyze security kmx-daemon.service: $(grep -o 'Overall exposure level.*' "$kd/security" | head -n1)"
+# Hot-plug: e1000 is loaded, by the daemon (its task, and its on-demand record).
+h=$(cat "$kd/hotplug")
+if [ "$h" -ge 0 ] 2>/dev/null && loads "$kd/trace-end" | awk '$2 == "kmx" && $3 == "e1000"' | grep -q .; then
+  ok "kerneld: a hot-plugged e1000 NIC (device_add) got its driver from kmx's daemon in $h s"
+else
+  bad "kerneld: hot-plugged e1000: '$h'; monitor: $(cat "$kd/monitor.log" 2>/dev/null); loads: $(loads "$kd/trace-end" | grep e1000)"
+fi
+grep -q 'e1000' "$kd/ondemand-after" && ok "kerneld: e1000 is in kmx's on-demand records" || { bad "kerneld: e1000 not recorded:"; sed 's/^/    /' "$kd/ondemand-after"; }
+# The kernel's request_module("rtnl-link-dummy") runs /sbin/modprobe: kmx, which records it.
+grep -qx 'status 0' "$kd/dummy-load" && grep -q '^dummy ' "$kd/dummy-load" && grep -q 'dummy' "$kd/ondemand-after" &&
+  ok "kerneld: ip link add type dummy: dummy loaded through the kernel's modprobe, kmx ($(loads "$kd/trace-end" | awk '$3 == "dummy" { print $2 }'))" ||
+  { bad "kerneld: dummy:"; sed 's/^/    /' "$kd/dummy-load" "$kd/ondemand-after"; }
+a=$(cat "$kd/autoclean")
+[ "$a" -ge 0 ] 2>/dev/null && ! grep -qx dummy "$kd/modules-end" &&
+  ok "kerneld: autoclean released dummy $a s after its link was deleted" || bad "kerneld: dummy was not released: '$a'"
+# A changed parameter survives an unload and a reboot.
+[ "$(cat "$kd/copybreak-set")" = 128 ] && grep -qx 'status 0' "$kd/unload" && grep -qx 'e1000.copybreak=128' "$kd/persist-list" &&
+  ok "kerneld: e1000's copybreak $(cat "$kd/copybreak-before") -> 128, saved when modprobe -r unloaded it" ||
+  { bad "kerneld: copybreak not saved:"; sed 's/^/    /' "$kd/copybreak-before" "$kd/copybreak-set" "$kd/unload" "$kd/persist-list"; }
+h=$(cat "$kr/hotplug")
+[ "$h" -ge 0 ] 2>/dev/null && [ "$(cat "$kr/copybreak-reloaded")" = 128 ] &&
+  ok "kerneld-reboot: after a reboot, e1000 hot-plugged again ($h s) is loaded with the saved copybreak 128" ||
+  { bad "kerneld-reboot: e1000 after the reboot: hotplug '$h', copybreak '$(cat "$kr/copybreak-reloaded")'; the store:"; sed 's/^/    /' "$kr/persist-list"; }
+
 # --- who loaded what (the kernel's module_load events: the calling task) ---
-for name in baseline takeover removal upgrade; do
+for name in $boots; do
+  t=$res/$name/trace
+  [ -e "$res/$name/trace-end" ] && t=$res/$name/trace-end
   echo "[$k] $name: modules loaded, by calling task (module_load trace events):"
-  sed -n 's/^ *\(.*\)-[0-9]* *\(( *[0-9-]*) *\)\{0,1\}\[[0-9]*\].* module_load: \([^ ]*\).*/\1 \3/p' "$res/$name/trace" |
-    awk '{ n[$1]++; m[$1] = m[$1] " " $2 } END { for (c in n) printf "    %-16s %3d:%s\n", c, n[c], m[c] }' | sort
+  loads "$t" | awk '{ n[$2]++; m[$2] = m[$2] " " $3 } END { for (c in n) printf "    %-16s %3d:%s\n", c, n[c], m[c] }' | sort
+done
+for name in $boots; do
+  echo "[$k] $name: $(head -n1 "$res/$name/analyze")"
 done
 
 t_end=$(date +%s)
 echo "[$k] images ready in $((t_images - t_start)) s, boots and checks in $((t_end - t_images)) s; results in $res"
 [ "$failures" = 0 ] || fail "$failures check(s) failed"
-echo "ok: $k baseline, takeover, removal and upgrade boots"
+echo "ok: $k baseline, takeover, removal, upgrade and kerneld boots"
