@@ -8,9 +8,10 @@
 source "$(dirname "$0")/common.sh"
 need jq
 check_kernels
-lab=$(ls -d /var/cache/kmx-test/lab/modules-6.1-* 2>/dev/null | head -n1)
-[ -n "$lab" ] && [ -e "$lab/kmx_lab_a.ko" ] && [ -e "$lab/kmx_lab_b.ko" ] && [ -e "$lab/kmx_lab_ns.ko" ] ||
-  skip "no test modules built against linux-headers-6.1 in /var/cache/kmx-test/lab (tests/vm builds them)"
+# The VM lab's test modules, built against linux-headers-6.1 (cached, shared with tests/vm).
+source "$KMX_SRC/tests/vm/lib.sh"
+command -v make >/dev/null && command -v gcc >/dev/null || skip "make and gcc are needed to build the test modules"
+lab=$(lab_test_modules 6.1) || fail "could not build the test modules against linux-headers-6.1"
 vermagic() { /sbin/modinfo -F vermagic "$1" 2>/dev/null || "$KMX" modinfo -F vermagic "$1"; }
 [ "$(vermagic "$lab/kmx_lab_a.ko")" = "$(vermagic "$(find "$m1/kernel" -name dummy.ko | head -n1)")" ] ||
   skip "$lab was built for another 6.1 release than $rel1"
