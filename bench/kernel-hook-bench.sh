@@ -11,8 +11,12 @@ source "$(dirname "$0")/lib.sh"
 kmx=${1:-$bench_src/build/kmx}
 runs=${2:-5}
 fetch=$bench_src/tests/data/fetch-trees.sh
-mods=$(ls -d /var/cache/kmx-test/lab/check-modules-6.12-* 2>/dev/null | head -n1)
-[ -n "$mods" ] || { echo "no test modules built for 6.12 in /var/cache/kmx-test/lab (tests/vm builds them)"; exit 77; }
+# The out-of-tree modules: the VM lab's check modules for 6.12 (built against linux-headers-6.12
+# and cached, as tests/vm builds them).
+export KMX_SRC=$bench_src
+source "$bench_src/tests/vm/lib.sh"
+source "$bench_src/tests/vm/scenarios/check-lab.sh"
+mods=$(check_lab_modules 6.12) || { echo "could not build the check modules against linux-headers-6.12"; exit 77; }
 R=$bench_tmp/root
 mkdir -p "$R/lib/modules" "$R/boot" "$R/usr/src"
 for t in amd64-6.1 amd64-6.12; do
