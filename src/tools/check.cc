@@ -109,10 +109,6 @@ Result<std::vector<ApiChange>> read_api_changes(const std::string &file) {
   return parse_api_changes(text, f);
 }
 
-namespace {
-
-}  // namespace
-
 int check_main(int argc, char **argv) {
   std::string basedir, release, cmdline, html, api_file;
   std::vector<std::string> targets, extra, loaded_files, history_specs, kernels, mok_files;
