@@ -224,8 +224,8 @@ sys_upgrade_image() {
 }
 
 # sys_boot IMAGE_DIR SCRIPT RESULTS_DIR: boot the image (its root disk as a snapshot: the cached
-# image is never written), run SCRIPT in it (observe.sh goes along beside it), extract what it
-# wrote under $OUT into RESULTS_DIR; the console log is RESULTS_DIR/console, the host's wall
+# image is never written), run SCRIPT in it (observe.sh and wait.sh go along beside it), extract
+# what it wrote under $OUT into RESULTS_DIR; the console log is RESULTS_DIR/console, the host's wall
 # time of the boot RESULTS_DIR/host-seconds.
 #   SYS_DISK=FILE    boot from FILE (a qcow2 overlay over the image's root.img, sys_overlay)
 #                    instead, written: what one boot leaves on the disk the next boot sees;
@@ -238,8 +238,8 @@ sys_boot() {
   mkdir -p "$res/in"
   io=$res/io.img
   cp "$script" "$res/in/guest.sh"
-  cp "$KMX_SRC/tests/system/guest/observe.sh" "$res/in/observe.sh"
-  tar -cf "$io" -C "$res/in" guest.sh observe.sh
+  cp "$KMX_SRC/tests/system/guest/observe.sh" "$KMX_SRC/tests/system/guest/wait.sh" "$res/in/"
+  tar -cf "$io" -C "$res/in" guest.sh observe.sh wait.sh
   truncate -s 64M "$io"
   # One QEMU per host core (KMX_SYS_VMS, default: the number of cores): more would slow each
   # other past their timeouts. QEMU's process name is cut to 15 characters by the kernel.

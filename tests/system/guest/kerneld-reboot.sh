@@ -3,17 +3,12 @@
 # observe.sh's facts, the unit's state, the store's record, an e1000 NIC hot-plugged again
 # (seconds until e1000 is loaded) and the copybreak it was loaded with.
 sh "$(dirname "$0")/observe.sh"
+. "$(dirname "$0")/wait.sh"
 cd "$OUT" || exit 1
 systemctl show -p ActiveState -p SubState -p NRestarts -p ExecMainStatus kmx-daemon.service >daemon-state 2>&1
 kmx persist list e1000 >persist-list 2>&1
-i=0
 echo "SYSLAB-MONITOR device_add e1000,id=hotnic;" >/dev/console
-while ! grep -q '^e1000 ' /proc/modules; do
-  i=$((i + 1))
-  [ $i -le 90 ] || { i=timeout; break; }
-  sleep 1
-done
-echo $i >hotplug
+wait_for 90 loaded e1000 >hotplug
 cat /sys/module/e1000/parameters/copybreak >copybreak-reloaded 2>&1
 kmx persist ondemand >ondemand-after 2>&1
 cat /sys/kernel/tracing/trace >trace-end 2>&1

@@ -16,6 +16,7 @@
 #   unload           `modprobe -r e1000` (kmx: saves the changed parameter), persist-list the store
 #   modules-end, trace-end   /proc/modules and the module_load events at the end
 sh "$(dirname "$0")/observe.sh"
+. "$(dirname "$0")/wait.sh"
 cd "$OUT" || exit 1
 systemctl show -p ActiveState -p SubState -p NRestarts -p ExecMainStatus kmx-daemon.service >daemon-state 2>&1
 systemd-analyze verify kmx-daemon.service >verify 2>&1
@@ -23,26 +24,10 @@ echo "status $?" >>verify
 systemd-analyze security --no-pager kmx-daemon.service >security 2>&1
 kmx persist ondemand >ondemand-boot 2>&1
 
-wait_for() {  # SECONDS COMMAND...: seconds until COMMAND succeeds, or "timeout"
-  limit=$1 i=0
-  shift
-  while ! "$@"; do
-    i=$((i + 1))
-    [ $i -le "$limit" ] || { echo timeout; return 1; }
-    sleep 1
-  done
-  echo $i
-}
-loaded() { grep -q "^$1 " /proc/modules; }
-gone() { ! grep -q "^$1 " /proc/modules; }
-
 if loaded e1000; then echo "e1000 loaded before the hot-plug" >hotplug; else
   echo "SYSLAB-MONITOR device_add e1000,id=hotnic;" >/dev/console
   wait_for 90 loaded e1000 >hotplug
 fi
-# The daemon records a load once finit_module has returned; /proc/modules shows the module
-# from the start of its load.
-recorded() { kmx persist ondemand 2>/dev/null | grep -q "^$1 "; }
 wait_for 30 recorded e1000 >hotplug-record
 
 ip link add kmxd0 type dummy >dummy-load 2>&1
